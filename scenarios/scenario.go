@@ -1,0 +1,289 @@
+package scenarios
+
+import (
+	"math"
+	"time"
+)
+
+// Scenario is one benchmark: a relay under test, a workload and a ramp of
+// increasing offered load. Values returned by Parse, Load and Builtin are
+// resolved: every default is filled in and every rule holds.
+type Scenario struct {
+	// Name identifies the scenario in run directory names and reports.
+	// Required; lowercase letters, digits and '-', at most 64 characters.
+	Name string `yaml:"name"`
+	// Description is free text shown in reports.
+	Description string `yaml:"description,omitempty"`
+	// Target is the relay under test and how to reach it.
+	Target Target `yaml:"target"`
+	// Clients is the number of tor client processes relaybench starts to
+	// generate load. Default 2 for testnet and relay targets; must be 0 for
+	// socks targets, where the existing tor behind the SOCKS port is used.
+	Clients int `yaml:"clients"`
+	// Payload is what each request downloads.
+	Payload Payload `yaml:"payload"`
+	// Workload is the kind of traffic generated.
+	Workload Workload `yaml:"workload"`
+	// Ramp is the sequence of load levels.
+	Ramp Ramp `yaml:"ramp"`
+	// Sampling controls how often metrics are collected.
+	Sampling Sampling `yaml:"sampling"`
+	// Limits are hard safety caps for the whole run.
+	Limits Limits `yaml:"limits"`
+	// Thresholds are optional CI gates; a run that misses one fails.
+	Thresholds Thresholds `yaml:"thresholds,omitempty"`
+	// Onset holds the thresholds used to decide at which step the relay
+	// started to overload.
+	Onset Onset `yaml:"onset"`
+	// Repetitions is how often the whole ramp is run (per variant, unless
+	// the variant overrides it). Default 1.
+	Repetitions int `yaml:"repetitions"`
+	// Variants, if any, are A/B tuning arms measured one after the other
+	// with the same ramp. A variant without overrides is the baseline.
+	Variants []Variant `yaml:"variants,omitempty"`
+}
+
+// TargetKind says where the relay under test comes from.
+type TargetKind string
+
+// Target kinds.
+const (
+	// TargetTestnet is a local Tor test network that the run starts, with
+	// the relay under test in it.
+	TargetTestnet TargetKind = "testnet"
+	// TargetRelay is a real relay or bridge on the real Tor network.
+	TargetRelay TargetKind = "relay"
+	// TargetSocks is one or more existing tor SocksPorts; relaybench starts
+	// no tor and measures whatever path that tor picks.
+	TargetSocks TargetKind = "socks"
+)
+
+// Role is how relaybench's tor clients use the relay under test.
+type Role string
+
+// Roles.
+const (
+	// RoleBridge uses the relay as a bridge (UseBridges 1, Bridge line).
+	RoleBridge Role = "bridge"
+	// RoleEntry uses the relay as entry guard (EntryNodes).
+	RoleEntry Role = "entry"
+	// RoleMiddle uses the relay as middle hop (MiddleNodes).
+	RoleMiddle Role = "middle"
+)
+
+// Target is the relay under test. Exactly the section matching Kind may be
+// set; after Parse it is never nil.
+type Target struct {
+	// Kind is testnet, relay or socks. Required.
+	Kind TargetKind `yaml:"kind"`
+	// Role is bridge, entry or middle. Required for testnet and relay,
+	// must be empty for socks.
+	Role Role `yaml:"role,omitempty"`
+	// Testnet configures the embedded local test network (kind testnet).
+	Testnet *TestnetTarget `yaml:"testnet,omitempty"`
+	// Relay identifies a real relay (kind relay).
+	Relay *RelayTarget `yaml:"relay,omitempty"`
+	// Socks lists existing SocksPorts (kind socks).
+	Socks *SocksTarget `yaml:"socks,omitempty"`
+}
+
+// TestnetTarget configures the relay under test in the local test network.
+type TestnetTarget struct {
+	// Torrc holds torrc overrides for the relay under test, option name ->
+	// value, e.g. BandwidthRate: 2 MBytes. Options that relaybench manages
+	// (ports, DataDirectory, ...) cannot be overridden.
+	Torrc map[string]string `yaml:"torrc,omitempty"`
+	// Nofile is the open-files limit (RLIMIT_NOFILE) for the relay under
+	// test; 0 keeps the limit relaybench runs with. It must be at least
+	// tor's ConnLimit (default 1000) or tor refuses to start.
+	Nofile int `yaml:"nofile,omitempty"`
+}
+
+// RelayTarget identifies a relay on the real Tor network.
+type RelayTarget struct {
+	// BridgeLine is "ADDR:PORT FINGERPRINT" (a leading "Bridge" keyword
+	// is allowed). Required for role bridge, forbidden otherwise.
+	BridgeLine string `yaml:"bridge_line,omitempty"`
+	// Fingerprint is the relay's 40 hex digit identity fingerprint.
+	// Required for roles entry and middle, forbidden for bridge.
+	Fingerprint string `yaml:"fingerprint,omitempty"`
+	// MetricsURL is the relay's MetricsPort URL, if the operator exposes
+	// one to relaybench. Optional.
+	MetricsURL string `yaml:"metrics_url,omitempty"`
+}
+
+// SocksTarget lists existing tor SocksPorts.
+type SocksTarget struct {
+	// Addresses are HOST:PORT SocksPort addresses. At least one.
+	Addresses []string `yaml:"addresses"`
+	// MetricsURLs are MetricsPort URLs of the tor(s) behind the SOCKS
+	// ports. Optional.
+	MetricsURLs []string `yaml:"metrics_urls,omitempty"`
+}
+
+// Payload is what each request downloads.
+type Payload struct {
+	// URL of the object to download. For relay targets it is required and
+	// must be reachable through Tor exits. For testnet and socks targets,
+	// empty means relaybench's built-in loopback payload server; otherwise
+	// it must be a loopback URL (127.0.0.0/8, ::1, localhost).
+	URL string `yaml:"url,omitempty"`
+	// Size is the object size per request. 0 or absent means 10MiB for
+	// bulk and slow-readers, 64KiB for churn.
+	Size ByteSize `yaml:"size"`
+}
+
+// WorkloadKind is the kind of traffic generated.
+type WorkloadKind string
+
+// Workload kinds.
+const (
+	// WorkloadBulk keeps N streams downloading at full speed (throughput).
+	WorkloadBulk WorkloadKind = "bulk"
+	// WorkloadChurn opens N new requests per second (circuit and stream
+	// setup cost).
+	WorkloadChurn WorkloadKind = "churn"
+	// WorkloadSlowReaders keeps N streams open reading at ReadRate each
+	// (buffering and socket pressure).
+	WorkloadSlowReaders WorkloadKind = "slow-readers"
+)
+
+// Isolation is how requests are spread over circuits.
+type Isolation string
+
+// Isolation modes.
+const (
+	// IsolationStream builds a new circuit per request (random SOCKS
+	// credentials).
+	IsolationStream Isolation = "stream"
+	// IsolationWorker reuses one circuit per worker.
+	IsolationWorker Isolation = "worker"
+)
+
+// Workload is the kind of traffic generated.
+type Workload struct {
+	// Kind is bulk, churn or slow-readers. Required.
+	Kind WorkloadKind `yaml:"kind"`
+	// Isolation is stream or worker. Default stream.
+	Isolation Isolation `yaml:"isolation"`
+	// ReadRate is the per-stream read cap. Required for slow-readers,
+	// forbidden otherwise.
+	ReadRate Rate `yaml:"read_rate,omitempty"`
+	// Timeout is the per-request timeout. Default 60s.
+	Timeout Duration `yaml:"timeout"`
+}
+
+// Ramp is the sequence of load levels, each held for StepDuration.
+type Ramp struct {
+	// Steps are the load levels: concurrent streams for bulk and
+	// slow-readers, requests per second for churn. Strictly increasing
+	// positive integers, at least one.
+	Steps []int `yaml:"steps,flow"`
+	// StepDuration is how long each step lasts. Default 30s, at least 1s.
+	StepDuration Duration `yaml:"step_duration"`
+	// Warmup is the start of each step excluded from its statistics.
+	// Default 5s, shorter than StepDuration.
+	Warmup Duration `yaml:"warmup"`
+}
+
+// Sampling controls metric collection.
+type Sampling struct {
+	// Interval between samples. Default 1s, 100ms to 60s, at most
+	// Ramp.StepDuration.
+	Interval Duration `yaml:"interval"`
+	// MetricsURLs are extra MetricsPort URLs to scrape. For testnet
+	// targets the relay under test is added by the runner.
+	MetricsURLs []string `yaml:"metrics_urls,omitempty"`
+}
+
+// Limits are hard caps that stop the run.
+type Limits struct {
+	// MaxDuration caps the whole run. Default 30m; must cover
+	// PlannedDuration.
+	MaxDuration Duration `yaml:"max_duration"`
+	// MaxBytes caps the bytes downloaded. Default 20GiB; at least
+	// Payload.Size.
+	MaxBytes ByteSize `yaml:"max_bytes"`
+}
+
+// Thresholds are optional CI gates; nil means "no gate".
+type Thresholds struct {
+	// MinCapacity is the minimum measured capacity (peak goodput).
+	MinCapacity *Rate `yaml:"min_capacity,omitempty"`
+	// MaxP95TTFB is the maximum 95th percentile time to first byte.
+	MaxP95TTFB *Duration `yaml:"max_p95_ttfb,omitempty"`
+	// MaxErrorRate is the maximum fraction (0..1) of failed requests.
+	MaxErrorRate *float64 `yaml:"max_error_rate,omitempty"`
+	// NoOverloadBeforeStep fails the run if overload onset is detected
+	// before this 1-based step index (at most len(Ramp.Steps)).
+	NoOverloadBeforeStep *int `yaml:"no_overload_before_step,omitempty"`
+}
+
+// Onset holds the overload-detection thresholds. A step counts as
+// overloaded when any of them trips.
+type Onset struct {
+	// SaturationGain: overloaded when goodput grows by less than this
+	// fraction while offered load doubles. Default 0.10, in (0, 1).
+	SaturationGain float64 `yaml:"saturation_gain"`
+	// LatencyFactor: overloaded when p95 time to first byte exceeds this
+	// multiple of the first step's. Default 2.0, above 1.
+	LatencyFactor float64 `yaml:"latency_factor"`
+	// ErrorRate: overloaded when more than this fraction of requests
+	// fail. Default 0.01, in [0, 1].
+	ErrorRate float64 `yaml:"error_rate"`
+	// SocketFraction: overloaded when the relay uses more than this
+	// fraction of its socket limit. Default 0.90, in (0, 1].
+	SocketFraction float64 `yaml:"socket_fraction"`
+}
+
+// Variant is one A/B tuning arm.
+type Variant struct {
+	// Name identifies the variant in reports; same rules as
+	// Scenario.Name, unique within the scenario.
+	Name string `yaml:"name"`
+	// Torrc overrides, merged over Target.Testnet.Torrc (testnet only).
+	Torrc map[string]string `yaml:"torrc,omitempty"`
+	// Setup commands run, in order, before the variant's runs. Each entry
+	// is one shell command line. Scenario files are trusted like scripts.
+	Setup []string `yaml:"setup,omitempty"`
+	// Teardown commands run, in order, after the variant's runs.
+	Teardown []string `yaml:"teardown,omitempty"`
+	// Nofile overrides Target.Testnet.Nofile (testnet only).
+	Nofile int `yaml:"nofile,omitempty"`
+	// Repetitions overrides Scenario.Repetitions; 0 or absent inherits it.
+	Repetitions int `yaml:"repetitions"`
+}
+
+// Runs returns how many times the ramp is run in total: the sum of the
+// variants' repetitions, or Repetitions if there are no variants.
+func (s *Scenario) Runs() int {
+	if len(s.Variants) == 0 {
+		return s.Repetitions
+	}
+	n := 0
+	for _, v := range s.Variants {
+		if v.Repetitions > 0 && n > math.MaxInt-v.Repetitions {
+			return math.MaxInt // saturate; PlannedDuration saturates too
+		}
+		n += v.Repetitions
+	}
+	return n
+}
+
+// PlannedDuration is the time the ramps take: steps × step duration × runs.
+// It excludes tor bootstrap and other setup. It saturates instead of
+// overflowing.
+func (s *Scenario) PlannedDuration() time.Duration {
+	const max = time.Duration(1<<63 - 1)
+	d := time.Duration(s.Ramp.StepDuration)
+	for _, n := range []int{len(s.Ramp.Steps), s.Runs()} {
+		if n <= 0 || d <= 0 {
+			return 0
+		}
+		if d > max/time.Duration(n) {
+			return max
+		}
+		d *= time.Duration(n)
+	}
+	return d
+}

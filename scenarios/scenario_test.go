@@ -1,0 +1,457 @@
+package scenarios
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// invalidCases maps each testdata/invalid-<rule>.yaml to the exact error it
+// must produce, minus the "scenario testdata/invalid-<rule>.yaml" prefix.
+var invalidCases = []struct {
+	rule string
+	want string
+}{
+	{"bridge-line-missing", ":5: target.relay.bridge_line: not set (role bridge needs the bridge's \"ADDR:PORT FINGERPRINT\")"},
+	{"bridge-line-transport", ":6: target.relay.bridge_line: pluggable-transport bridge lines (\"obfs4\" ...) are not supported; use the bridge's plain ORPort line \"ADDR:PORT FINGERPRINT\""},
+	{"bridge-line", ":6: target.relay.bridge_line: \"203.0.113.5 0123456789ABCDEF0123456789ABCDEF01234567\" is not a bridge line: use \"ADDR:PORT FINGERPRINT\", e.g. \"203.0.113.5:443 0123456789ABCDEF0123456789ABCDEF01234567\""},
+	{"byte-size-too-large", ":10: limits.max_bytes: \"99999999999 TiB\" is too large for a byte size"},
+	{"byte-size", ":10: payload.size: \"10 MiBs\" is not a byte size (use e.g. 64KiB, 10MiB, 2 MBytes)"},
+	{"clients-socks", ":10: clients: must be 0 or absent with target.kind socks (relaybench starts no tor clients; it uses target.socks.addresses)"},
+	{"clients-too-few", ":9: clients: 0 is too few: use at least 1 tor client (default 2)"},
+	{"duplicate-field", ":9: name: set twice (first on line 1); keep only one"},
+	{"duration", ":7: workload.timeout: \"60\" is not a duration (use e.g. 500ms, 30s, 1m30s)"},
+	{"empty", ": the file is empty; start from a built-in scenario (local, local-churn, local-entry, relay-bridge.example, socks.example) in relaybench's scenarios/ directory"},
+	{"fingerprint-missing", ":5: target.relay.fingerprint: not set (role middle needs the relay's 40 hex digit fingerprint)"},
+	{"fingerprint", ":6: target.relay.fingerprint: \"$0123456789ABCDEF0123456789ABCDEF01234567\" is not a relay fingerprint: use the 40 hex digits from the relay's DataDirectory/fingerprint file, without spaces or '$'"},
+	{"interval-longer-than-step", ":12: sampling.interval: 15s is longer than ramp.step_duration (10s), so steps would get no samples; lower it"},
+	{"interval-range", ":10: sampling.interval: 50ms is out of range: use 100ms to 1m"},
+	{"isolation", ":7: workload.isolation: \"circuit\" is not an isolation mode (use stream or worker)"},
+	{"latency-factor", ":10: onset.latency_factor: +Inf is out of range: use a factor above 1 (2.0 = p95 time to first byte doubled compared with the first step)"},
+	{"max-bytes-zero", ":10: limits.max_bytes: must be more than 0 bytes"},
+	{"max-duration-too-short", ":12: limits.max_duration: 5m is shorter than the planned ramp time of 6m (2 steps × 1m × 3 runs); raise it or shorten the ramp"},
+	{"max-duration-zero", ":10: limits.max_duration: must be more than 0s"},
+	{"max-error-rate", ":10: thresholds.max_error_rate: 1.5 is not a fraction between 0 and 1 (0.01 = 1% of requests)"},
+	{"max-p95-ttfb-zero", ":10: thresholds.max_p95_ttfb: must be more than 0s; remove it for no latency gate"},
+	{"metrics-url", ":7: target.relay.metrics_url: \"127.0.0.1:9035\" is not an http(s) URL (use e.g. http://127.0.0.1:9035/metrics)"},
+	{"min-capacity-zero", ":10: thresholds.min_capacity: must be more than 0B/s; remove it for no capacity gate"},
+	{"multiple-documents", ":10: more than one YAML document: a scenario file holds exactly one; remove the '---' separator and what follows, or split the file"},
+	{"name-format", ":1: name: \"Local Run\" is not a valid name: use lowercase letters, digits and '-', starting with a letter or digit (it becomes part of run directory names)"},
+	{"name-missing", ": name: not set (use lowercase letters, digits and '-', e.g. local-bulk)"},
+	{"name-too-long", ":1: name: 65 characters is too long: use at most 64 (it becomes part of run directory names)"},
+	{"negative-duration", ":9: ramp.warmup: \"-1s\" is negative: durations must be 0s or more"},
+	{"no-overload-before-step", ":10: thresholds.no_overload_before_step: 3 is not a step: ramp.steps has 2, numbered from 1; use 1 to 2"},
+	{"nofile-below-connlimit", ":6: target.testnet.nofile: 512 is below tor's ConnLimit (1000): tor refuses to start with fewer open files than ConnLimit; raise nofile or lower ConnLimit in torrc"},
+	{"nofile-negative", ":6: target.testnet.nofile: -1 is negative; use a positive open-files limit, or remove it to keep relaybench's own"},
+	{"not-mapping", ":1: the top level must be a mapping of fields (name:, target:, workload:, ...), not a list"},
+	{"not-scalar", ":10: payload.size: expected a byte size like 10MiB, got a list"},
+	{"onset-error-rate", ":10: onset.error_rate: NaN is not a fraction between 0 and 1 (0.01 = 1% of requests failed)"},
+	{"payload-size-over-max-bytes", ":10: payload.size: 2GiB is more than limits.max_bytes (1GiB), so not even one request could finish; lower the size or raise the limit"},
+	{"payload-url-missing", ": payload.url: not set (target.kind relay needs the http(s) URL of a large file reachable through Tor exits)"},
+	{"payload-url-not-loopback", ":10: payload.url: \"https://example.org/10MiB.bin\" is not a loopback URL: with target.kind testnet the payload must come from this machine (127.0.0.1, ::1 or localhost); leave url empty for the built-in payload server"},
+	{"payload-url-private", ":8: payload.url: \"192.168.1.10\" is a local or private address, which Tor exits refuse to connect to; use a public URL"},
+	{"payload-url", ":8: payload.url: \"ftp://example.org/10MiB.bin\" is not an http(s) URL (use e.g. https://example.org/10MiB.bin)"},
+	{"placeholder", ":6: target.relay.bridge_line: still the example's FILL-IN placeholder: replace it with your bridge's \"ADDR:PORT FINGERPRINT\" (its ORPort address and the fingerprint from its DataDirectory/fingerprint file)"},
+	{"rate", ":7: workload.read_rate: \"64KB/x\" is not a rate (use e.g. 512KiB/s, 1MiB/s, 2 MBytes)"},
+	{"read-rate-forbidden", ":7: workload.read_rate: only used with workload.kind slow-readers; remove it"},
+	{"read-rate-missing", ":5: workload.read_rate: not set (slow-readers needs a per-stream read cap, e.g. 64KiB/s)"},
+	{"relay-bridge-line-with-entry", ":6: target.relay.bridge_line: only used with role bridge; remove it and set fingerprint"},
+	{"relay-fingerprint-with-bridge", ":7: target.relay.fingerprint: not used with role bridge (the fingerprint is part of bridge_line); remove it"},
+	{"repetitions", ":9: repetitions: 0 is too few: run the ramp at least once (default 1)"},
+	{"role-missing", ":2: target.role: not set (use bridge, entry or middle: how relaybench's tor clients use the relay under test)"},
+	{"role-socks", ":6: target.role: not used with target.kind socks (the tor behind the SOCKS port picks its own paths); remove it"},
+	{"role", ":4: target.role: \"exit\" is not a role (use bridge, entry or middle)"},
+	{"saturation-gain", ":10: onset.saturation_gain: 0 is out of range: use a fraction above 0 and below 1 (0.10 = goodput grew less than 10% while offered load doubled)"},
+	{"socket-fraction", ":10: onset.socket_fraction: 1.1 is out of range: use a fraction above 0 and at most 1 (0.90 = 90% of the relay's socket limit in use)"},
+	{"socks-address-duplicate", ":8: target.socks.addresses[2]: 127.0.0.1:9050 is already listed as target.socks.addresses[0]; remove one"},
+	{"socks-address", ":5: target.socks.addresses[1]: \"localhost\" is not a HOST:PORT address (use e.g. 127.0.0.1:9050)"},
+	{"socks-addresses-missing", ":4: target.socks.addresses: not set (list tor SocksPort addresses, e.g. [127.0.0.1:9050])"},
+	{"step-duration-too-short", ":9: ramp.step_duration: 500ms is too short: use at least 1s"},
+	{"steps-missing", ":7: ramp.steps: not set (list increasing load levels, e.g. [1, 2, 4, 8])"},
+	{"steps-not-increasing", ":11: ramp.steps[2]: 8 does not exceed the previous step (8): steps must be strictly increasing"},
+	{"steps-not-positive", ":8: ramp.steps[0]: 0 is not a load level: every step must be 1 or more"},
+	{"syntax", ":3: invalid YAML: did not find expected key (check indentation, and quote values containing ': ' or '#')"},
+	{"target-kind-missing", ":2: target.kind: not set (use testnet, relay or socks)"},
+	{"target-kind", ":3: target.kind: \"tesnet\" is not a target kind (use testnet, relay or socks)"},
+	{"target-section-mismatch", ":5: target.relay: only used with target.kind relay; remove it or change target.kind"},
+	{"timeout-zero", ":7: workload.timeout: must be more than 0s"},
+	{"torrc-case-duplicate", ":8: target.testnet.torrc.bandwidthrate: same option as BandwidthRate (tor option names are case-insensitive); keep one"},
+	{"torrc-managed", ":8: target.testnet.torrc.ORPort: set by relaybench for the test network and cannot be overridden; remove it"},
+	{"torrc-multiline", ":7: target.testnet.torrc.ExitPolicy: the value spans several lines; a torrc value must be a single line"},
+	{"torrc-option-name", ":7: target.testnet.torrc.Bandwidth Rate: \"Bandwidth Rate\" is not a tor option name (letters, digits and '_', e.g. BandwidthRate)"},
+	{"unknown-field", ":9: ramp.step-duration: unknown field; did you mean step_duration? (valid here: steps, step_duration, warmup)"},
+	{"variant-empty-command", ":13: variants[0].setup[1]: empty command; remove it"},
+	{"variant-name-duplicate", ":11: variants[1].name: \"baseline\" is already the name of variants[0]; variant names must be unique"},
+	{"variant-name", ":11: variants[1].name: not set (use lowercase letters, digits and '-', e.g. local-bulk)"},
+	{"variant-nofile-below-connlimit", ":13: variants[1].nofile: 2048 (from target.testnet.nofile) is below tor's ConnLimit (4096): tor refuses to start with fewer open files than ConnLimit; raise nofile or lower ConnLimit in torrc"},
+	{"variant-nofile-not-testnet", ":13: variants[1].nofile: only possible with target.kind testnet (relaybench does not configure a tor it did not start); use setup and teardown commands instead"},
+	{"variant-repetitions", ":11: variants[0].repetitions: -2 is too few: use at least 1, or remove it to inherit repetitions (1)"},
+	{"variant-torrc-not-testnet", ":13: variants[1].torrc: only possible with target.kind testnet (relaybench does not configure a tor it did not start); use setup and teardown commands instead"},
+	{"warmup-too-long", ":10: ramp.warmup: 20s leaves no time to measure in a 20s step (ramp.step_duration); make it shorter"},
+	{"workload-kind-missing", ":5: workload.kind: not set (use bulk, churn or slow-readers)"},
+	{"workload-kind", ":6: workload.kind: \"slow-reader\" is not a workload kind (use bulk, churn or slow-readers)"},
+	{"wrong-type", ":9: clients: expected a whole number, got \"two\""},
+}
+
+func TestInvalidFiles(t *testing.T) {
+	for _, tc := range invalidCases {
+		t.Run(tc.rule, func(t *testing.T) {
+			path := filepath.Join("testdata", "invalid-"+tc.rule+".yaml")
+			s, err := Load(path)
+			if err == nil {
+				t.Fatalf("Load(%s) succeeded (%+v), want error", path, s)
+			}
+			if s != nil {
+				t.Errorf("Load(%s) returned a scenario along with the error", path)
+			}
+			want := "scenario " + path + tc.want
+			if got := err.Error(); got != want {
+				t.Errorf("wrong error\n got: %s\nwant: %s", got, want)
+			}
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Errorf("error is %T, want *Error", err)
+			}
+		})
+	}
+}
+
+// TestInvalidFilesAllListed keeps testdata and the table in sync: every
+// rule has a file and every file is checked.
+func TestInvalidFilesAllListed(t *testing.T) {
+	files, err := filepath.Glob("testdata/invalid-*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var onDisk, inTable []string
+	for _, f := range files {
+		onDisk = append(onDisk, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "invalid-"), ".yaml"))
+	}
+	for _, tc := range invalidCases {
+		inTable = append(inTable, tc.rule)
+	}
+	slices.Sort(onDisk)
+	slices.Sort(inTable)
+	if !slices.Equal(onDisk, inTable) {
+		t.Errorf("testdata/invalid-*.yaml and invalidCases differ\n files: %v\n table: %v", onDisk, inTable)
+	}
+	if len(slices.Compact(slices.Clone(inTable))) != len(inTable) {
+		t.Errorf("invalidCases lists a rule twice")
+	}
+}
+
+func TestExamples(t *testing.T) {
+	want := []string{"local", "local-churn", "local-entry", "relay-bridge.example", "socks.example"}
+	if got := Names(); !slices.Equal(got, want) {
+		t.Fatalf("Names() = %v, want %v", got, want)
+	}
+	for _, name := range Names() {
+		t.Run(name, func(t *testing.T) {
+			s, err := Builtin(name)
+			if name == "relay-bridge.example" {
+				const wantErr = `scenario relay-bridge.example.yaml:31: target.relay.bridge_line: still the example's FILL-IN placeholder: replace it with your bridge's "ADDR:PORT FINGERPRINT" (its ORPort address and the fingerprint from its DataDirectory/fingerprint file)`
+				if err == nil || err.Error() != wantErr {
+					t.Fatalf("Builtin(%q) error = %v, want %s", name, err, wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Builtin(%q): %v", name, err)
+			}
+			// The file on disk is the embedded one.
+			fromDisk, err := Load(name + ".yaml")
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if !reflect.DeepEqual(s, fromDisk) {
+				t.Errorf("Load and Builtin differ")
+			}
+			if want := strings.TrimSuffix(name, ".example"); s.Name != want && name != "socks.example" {
+				t.Errorf("name: %q, want %q (keep names and file names aligned)", s.Name, want)
+			}
+		})
+	}
+}
+
+// TestRelayExampleFilledIn checks that replacing the placeholders is all an
+// operator has to do.
+func TestRelayExampleFilledIn(t *testing.T) {
+	src, err := Source("relay-bridge.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(src), "FILL-IN ADDR:PORT FINGERPRINT", "198.51.100.7:9001 0123456789ABCDEF0123456789ABCDEF01234567", 1)
+	if _, err := Parse([]byte(text), "filled.yaml"); err == nil ||
+		err.Error() != `scenario filled.yaml:47: payload.url: still the example's FILL-IN placeholder: replace it with the URL of a large file you may download repeatedly through Tor` {
+		t.Fatalf("after filling in bridge_line: got %v, want the payload.url placeholder error", err)
+	}
+	text = strings.Replace(text, "https://FILL-IN.example/10MiB.bin", "https://example.org/10MiB.bin", 1)
+	for _, line := range strings.Split(text, "\n") {
+		if strings.Contains(line, "FILL-IN") && !strings.HasPrefix(strings.TrimSpace(line), "#") {
+			t.Fatalf("placeholder left in the example that this test does not fill in: %s", line)
+		}
+	}
+	s, err := Parse([]byte(text), "filled.yaml")
+	if err != nil {
+		t.Fatalf("filled-in example: %v", err)
+	}
+	if s.Target.Relay.BridgeLine != "198.51.100.7:9001 0123456789ABCDEF0123456789ABCDEF01234567" {
+		t.Errorf("bridge_line = %q", s.Target.Relay.BridgeLine)
+	}
+}
+
+func TestDefault(t *testing.T) {
+	s := Default()
+	if s.Name != "local" || s.Target.Kind != TargetTestnet || s.Target.Role != RoleBridge ||
+		s.Workload.Kind != WorkloadBulk || !slices.Equal(s.Ramp.Steps, []int{1, 2, 4, 8, 16, 32}) ||
+		s.Ramp.StepDuration != Duration(20*time.Second) {
+		t.Errorf("Default() is not the documented local scenario: %+v", s)
+	}
+	// About 8 minutes in all with tor bootstrap, as local.yaml says.
+	if got := s.PlannedDuration(); got != 6*time.Minute {
+		t.Errorf("PlannedDuration() = %v, want 6m", got)
+	}
+	if Default() == s {
+		t.Errorf("Default() returns a shared value; callers may modify it")
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	s, err := Load("testdata/valid-minimal.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Scenario{
+		Name:     "minimal",
+		Target:   Target{Kind: TargetTestnet, Role: RoleBridge, Testnet: &TestnetTarget{}},
+		Clients:  2,
+		Payload:  Payload{Size: 10 << 20},
+		Workload: Workload{Kind: WorkloadBulk, Isolation: IsolationStream, Timeout: Duration(60 * time.Second)},
+		Ramp:     Ramp{Steps: []int{1, 2}, StepDuration: Duration(30 * time.Second), Warmup: Duration(5 * time.Second)},
+		Sampling: Sampling{Interval: Duration(time.Second)},
+		Limits:   Limits{MaxDuration: Duration(30 * time.Minute), MaxBytes: 20 << 30},
+		Onset:    Onset{SaturationGain: 0.10, LatencyFactor: 2.0, ErrorRate: 0.01, SocketFraction: 0.90},
+
+		Repetitions: 1,
+	}
+	if !reflect.DeepEqual(s, want) {
+		t.Errorf("defaults:\n got %+v\nwant %+v", s, want)
+	}
+}
+
+func TestKindDependentDefaults(t *testing.T) {
+	churn, err := Load("testdata/valid-relay-entry.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if churn.Payload.Size != 64<<10 {
+		t.Errorf("churn payload.size = %v, want 64KiB", churn.Payload.Size)
+	}
+	if churn.Clients != 2 {
+		t.Errorf("relay clients = %d, want 2", churn.Clients)
+	}
+	socks, err := Builtin("socks.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if socks.Clients != 0 {
+		t.Errorf("socks clients = %d, want 0", socks.Clients)
+	}
+	if socks.Sampling.Interval != Duration(time.Second) {
+		t.Errorf("socks sampling.interval = %v, want the 1s default", socks.Sampling.Interval)
+	}
+}
+
+// TestExplicitValuesBeatDefaults: an explicit zero is a value, not "unset".
+func TestExplicitValuesBeatDefaults(t *testing.T) {
+	s, err := Load("testdata/valid-full.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Ramp.Warmup != 0 {
+		t.Errorf("warmup = %v, want the explicit 0s", s.Ramp.Warmup)
+	}
+	if s.Thresholds.MaxErrorRate == nil || *s.Thresholds.MaxErrorRate != 0 {
+		t.Errorf("max_error_rate = %v, want a gate at 0", s.Thresholds.MaxErrorRate)
+	}
+	if s.Onset.ErrorRate != 0 {
+		t.Errorf("onset.error_rate = %v, want the explicit 0", s.Onset.ErrorRate)
+	}
+	if got := s.Target.Testnet.Torrc["ConnLimit"]; got != "2000" {
+		t.Errorf("torrc ConnLimit = %q, want \"2000\" (YAML numbers are kept as written)", got)
+	}
+	if s.Payload.Size != 1536<<10 || s.Workload.ReadRate != 1<<20 || s.Limits.MaxBytes != 10e9 {
+		t.Errorf("units: size %d, read_rate %d, max_bytes %d", s.Payload.Size, s.Workload.ReadRate, s.Limits.MaxBytes)
+	}
+	if s.Variants[0].Repetitions != 2 || s.Variants[1].Repetitions != 3 {
+		t.Errorf("variant repetitions = %d, %d; want 2 (inherited), 3", s.Variants[0].Repetitions, s.Variants[1].Repetitions)
+	}
+	if got, want := s.PlannedDuration(), 3*45*time.Second*5; got != want {
+		t.Errorf("PlannedDuration() = %v, want %v", got, want)
+	}
+	// A null value counts as unset.
+	s, err = Parse([]byte("name: n\ntarget: {kind: testnet, role: bridge}\nclients:\nworkload: {kind: bulk, timeout: ~}\nramp: {steps: [1]}\n"), "null.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Clients != 2 || s.Workload.Timeout != Duration(time.Minute) {
+		t.Errorf("null values: clients %d, timeout %v; want defaults 2, 1m", s.Clients, s.Workload.Timeout)
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	var scs []*Scenario
+	for _, name := range []string{"local", "local-entry", "local-churn", "socks.example"} {
+		s, err := Builtin(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		scs = append(scs, s)
+	}
+	for _, f := range []string{"valid-full", "valid-minimal", "valid-relay-entry", "valid-empty-lists"} {
+		s, err := Load("testdata/" + f + ".yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		scs = append(scs, s)
+	}
+	for _, s := range scs {
+		t.Run(s.Name, func(t *testing.T) {
+			checkRoundTrip(t, s)
+		})
+	}
+}
+
+// checkRoundTrip asserts Parse(Marshal(s)) == s and that marshalling is
+// stable.
+func checkRoundTrip(t *testing.T, s *Scenario) {
+	t.Helper()
+	out, err := s.Marshal()
+	if err != nil {
+		t.Fatalf("Marshal: %v", err)
+	}
+	back, err := Parse(out, "resolved.yaml")
+	if err != nil {
+		t.Fatalf("Parse(Marshal(s)): %v\n%s", err, out)
+	}
+	if !reflect.DeepEqual(s, back) {
+		t.Fatalf("round trip changed the scenario\nbefore: %+v\nafter:  %+v\nYAML:\n%s", s, back, out)
+	}
+	again, err := back.Marshal()
+	if err != nil {
+		t.Fatalf("Marshal: %v", err)
+	}
+	if string(again) != string(out) {
+		t.Fatalf("Marshal is not stable:\n%s\n---\n%s", out, again)
+	}
+}
+
+func TestMarshalSpellsOutDefaults(t *testing.T) {
+	s, err := Load("testdata/valid-minimal.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"clients: 2\n", "  size: 10MiB\n", "  steps: [1, 2]\n", "  step_duration: 30s\n",
+		"  max_duration: 30m\n", "  max_bytes: 20GiB\n", "  saturation_gain: 0.1\n", "repetitions: 1\n"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("Marshal output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "thresholds") {
+		t.Errorf("Marshal output has thresholds although none are set:\n%s", out)
+	}
+}
+
+func TestValidateProgrammatic(t *testing.T) {
+	s := Default()
+	if err := s.Validate(); err != nil {
+		t.Fatalf("Validate(Default()): %v", err)
+	}
+	s.Ramp.Steps = []int{1, 4, 2}
+	if err := s.Validate(); err == nil || err.Error() != "scenario: ramp.steps[2]: 2 does not exceed the previous step (4): steps must be strictly increasing" {
+		t.Errorf("Validate() = %v", err)
+	}
+	// Rules that no file can break, because parsing rejects the value first.
+	s = Default()
+	s.Payload.Size = -1
+	if err := s.Validate(); err == nil || err.Error() != "scenario: payload.size: must be more than 0 bytes" {
+		t.Errorf("Validate() with negative size = %v", err)
+	}
+	s = Default()
+	s.Ramp.Warmup = -1
+	if err := s.Validate(); err == nil || !strings.HasPrefix(err.Error(), "scenario: ramp.warmup: ") {
+		t.Errorf("Validate() with negative warmup = %v", err)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	_, err := Load("testdata/no-such-file.yaml")
+	want := "scenario testdata/no-such-file.yaml: cannot read it: no such file or directory (built-in scenarios: local, local-churn, local-entry, relay-bridge.example, socks.example)"
+	if err == nil || err.Error() != want {
+		t.Errorf("Load(missing) = %v\nwant %s", err, want)
+	}
+	_, err = Builtin("nope")
+	want = `scenario nope.yaml: no built-in scenario "nope" (built-ins: local, local-churn, local-entry, relay-bridge.example, socks.example); to use your own file, give its path`
+	if err == nil || err.Error() != want {
+		t.Errorf("Builtin(nope) = %v\nwant %s", err, want)
+	}
+	if _, err := Builtin("local.yaml"); err != nil {
+		t.Errorf("Builtin(local.yaml): %v", err)
+	}
+}
+
+// TestErrorsPointAtTheFirstProblem: with several problems, the first in
+// file order is reported, whether found while decoding or validating.
+func TestErrorsPointAtTheFirstProblem(t *testing.T) {
+	data := "name: t\ntarget:\n  kind: testnet\n  role: bridge\n  colour: blue\nworkload:\n  kind: bulk\n  timeout: soon\nramp:\n  steps: [1, 2]\n"
+	_, err := Parse([]byte(data), "two.yaml")
+	want := "scenario two.yaml:5: target.colour: unknown field (valid here: kind, role, testnet, relay, socks)"
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+	// A problem inside a flow list is attributed to its element.
+	_, err = Parse([]byte("name: t\ntarget: {kind: testnet, role: bridge}\nworkload: {kind: bulk}\nramp: {steps: [1, x, 3]}\n"), "flow.yaml")
+	want = `scenario flow.yaml:4: ramp.steps[1]: expected a whole number, got "x"`
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+}
+
+func TestTooLarge(t *testing.T) {
+	data := []byte("name: t\ndescription: " + strings.Repeat("x", MaxFileSize) + "\n")
+	const want = "scenario big.yaml: larger than 64KiB; scenario files are a few KiB, so check that this is the right file"
+	if _, err := Parse(data, "big.yaml"); err == nil || err.Error() != want {
+		t.Errorf("Parse(too large) = %v\nwant %s", err, want)
+	}
+	path := filepath.Join(t.TempDir(), "big.yaml")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err == nil || err.Error() != "scenario "+path+want[len("scenario big.yaml"):] {
+		t.Errorf("Load(too large) = %v", err)
+	}
+}
+
+func TestExampleFilesOnDiskAreAllEmbedded(t *testing.T) {
+	files, err := filepath.Glob("*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if !slices.Contains(Names(), strings.TrimSuffix(f, ".yaml")) {
+			t.Errorf("%s is not embedded", f)
+		}
+		if _, err := os.Stat(f); err != nil {
+			t.Error(err)
+		}
+	}
+}

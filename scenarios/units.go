@@ -1,0 +1,326 @@
+package scenarios
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Duration is a time span written the way time.ParseDuration reads it:
+// "500ms", "30s", "1m30s", "2h". Negative durations are rejected.
+// It marshals back to the same form (see String).
+type Duration time.Duration
+
+// ParseDuration parses s as a non-negative Duration.
+func ParseDuration(s string) (Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("%s is not a duration (use e.g. 500ms, 30s, 1m30s)", quote(s))
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%s is negative: durations must be 0s or more", quote(s))
+	}
+	return Duration(d), nil
+}
+
+// String returns d in time.ParseDuration syntax without redundant zero
+// components: "30s", "30m", "1h30m", "1m30s", "250ms".
+func (d Duration) String() string {
+	s := time.Duration(d).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// Std returns d as a time.Duration.
+func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return nodeErrorf(n, "expected a duration like 30s, got %s", describeNode(n))
+	}
+	v, err := ParseDuration(n.Value)
+	if err != nil {
+		return nodeErrorf(n, "%v", err)
+	}
+	*d = v
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler.
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// MarshalText implements encoding.TextMarshaler (used for JSON reports).
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+// ByteSize is an amount of data in bytes. ParseByteSize lists the accepted
+// spellings.
+type ByteSize int64
+
+// byteUnits maps lower-case unit spellings to their size in bytes.
+//
+// IEC units (KiB, MiB, ...) are powers of 1024 and SI units (kB, MB, ...) are
+// powers of 1000. The spelled-out units are tor's (torrc BandwidthRate etc.):
+// KBytes/MBytes/GBytes are powers of 1024 and tor's bit units are
+// kbits = 1024 bits = 128 bytes, Mbits = 2^20 bits, and so on.
+// Note that, unlike tor, "MB" here means 10^6 bytes.
+var byteUnits = map[string]int64{
+	"": 1, "b": 1, "byte": 1, "bytes": 1,
+
+	"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
+
+	"kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+
+	"kbyte": 1 << 10, "kbytes": 1 << 10, "kilobyte": 1 << 10, "kilobytes": 1 << 10,
+	"mbyte": 1 << 20, "mbytes": 1 << 20, "megabyte": 1 << 20, "megabytes": 1 << 20,
+	"gbyte": 1 << 30, "gbytes": 1 << 30, "gigabyte": 1 << 30, "gigabytes": 1 << 30,
+	"tbyte": 1 << 40, "tbytes": 1 << 40, "terabyte": 1 << 40, "terabytes": 1 << 40,
+
+	"kbit": 1 << 7, "kbits": 1 << 7, "kilobit": 1 << 7, "kilobits": 1 << 7,
+	"mbit": 1 << 17, "mbits": 1 << 17, "megabit": 1 << 17, "megabits": 1 << 17,
+	"gbit": 1 << 27, "gbits": 1 << 27, "gigabit": 1 << 27, "gigabits": 1 << 27,
+	"tbit": 1 << 37, "tbits": 1 << 37, "terabit": 1 << 37, "terabits": 1 << 37,
+}
+
+var byteSizeRE = regexp.MustCompile(`^([0-9]+(?:\.[0-9]*)?|\.[0-9]+) *([A-Za-z]*)$`)
+
+// errNotByteSize and errTooLarge are returned by parseBytes; callers turn them
+// into messages that name the expected kind of value.
+var (
+	errNotByteSize = fmt.Errorf("not a byte size")
+	errTooLarge    = fmt.Errorf("too large")
+)
+
+// parseBytes parses a non-negative number with an optional unit.
+func parseBytes(s string) (int64, error) {
+	m := byteSizeRE.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return 0, errNotByteSize
+	}
+	mult, ok := byteUnits[strings.ToLower(m[2])]
+	if !ok {
+		return 0, errNotByteSize
+	}
+	if !strings.Contains(m[1], ".") {
+		n, err := strconv.ParseInt(m[1], 10, 64)
+		if err != nil || n > math.MaxInt64/mult {
+			return 0, errTooLarge
+		}
+		return n * mult, nil
+	}
+	f, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return 0, errNotByteSize
+	}
+	v := math.Round(f * float64(mult))
+	// float64(math.MaxInt64) rounds up to 2^63, which does not fit.
+	if v >= float64(math.MaxInt64) {
+		return 0, errTooLarge
+	}
+	return int64(v), nil
+}
+
+// ParseByteSize parses a byte size. Accepted: a plain number of bytes
+// ("1048576"), IEC units ("512KiB", "10MiB", "1GiB"), SI units ("10MB" =
+// 10,000,000 bytes), and tor's torrc units ("2 MBytes", "512 KBytes",
+// "8 Mbits"). Units are case-insensitive, a space may separate number and
+// unit, and fractions are allowed ("1.5MiB"); the result is rounded to whole
+// bytes.
+func ParseByteSize(s string) (ByteSize, error) {
+	n, err := parseBytes(s)
+	switch err {
+	case nil:
+		return ByteSize(n), nil
+	case errTooLarge:
+		return 0, fmt.Errorf("%s is too large for a byte size", quote(s))
+	default:
+		return 0, fmt.Errorf("%s is not a byte size (use e.g. 64KiB, 10MiB, 2 MBytes)", quote(s))
+	}
+}
+
+var iecUnits = []struct {
+	name string
+	size int64
+}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}}
+
+// String returns a human form with IEC units and at most two decimals, e.g.
+// "10MiB", "1.5MiB", "9.54MiB", "512B". It is exact whenever that is possible
+// with two decimals; Marshal always is.
+func (b ByteSize) String() string {
+	abs := int64(b)
+	sign := ""
+	if abs < 0 {
+		sign, abs = "-", -abs
+	}
+	for _, u := range iecUnits {
+		if abs >= u.size {
+			v := strconv.FormatFloat(float64(abs)/float64(u.size), 'f', 2, 64)
+			v = strings.TrimRight(strings.TrimRight(v, "0"), ".")
+			return sign + v + u.name
+		}
+	}
+	return sign + strconv.FormatInt(abs, 10) + "B"
+}
+
+// exact returns the shortest spelling of b that parses back to exactly b:
+// the human form if it is exact, else a whole number of some IEC or SI unit,
+// else plain bytes.
+func (b ByteSize) exact() string {
+	if s := b.String(); b >= 0 {
+		if v, err := parseBytes(s); err == nil && v == int64(b) {
+			return s
+		}
+	}
+	best := strconv.FormatInt(int64(b), 10)
+	for _, u := range exactUnits {
+		if b != 0 && int64(b)%u.size == 0 {
+			if s := strconv.FormatInt(int64(b)/u.size, 10) + u.name; len(s) < len(best) {
+				best = s
+			}
+		}
+	}
+	return best
+}
+
+var exactUnits = []struct {
+	name string
+	size int64
+}{
+	{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10},
+	{"TB", 1e12}, {"GB", 1e9}, {"MB", 1e6}, {"kB", 1e3},
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return nodeErrorf(n, "expected a byte size like 10MiB, got %s", describeNode(n))
+	}
+	v, err := ParseByteSize(n.Value)
+	if err != nil {
+		return nodeErrorf(n, "%v", err)
+	}
+	*b = v
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler; the result parses back exactly.
+func (b ByteSize) MarshalYAML() (any, error) { return b.exact(), nil }
+
+// MarshalText implements encoding.TextMarshaler; the result parses back exactly.
+func (b ByteSize) MarshalText() ([]byte, error) { return []byte(b.exact()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (b *ByteSize) UnmarshalText(t []byte) error {
+	v, err := ParseByteSize(string(t))
+	if err != nil {
+		return err
+	}
+	*b = v
+	return nil
+}
+
+// Rate is a data rate in bytes per second.
+type Rate int64
+
+// ParseRate parses a rate: any byte size accepted by ParseByteSize,
+// optionally followed by "/s" ("1MiB/s", "512 KiB/s", "8 Mbits/s"). Without
+// "/s" the value is per second, as in torrc's BandwidthRate ("2 MBytes").
+func ParseRate(s string) (Rate, error) {
+	t := strings.TrimSpace(s)
+	if strings.HasSuffix(strings.ToLower(t), "/s") {
+		t = t[:len(t)-2]
+	}
+	n, err := parseBytes(t)
+	switch err {
+	case nil:
+		return Rate(n), nil
+	case errTooLarge:
+		return 0, fmt.Errorf("%s is too large for a rate", quote(s))
+	default:
+		return 0, fmt.Errorf("%s is not a rate (use e.g. 512KiB/s, 1MiB/s, 2 MBytes)", quote(s))
+	}
+}
+
+// String returns a human form such as "1MiB/s" or "1.5MiB/s".
+func (r Rate) String() string { return ByteSize(r).String() + "/s" }
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (r *Rate) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return nodeErrorf(n, "expected a rate like 1MiB/s, got %s", describeNode(n))
+	}
+	v, err := ParseRate(n.Value)
+	if err != nil {
+		return nodeErrorf(n, "%v", err)
+	}
+	*r = v
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler; the result parses back exactly.
+func (r Rate) MarshalYAML() (any, error) { return ByteSize(r).exact() + "/s", nil }
+
+// MarshalText implements encoding.TextMarshaler; the result parses back exactly.
+func (r Rate) MarshalText() ([]byte, error) { return []byte(ByteSize(r).exact() + "/s"), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (r *Rate) UnmarshalText(t []byte) error {
+	v, err := ParseRate(string(t))
+	if err != nil {
+		return err
+	}
+	*r = v
+	return nil
+}
+
+// quote quotes a user-supplied value for a message, shortening long ones.
+func quote(s string) string {
+	const max = 64
+	if r := []rune(s); len(r) > max {
+		s = string(r[:max]) + "..."
+	}
+	return strconv.Quote(s)
+}
+
+// describeNode says what a YAML node is, for "expected X, got Y" messages.
+func describeNode(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	default:
+		return quote(n.Value)
+	}
+}
+
+// nodeErrorf reports a bad value from inside a yaml.Unmarshaler. It is a
+// *yaml.TypeError so that the decoder keeps going and collects every problem;
+// the "line N: column C:" prefix lets Parse find the field path of the node.
+func nodeErrorf(n *yaml.Node, format string, args ...any) error {
+	return &yaml.TypeError{Errors: []string{
+		fmt.Sprintf("line %d: column %d: ", n.Line, n.Column) + fmt.Sprintf(format, args...),
+	}}
+}
