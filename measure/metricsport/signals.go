@@ -1,0 +1,238 @@
+package metricsport
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// SignalName names one relay-declared overload signal.
+type SignalName string
+
+// The overload signals relaybench detects. Each follows tor's own rule for
+// declaring overload (rephist.c, relay.c, connection.c), except
+// metricsport-unreachable, which is what fd exhaustion looked like from the
+// outside: the MetricsPort stopped answering.
+const (
+	// SignalOnionskinsDropped: tor_relay_load_onionskins_total{action="dropped"}
+	// rose for any handshake type; the CPU cannot keep up with circuit creation.
+	SignalOnionskinsDropped SignalName = "onionskins-dropped"
+	// SignalOOM: tor_relay_load_oom_bytes_total rose for any subsystem; queued
+	// cells reached MaxMemInQueues.
+	SignalOOM SignalName = "oom"
+	// SignalTCPExhaustion: tor_relay_load_tcp_exhaustion_total rose; out of
+	// local ports.
+	SignalTCPExhaustion SignalName = "tcp-exhaustion"
+	// SignalRateLimit: tor_relay_load_global_rate_limit_reached_total rose on
+	// either side; the BandwidthRate/BandwidthBurst bucket ran dry.
+	SignalRateLimit SignalName = "rate-limit"
+	// SignalSockets: open sockets reached SignalConfig.SocketFraction of the
+	// socket limit; fd exhaustion is near.
+	SignalSockets SignalName = "sockets"
+	// SignalMetricsPortUnreachable: a scrape failed while the caller said the
+	// relay was under load.
+	SignalMetricsPortUnreachable SignalName = "metricsport-unreachable"
+)
+
+// DefaultSocketFraction is the share of the socket limit at which the sockets
+// signal fires.
+const DefaultSocketFraction = 0.90
+
+// SignalConfig tunes DetectOnsets. The zero value uses the defaults.
+type SignalConfig struct {
+	// SocketFraction in (0, 1]; anything else means DefaultSocketFraction.
+	SocketFraction float64
+}
+
+// Observation is one scrape of one relay as the signal detector sees it.
+type Observation struct {
+	At time.Time
+	// Snapshot is nil when the scrape failed.
+	Snapshot *RelaySnapshot
+	// Err says why the scrape failed; empty when Snapshot is set.
+	Err string
+	// UnderLoad is the caller's judgement that load was being applied at At.
+	// Only failed scrapes under load count as metricsport-unreachable: a
+	// relay being restarted between steps is not overloaded.
+	UnderLoad bool
+}
+
+// OnsetSignal is the first time one overload signal fired, with the evidence.
+type OnsetSignal struct {
+	Name SignalName
+	// At is the time of the first observation that showed the signal.
+	At time.Time
+	// Since is the previous successful observation: the onset lies in
+	// (Since, At]. Zero when there was none.
+	Since time.Time
+	// Series is the exposition series that showed it, e.g.
+	// tor_relay_load_global_rate_limit_reached_total{side="write"}. When
+	// several series rose at once it is the one that rose most.
+	Series string
+	// Before and After are the series values at Since and At (for the sockets
+	// signal, open sockets). Both are 0 for metricsport-unreachable.
+	Before, After float64
+	// Limit is the socket limit for the sockets signal, else 0.
+	Limit float64
+	// Evidence is a one-line human-readable account for reports.
+	Evidence string
+}
+
+// DetectOnsets returns, for each signal that fired in obs, the first time it
+// did, ordered by time. Counter signals compare consecutive successful
+// snapshots, so the first snapshot is the baseline: counts accumulated before
+// the run (or before load) do not fire. A counter that went backwards (relay
+// restart) counts as risen when its new value is above 0, like ComputeRates.
+// A family missing from either snapshot never fires, so an older tor without
+// it is not read as "all quiet then suddenly overloaded".
+func DetectOnsets(obs []Observation, cfg SignalConfig) []OnsetSignal {
+	frac := cfg.SocketFraction
+	if !(frac > 0 && frac <= 1) {
+		frac = DefaultSocketFraction
+	}
+	sorted := slices.Clone(obs)
+	slices.SortStableFunc(sorted, func(a, b Observation) int { return a.At.Compare(b.At) })
+
+	fired := map[SignalName]OnsetSignal{}
+	fire := func(s OnsetSignal) {
+		if _, done := fired[s.Name]; !done {
+			fired[s.Name] = s
+		}
+	}
+	var prev *RelaySnapshot
+	var prevAt time.Time
+	for _, o := range sorted {
+		if o.Snapshot == nil {
+			if o.UnderLoad {
+				fire(OnsetSignal{
+					Name: SignalMetricsPortUnreachable, At: o.At, Since: prevAt,
+					Evidence: fmt.Sprintf("scrape failed under load at %s: %s", fmtTime(o.At), o.Err),
+				})
+			}
+			continue
+		}
+		cur := o.Snapshot
+		if s, ok := socketSignal(cur, prev, o.At, prevAt, frac); ok {
+			fire(s)
+		}
+		if prev != nil {
+			for _, c := range counterSignals {
+				if s, ok := c.detect(prev, cur, prevAt, o.At); ok {
+					fire(s)
+				}
+			}
+		}
+		prev, prevAt = cur, o.At
+	}
+	out := make([]OnsetSignal, 0, len(fired))
+	for _, s := range fired {
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b OnsetSignal) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
+		}
+		return strings.Compare(string(a.Name), string(b.Name))
+	})
+	return out
+}
+
+func socketSignal(cur, prev *RelaySnapshot, at, prevAt time.Time, frac float64) (OnsetSignal, bool) {
+	g := cur.Gauges
+	if !cur.Has(FamilySockets) || !(g.SocketLimit > 0) || !(g.SocketsOpened >= frac*g.SocketLimit) {
+		return OnsetSignal{}, false
+	}
+	var before float64
+	if prev != nil {
+		before = prev.Gauges.SocketsOpened
+	}
+	return OnsetSignal{
+		Name: SignalSockets, At: at, Since: prevAt,
+		Series: FamilySockets + `{state="opened"}`, Before: before, After: g.SocketsOpened, Limit: g.SocketLimit,
+		Evidence: fmt.Sprintf("%s{state=\"opened\"} = %s at %s, >= %.0f%% of the socket limit %s (unlabelled %s)",
+			FamilySockets, formatFloat(g.SocketsOpened), fmtTime(at), frac*100, formatFloat(g.SocketLimit), FamilySockets),
+	}, true
+}
+
+// counterSignal is one rule "this counter family rose".
+type counterSignal struct {
+	name   SignalName
+	family string
+	// series lists (series text, value) of the counters to watch.
+	series func(c RelayCounters) []seriesValue
+}
+
+type seriesValue struct {
+	series string
+	value  float64
+}
+
+var counterSignals = []counterSignal{
+	{SignalOnionskinsDropped, FamilyOnionskins, func(c RelayCounters) []seriesValue {
+		return keyedSeries(FamilyOnionskins, `type="%s",action="dropped"`, c.OnionskinsDropped)
+	}},
+	{SignalOOM, FamilyOOMBytes, func(c RelayCounters) []seriesValue {
+		return keyedSeries(FamilyOOMBytes, `subsys="%s"`, c.OOMBytes)
+	}},
+	{SignalTCPExhaustion, FamilyTCPExhaustion, func(c RelayCounters) []seriesValue {
+		return []seriesValue{{FamilyTCPExhaustion, c.TCPExhaustion}}
+	}},
+	{SignalRateLimit, FamilyRateLimitReached, func(c RelayCounters) []seriesValue {
+		return []seriesValue{
+			{FamilyRateLimitReached + `{side="read"}`, c.RateLimitReachedRead},
+			{FamilyRateLimitReached + `{side="write"}`, c.RateLimitReachedWrite},
+		}
+	}},
+}
+
+func keyedSeries(family, labelFmt string, m map[string]float64) []seriesValue {
+	out := make([]seriesValue, 0, len(m))
+	for k, v := range m {
+		out = append(out, seriesValue{family + "{" + fmt.Sprintf(labelFmt, k) + "}", v})
+	}
+	slices.SortFunc(out, func(a, b seriesValue) int { return strings.Compare(a.series, b.series) })
+	return out
+}
+
+func (c counterSignal) detect(prev, cur *RelaySnapshot, prevAt, at time.Time) (OnsetSignal, bool) {
+	if !prev.Has(c.family) || !cur.Has(c.family) {
+		return OnsetSignal{}, false
+	}
+	before := map[string]float64{}
+	for _, sv := range c.series(prev.Counters) {
+		before[sv.series] = sv.value
+	}
+	var best OnsetSignal
+	bestInc := 0.0
+	var rose []string
+	for _, sv := range c.series(cur.Counters) {
+		b := before[sv.series] // a series new in cur counts from 0
+		inc, reset := increase(b, sv.value)
+		if !(inc > 0) {
+			continue
+		}
+		note := ""
+		if reset {
+			note = " (counter went backwards: relay restarted)"
+		}
+		rose = append(rose, fmt.Sprintf("%s %s -> %s%s", sv.series, formatFloat(b), formatFloat(sv.value), note))
+		if inc > bestInc || math.IsInf(inc, 1) {
+			bestInc = inc
+			best = OnsetSignal{Name: c.name, At: at, Since: prevAt, Series: sv.series, Before: b, After: sv.value}
+		}
+	}
+	if len(rose) == 0 {
+		return OnsetSignal{}, false
+	}
+	best.Evidence = fmt.Sprintf("rose between %s and %s: %s", fmtTime(prevAt), fmtTime(at), strings.Join(rose, "; "))
+	return best, true
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "(unknown time)"
+	}
+	return t.Format("2006-01-02T15:04:05.000Z07:00")
+}
