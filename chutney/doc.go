@@ -1,0 +1,21 @@
+// Package chutney owns the embedded local Tor test network: a handful of real
+// tor processes (three directory authorities, an exit, a middle relay and the
+// relay under test, called the target) started on 127.0.0.1 in seconds, and the
+// tor clients that the harness points at the target as a bridge, an entry guard
+// or a middle hop.
+//
+// The package is named after Tor's chutney tool, whose job it does for
+// relaybench; chutney/networks/relaybench describes the same topology for the
+// real chutney, for tor developers who prefer it.
+//
+// Lifetime rules, because a leaked tor keeps ports and CPU busy long after a
+// benchmark: every process is started in its own process group with a Linux
+// parent-death signal, and tor is told to exit when the control connection the
+// harness holds closes (TAKEOWNERSHIP). Together these end every tor process on
+// a normal stop, on Ctrl-C, on a panic and when the harness is SIGKILLed.
+//
+// Everything binds 127.0.0.1, and clients refuse to open streams to anything
+// but loopback addresses: the exit relay's policy must accept *:* for clients
+// that use microdescriptors to see it at all (see TOR-NOTES), so the refusal is
+// enforced here, before a single cell is sent.
+package chutney

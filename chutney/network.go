@@ -1,0 +1,455 @@
+package chutney
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Role is what a node does in the network.
+type Role string
+
+// The roles of the embedded network's nodes.
+const (
+	RoleAuthority Role = "authority"
+	RoleExit      Role = "exit"
+	RoleMiddle    Role = "middle"
+	// RoleTarget is the relay under test.
+	RoleTarget Role = "target"
+	// RoleClient is the network's own tor client, which proves readiness and
+	// which a user can point curl at.
+	RoleClient Role = "client"
+)
+
+// Node is one relay of a running network.
+type Node struct {
+	Role        Role
+	Nickname    string
+	Fingerprint string
+	// V3Ident is the authority's v3 identity (authorities only).
+	V3Ident     string
+	ORPort      int
+	DirPort     int
+	MetricsPort int
+	DataDir     string
+	Torrc       []TorrcOption
+
+	proc *TorProcess
+}
+
+// MetricsURL is the node's MetricsPort URL.
+func (n *Node) MetricsURL() string {
+	return fmt.Sprintf("http://127.0.0.1:%d/metrics", n.MetricsPort)
+}
+
+// Process is the node's tor process (nil before start).
+func (n *Node) Process() *TorProcess { return n.proc }
+
+// BridgeLine is the value of a client's Bridge option for this node.
+func (n *Node) BridgeLine() string {
+	return fmt.Sprintf("127.0.0.1:%d %s", n.ORPort, n.Fingerprint)
+}
+
+// Option configures Start.
+type Option func(*config)
+
+type config struct {
+	torPath, gencertPath string
+	exits, middles       int
+	targetTorrc          []TorrcOption
+	targetNofile         uint64
+	readyTimeout         time.Duration
+	readyBytes           int64
+	progress             io.Writer
+}
+
+// WithTorBinary sets the tor and tor-gencert executables (default: from PATH).
+func WithTorBinary(tor, torGencert string) Option {
+	return func(c *config) { c.torPath, c.gencertPath = tor, torGencert }
+}
+
+// WithExits sets the number of exit relays (default 1, at least 1).
+func WithExits(n int) Option { return func(c *config) { c.exits = n } }
+
+// WithMiddles sets the number of middle relays besides the target (default 1,
+// at least 1).
+func WithMiddles(n int) Option { return func(c *config) { c.middles = n } }
+
+// WithTargetTorrc adds torrc overrides for the relay under test, e.g.
+// BandwidthRate, BandwidthBurst, MaxMemInQueues, NumCPUs, ConnLimit. Each
+// replaces any default line of the same option.
+func WithTargetTorrc(opts ...TorrcOption) Option {
+	return func(c *config) { c.targetTorrc = append(c.targetTorrc, opts...) }
+}
+
+// WithTargetNofile sets the open-files limit of the target's tor process, as
+// `ulimit -n` would for a relay operator's daemon.
+func WithTargetNofile(n uint64) Option { return func(c *config) { c.targetNofile = n } }
+
+// WithReadyTimeout bounds the wait for a proven-ready network (default 120 s).
+func WithReadyTimeout(d time.Duration) Option { return func(c *config) { c.readyTimeout = d } }
+
+// WithProgress makes Start report its stages ("keys", "started", "ready") to w.
+func WithProgress(w io.Writer) Option { return func(c *config) { c.progress = w } }
+
+// Network is a running embedded test network.
+type Network struct {
+	// Dir holds network.json and one data directory per node under nodes/.
+	Dir string
+	// Nodes are the relays in start order: authorities, exits, middles, target.
+	Nodes []*Node
+	// DirAuthorities are the DirAuthority torrc values a client needs.
+	DirAuthorities []string
+	// Client is the network's own tor client, using the target as its bridge.
+	Client *Client
+	// ReadyIn is how long Start took from its call to proven readiness.
+	ReadyIn time.Duration
+	// TorVersion is what `tor --version` printed first.
+	TorVersion string
+
+	cfg       config
+	startedAt time.Time
+	stopOnce  sync.Once
+}
+
+// Target is the relay under test.
+func (n *Network) Target() *Node { return n.byRole(RoleTarget)[0] }
+
+// Exits are the exit relays.
+func (n *Network) Exits() []*Node { return n.byRole(RoleExit) }
+
+func (n *Network) byRole(r Role) []*Node {
+	var out []*Node
+	for _, node := range n.Nodes {
+		if node.Role == r {
+			out = append(out, node)
+		}
+	}
+	return out
+}
+
+// Start creates and starts a network in dir and returns once it is proven
+// ready: the network's client built a circuit through the target and an exit
+// and fetched bytes over it. On any failure every process already started is
+// stopped before Start returns. The caller must call Stop.
+func Start(ctx context.Context, dir string, opts ...Option) (_ *Network, err error) {
+	cfg := config{exits: 1, middles: 1, readyTimeout: 120 * time.Second, readyBytes: 256 << 10, progress: io.Discard}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.exits < 1 || cfg.middles < 1 {
+		return nil, fmt.Errorf("the network needs at least 1 exit and 1 middle relay (got %d exits, %d middles)", cfg.exits, cfg.middles)
+	}
+	if cfg.torPath == "" {
+		cfg.torPath = "tor"
+	}
+	if cfg.gencertPath == "" {
+		cfg.gencertPath = "tor-gencert"
+	}
+	net := &Network{Dir: dir, cfg: cfg, startedAt: time.Now()}
+	if err := net.prepareDir(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			net.Stop()
+			net.writeDescription(StateFailed, err)
+		}
+	}()
+	if net.TorVersion, err = torVersion(ctx, cfg.torPath); err != nil {
+		return nil, err
+	}
+	ports := newPortReservation()
+	defer ports.releaseAll()
+	if err := net.plan(ports); err != nil {
+		return nil, err
+	}
+	if err := net.makeKeys(ctx); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(cfg.progress, "keys made for %d relays in %s\n", len(net.Nodes), time.Since(net.startedAt).Round(time.Millisecond))
+	net.writeDescription(StateStarting, nil)
+	if err := net.startRelays(ctx, ports); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(cfg.progress, "%d tor relays started in %s\n", len(net.Nodes), time.Since(net.startedAt).Round(time.Millisecond))
+	readyCtx, cancel := context.WithTimeout(ctx, cfg.readyTimeout)
+	defer cancel()
+	if err := net.proveReady(readyCtx, ports); err != nil {
+		return nil, err
+	}
+	net.ReadyIn = time.Since(net.startedAt)
+	fmt.Fprintf(cfg.progress, "network ready in %s\n", net.ReadyIn.Round(time.Millisecond))
+	if err := net.writeDescription(StateReady, nil); err != nil {
+		return nil, err
+	}
+	return net, nil
+}
+
+// prepareDir creates dir (0700) and clears node directories left by an
+// earlier network, refusing if that network still runs.
+func (n *Network) prepareDir() error {
+	if err := os.MkdirAll(n.Dir, 0o700); err != nil {
+		return fmt.Errorf("create network dir: %w", err)
+	}
+	if err := os.Chmod(n.Dir, 0o700); err != nil {
+		return fmt.Errorf("network dir: %w", err)
+	}
+	if d, err := ReadDescription(n.Dir); err == nil {
+		if alive := d.AlivePIDs(); len(alive) > 0 {
+			return fmt.Errorf("a network is still running in %s (tor pids %v): stop it with `relaybench testnet down --dir %s` or choose another --dir", n.Dir, alive, n.Dir)
+		}
+	}
+	if err := os.RemoveAll(filepath.Join(n.Dir, "nodes")); err != nil {
+		return fmt.Errorf("clear old node dirs: %w", err)
+	}
+	return nil
+}
+
+// plan names the nodes and picks their ports.
+func (n *Network) plan(ports *portReservation) error {
+	add := func(role Role, nick string) error {
+		node := &Node{Role: role, Nickname: nick, DataDir: filepath.Join(n.Dir, "nodes", nick)}
+		var err error
+		if node.ORPort, err = ports.pick(); err != nil {
+			return err
+		}
+		if node.DirPort, err = ports.pick(); err != nil {
+			return err
+		}
+		if node.MetricsPort, err = ports.pick(); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(node.DataDir, 0o700); err != nil {
+			return fmt.Errorf("create data dir of %s: %w", nick, err)
+		}
+		n.Nodes = append(n.Nodes, node)
+		return nil
+	}
+	for i := range 3 {
+		if err := add(RoleAuthority, fmt.Sprintf("rbauth%d", i)); err != nil {
+			return err
+		}
+	}
+	for i := range n.cfg.exits {
+		if err := add(RoleExit, fmt.Sprintf("rbexit%d", i)); err != nil {
+			return err
+		}
+	}
+	for i := range n.cfg.middles {
+		if err := add(RoleMiddle, fmt.Sprintf("rbmiddle%d", i)); err != nil {
+			return err
+		}
+	}
+	return add(RoleTarget, "rbtarget")
+}
+
+// makeKeys creates authority keys with tor-gencert and every relay's identity
+// with `tor --list-fingerprint`, all in parallel (RSA key generation is the
+// slow part and the machine has more than one core).
+func (n *Network) makeKeys(ctx context.Context) error {
+	errs := make([]error, len(n.Nodes))
+	var wg sync.WaitGroup
+	for i, node := range n.Nodes {
+		wg.Go(func() { errs[i] = n.makeNodeKeys(ctx, node) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for _, node := range n.Nodes {
+		if node.Role == RoleAuthority {
+			n.DirAuthorities = append(n.DirAuthorities, fmt.Sprintf("%s orport=%d no-v2 v3ident=%s 127.0.0.1:%d %s",
+				node.Nickname, node.ORPort, node.V3Ident, node.DirPort, node.Fingerprint))
+		}
+	}
+	return nil
+}
+
+func (n *Network) makeNodeKeys(ctx context.Context, node *Node) error {
+	if node.Role == RoleAuthority {
+		keys := filepath.Join(node.DataDir, "keys")
+		if err := os.MkdirAll(keys, 0o700); err != nil {
+			return err
+		}
+		cmd := exec.CommandContext(ctx, n.cfg.gencertPath, "--create-identity-key", "-m", "12",
+			"-a", fmt.Sprintf("127.0.0.1:%d", node.DirPort), "--passphrase-fd", "0")
+		cmd.Dir = keys
+		cmd.Stdin = strings.NewReader("\n")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("tor-gencert for %s: %w: %s (is tor installed? run scripts/setup.sh)", node.Nickname, err, bytes.TrimSpace(out))
+		}
+		cert, err := os.ReadFile(filepath.Join(keys, "authority_certificate"))
+		if err != nil {
+			return fmt.Errorf("tor-gencert for %s wrote no certificate: %w", node.Nickname, err)
+		}
+		for line := range strings.SplitSeq(string(cert), "\n") {
+			if fp, ok := strings.CutPrefix(line, "fingerprint "); ok {
+				node.V3Ident = strings.TrimSpace(fp)
+			}
+		}
+		if node.V3Ident == "" {
+			return fmt.Errorf("no fingerprint line in %s's authority certificate", node.Nickname)
+		}
+	}
+	args := append([]string{"--list-fingerprint", "--ignore-missing-torrc"}, torConfigArgs(node.DataDir)...)
+	cmd := exec.CommandContext(ctx, n.cfg.torPath, append(args, "--DataDirectory", node.DataDir, "--ORPort", fmt.Sprint(node.ORPort), "--Nickname", node.Nickname)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("tor --list-fingerprint for %s: %w: %s", node.Nickname, err, lastLine(out))
+	}
+	fp, err := os.ReadFile(filepath.Join(node.DataDir, "fingerprint"))
+	if err != nil {
+		return fmt.Errorf("tor --list-fingerprint for %s wrote no fingerprint: %w", node.Nickname, err)
+	}
+	fields := strings.Fields(string(fp))
+	if len(fields) != 2 || len(fields[1]) != 40 {
+		return fmt.Errorf("unexpected fingerprint file for %s: %q", node.Nickname, fp)
+	}
+	node.Fingerprint = fields[1]
+	return nil
+}
+
+func lastLine(out []byte) string {
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return lines[len(lines)-1]
+}
+
+// relayTorrc builds a relay's torrc.
+func (n *Network) relayTorrc(node *Node) *torrc {
+	t := &torrc{}
+	commonOptions(t, node.DataDir)
+	testNetworkOptions(t, n.DirAuthorities)
+	t.add("Nickname", node.Nickname)
+	t.add("Address", "127.0.0.1")
+	t.addf("ORPort", "127.0.0.1:%d", node.ORPort)
+	t.addf("DirPort", "127.0.0.1:%d", node.DirPort)
+	t.add("ContactInfo", "relaybench embedded test network")
+	// Publish at once: every address here is loopback and reachable.
+	t.add("AssumeReachable", "1")
+	// Relays carry no local clients: without this each would try 9050.
+	t.add("SocksPort", "0")
+	metricsOptions(t, node.MetricsPort)
+	switch node.Role {
+	case RoleAuthority:
+		t.add("AuthoritativeDirectory", "1")
+		t.add("V3AuthoritativeDirectory", "1")
+		t.add("ExitRelay", "0")
+		t.add("ExitPolicy", "reject *:*")
+	case RoleExit:
+		// TOR-NOTES: a policy accepting only 127.0.0.0/8 is invisible to
+		// microdescriptor clients, so the exit accepts *:* and the harness's
+		// clients refuse non-loopback destinations themselves.
+		t.add("ExitRelay", "1")
+		t.add("ExitPolicyRejectPrivate", "0")
+		t.add("ExitPolicy", "accept 127.0.0.0/8:*")
+		t.add("ExitPolicy", "accept *:*")
+		// Defence in depth: exit connections leave from 127.0.0.1, which the
+		// kernel cannot route anywhere but loopback.
+		t.add("OutboundBindAddressExit", "127.0.0.1")
+		// No resolver: the exit never sends a DNS query off the machine.
+		t.add("ServerDNSResolvConfFile", os.DevNull)
+		t.add("ServerDNSDetectHijacking", "0")
+		t.add("ServerDNSTestAddresses", "")
+	default:
+		t.add("ExitRelay", "0")
+		t.add("ExitPolicy", "reject *:*")
+	}
+	if node.Role == RoleTarget {
+		for _, o := range n.cfg.targetTorrc {
+			t.set(o)
+		}
+	}
+	return t
+}
+
+// startRelays writes every torrc and starts the relays, authorities first.
+func (n *Network) startRelays(ctx context.Context, ports *portReservation) error {
+	errs := make([]error, len(n.Nodes))
+	var wg sync.WaitGroup
+	for i, node := range n.Nodes {
+		t := n.relayTorrc(node)
+		node.Torrc = t.lines
+		if err := t.write(filepath.Join(node.DataDir, torrcFile)); err != nil {
+			return err
+		}
+		ports.release(node.ORPort, node.DirPort, node.MetricsPort)
+		opts := processOptions{torPath: n.cfg.torPath}
+		if node.Role == RoleTarget {
+			opts.nofile = n.cfg.targetNofile
+		}
+		wg.Go(func() {
+			node.proc, errs[i] = startTor(ctx, node.Nickname, node.DataDir, opts)
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Processes returns every running tor process of the network, client included.
+func (n *Network) Processes() []*TorProcess {
+	var out []*TorProcess
+	for _, node := range n.Nodes {
+		if node.proc != nil {
+			out = append(out, node.proc)
+		}
+	}
+	if n.Client != nil {
+		out = append(out, n.Client.Process)
+	}
+	return out
+}
+
+// Stop ends every process of the network (clients first, then relays in
+// parallel) and marks network.json stopped. Safe to call more than once.
+func (n *Network) Stop() {
+	n.stopOnce.Do(func() {
+		if n.Client != nil {
+			n.Client.Stop()
+		}
+		var wg sync.WaitGroup
+		for _, node := range n.Nodes {
+			if node.proc != nil {
+				wg.Go(node.proc.Stop)
+			}
+		}
+		wg.Wait()
+		n.writeDescription(StateStopped, nil)
+	})
+}
+
+// Died returns a channel that receives the first node whose tor process
+// exits while the network should be running.
+func (n *Network) Died() <-chan *TorProcess {
+	ch := make(chan *TorProcess, 1)
+	for _, p := range n.Processes() {
+		go func() {
+			<-p.Exited()
+			select {
+			case ch <- p:
+			default:
+			}
+		}()
+	}
+	return ch
+}
+
+func torVersion(ctx context.Context, torPath string) (string, error) {
+	out, err := exec.CommandContext(ctx, torPath, "--version").Output()
+	if err != nil {
+		return "", fmt.Errorf("run %s --version: %w (install tor: run scripts/setup.sh, or apt-get install tor)", torPath, err)
+	}
+	return strings.TrimSuffix(lastLineOrFirst(out), "."), nil
+}
+
+func lastLineOrFirst(out []byte) string {
+	first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	return strings.TrimSpace(first)
+}

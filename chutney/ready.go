@@ -1,0 +1,332 @@
+package chutney
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// proveReady starts the network's own client with the target as its bridge
+// and succeeds once a download through the target and an exit worked. A
+// consensus that briefly lost its exit (TOR-NOTES) only delays success, so
+// failed fetches are retried until the context ends; the error then names the
+// stage that did not finish and quotes the log of the node behind it.
+func (n *Network) proveReady(ctx context.Context, ports *portReservation) error {
+	// The client starts only once the authorities publish a consensus that
+	// lists every relay: a client started earlier meets 404s, backs off for
+	// seconds, and may settle for an early consensus without the exit.
+	if err := n.waitConsensus(ctx); err != nil {
+		return n.diagnose(err)
+	}
+	fmt.Fprintf(n.cfg.progress, "consensus lists every relay after %s\n", time.Since(n.startedAt).Round(time.Millisecond))
+	if err := n.refreshTargetDirInfo(ctx); err != nil {
+		return n.diagnose(err)
+	}
+	fmt.Fprintf(n.cfg.progress, "target has the consensus after %s\n", time.Since(n.startedAt).Round(time.Millisecond))
+	metricsPort, err := ports.pick()
+	if err != nil {
+		return err
+	}
+	ports.release(metricsPort)
+	// Bridge mode: the target is the client's only possible first hop and
+	// its directory source, so a working download proves both.
+	cfg := n.ClientConfig("rbclient", ModeBridge, metricsPort)
+	cfg.DataDir = filepath.Join(n.Dir, "nodes", "rbclient")
+	client, err := StartClient(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	n.Client = client
+	n.writeDescription(StateStarting, nil)
+
+	if err := client.WaitBootstrapped(ctx); err != nil {
+		return n.diagnose(err)
+	}
+	fmt.Fprintf(n.cfg.progress, "client bootstrapped in %s\n", time.Since(n.startedAt).Round(time.Millisecond))
+
+	url, closeServer, err := serveZeros(n.cfg.readyBytes)
+	if err != nil {
+		return err
+	}
+	defer closeServer()
+	var lastErr error
+	for attempt := 1; ; attempt++ {
+		if lastErr = n.fetchThroughTarget(ctx, client, url); lastErr == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return n.diagnose(fmt.Errorf("no download through the target and an exit succeeded in %d attempts; last: %w", attempt, lastErr))
+		case <-client.Process.Exited():
+			return fmt.Errorf("client exited: %w\n%s", client.Process.ExitError(), client.Process.LogTail(15))
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// fetchThroughTarget downloads url on a fresh circuit and checks that the
+// circuit that carried it runs through the target and ends at an exit.
+func (n *Network) fetchThroughTarget(ctx context.Context, client *Client, url string) error {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	got, auth, err := client.Get(ctx, url, io.Discard)
+	if err != nil {
+		return err
+	}
+	if got != n.cfg.readyBytes {
+		return fmt.Errorf("GET %s: %d of %d bytes", url, got, n.cfg.readyBytes)
+	}
+	circ, err := client.CircuitFor(auth.User)
+	if err != nil {
+		return err
+	}
+	if err := n.checkPath(circ.Path, client.Mode); err != nil {
+		return fmt.Errorf("downloaded %d bytes, but %w", got, err)
+	}
+	return nil
+}
+
+// checkPath checks a 3-hop path has the target where mode puts it and an
+// exit of the network last.
+func (n *Network) checkPath(path []string, mode ClientMode) error {
+	hop := 0
+	if mode == ModeMiddle {
+		hop = 1
+	}
+	target := n.Target().Fingerprint
+	if len(path) != 3 || path[hop] != target {
+		return fmt.Errorf("circuit %v does not have the target %s at hop %d", path, target, hop+1)
+	}
+	for _, exit := range n.Exits() {
+		if path[2] == exit.Fingerprint {
+			return nil
+		}
+	}
+	return fmt.Errorf("circuit %v does not end at an exit of the network", path)
+}
+
+// serveZeros serves size zero bytes at the returned URL on 127.0.0.1, the
+// smallest proof that bytes crossed the network (the runner's payload server
+// checks content; readiness only needs bytes to arrive).
+func serveZeros(size int64) (string, func(), error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("readiness probe server: %w", err)
+	}
+	zeros := make([]byte, 32<<10)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(size))
+		for left := size; left > 0; {
+			chunk := min(left, int64(len(zeros)))
+			if _, err := w.Write(zeros[:chunk]); err != nil {
+				return
+			}
+			left -= chunk
+		}
+	})}
+	go srv.Serve(l)
+	return "http://" + l.Addr().String() + "/ready", func() { srv.Close() }, nil
+}
+
+// diagnose adds to err which node is behind a failed start: relays missing
+// from the authorities' consensus, or else the client.
+func (n *Network) diagnose(err error) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "test network in %s not ready: %v", n.Dir, err)
+	for _, node := range n.Nodes {
+		if node.proc != nil && !node.proc.Alive() {
+			fmt.Fprintf(&b, "\n%s (%s) exited: %v\n%s", node.Nickname, node.Role, node.proc.ExitError(), node.proc.LogTail(15))
+			return fmt.Errorf("%s", b.String())
+		}
+	}
+	flags, cerr := n.consensusFlags()
+	switch {
+	case cerr != nil:
+		auth := n.byRole(RoleAuthority)[0]
+		fmt.Fprintf(&b, "\nno consensus yet at authority %s (%v)\n%s", auth.Nickname, cerr, auth.proc.LogTail(15))
+	default:
+		missing := false
+		for _, node := range n.Nodes {
+			if _, listed := flags[node.Nickname]; !listed {
+				missing = true
+				fmt.Fprintf(&b, "\n%s (%s) is not in the consensus\n%s", node.Nickname, node.Role, node.proc.LogTail(10))
+			}
+		}
+		switch {
+		case missing:
+		case n.consensusComplete(flags) != nil:
+			fmt.Fprintf(&b, "\n%v", n.consensusComplete(flags))
+		case n.Client != nil:
+			fmt.Fprintf(&b, "\nevery relay is in the consensus; client %s:\n%s", n.Client.Name, n.Client.Process.LogTail(15))
+		}
+	}
+	fmt.Fprintf(&b, "\nIf the machine is busy, retry with a longer --timeout.")
+	return fmt.Errorf("%s", b.String())
+}
+
+// refreshTargetDirInfo makes sure the target itself holds the complete
+// consensus: bridge and entry clients fetch their directory information from
+// it. A relay that met 404s before the first consensus backs off for
+// seconds, and one holding an early, incomplete consensus keeps it until it
+// goes stale (up to 20 s with the test network's intervals). SIGNAL RELOAD
+// resets the download failures and retries at once; if the target still
+// holds an incomplete consensus after that, it is restarted without its
+// cached consensus (same keys and ports, so the consensus still lists it),
+// which costs about a second.
+func (n *Network) refreshTargetDirInfo(ctx context.Context) error {
+	target := n.Target()
+	if n.targetComplete() {
+		return nil
+	}
+	target.proc.Control().Signal("RELOAD")
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		if n.targetComplete() {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	fmt.Fprintf(n.cfg.progress, "target holds an incomplete consensus: restarting it\n")
+	target.proc.Stop()
+	for _, f := range []string{"cached-consensus", "cached-microdesc-consensus", "unverified-consensus", "unverified-microdesc-consensus"} {
+		os.Remove(filepath.Join(target.DataDir, f))
+	}
+	proc, err := startTor(ctx, target.Nickname, target.DataDir, processOptions{torPath: n.cfg.torPath, nofile: n.cfg.targetNofile})
+	if err != nil {
+		return fmt.Errorf("restart the target: %w", err)
+	}
+	target.proc = proc
+	n.writeDescription(StateStarting, nil)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for !n.targetComplete() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the target has no complete consensus: %w", ctx.Err())
+		case <-proc.Exited():
+			return proc.ExitError()
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+// targetComplete reports whether the target's own usable consensus lists
+// every relay of the network and it has enough directory information to
+// build circuits.
+func (n *Network) targetComplete() bool {
+	p := n.Target().proc
+	if enough, err := p.GetInfo("status/enough-dir-info"); err != nil || enough != "1" {
+		return false
+	}
+	all, err := p.GetInfo("ns/all")
+	if err != nil {
+		return false
+	}
+	listed := 0
+	for line := range strings.SplitSeq(all, "\n") {
+		if strings.HasPrefix(line, "r ") {
+			listed++
+		}
+	}
+	return listed >= len(n.Nodes)
+}
+
+// waitConsensus polls the first authority until its consensus lists every
+// relay as Running, the exits with the Exit flag and the target with every
+// flag an entry guard needs.
+func (n *Network) waitConsensus(ctx context.Context) error {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for {
+		flags, err := n.consensusFlags()
+		if err == nil {
+			if err = n.consensusComplete(flags); err == nil {
+				return nil
+			}
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for a complete consensus: %w (last: %v)", ctx.Err(), last)
+		case p := <-n.Died():
+			return fmt.Errorf("waiting for a complete consensus: %w", p.ExitError())
+		case <-tick.C:
+		}
+	}
+}
+
+func (n *Network) consensusComplete(flags map[string][]string) error {
+	for _, node := range n.Nodes {
+		want := []string{"Running", "Valid"}
+		switch node.Role {
+		case RoleExit:
+			want = append(want, "Exit")
+		case RoleTarget:
+			// What tor requires of an entry guard (node_is_possible_guard):
+			// without Stable or V2Dir an EntryNodes client never samples the
+			// target and cannot build a circuit at all.
+			want = append(want, "Guard", "Stable", "Fast", "V2Dir")
+		}
+		got, listed := flags[node.Nickname]
+		if !listed {
+			return fmt.Errorf("%s is not in the consensus yet", node.Nickname)
+		}
+		for _, f := range want {
+			if !slices.Contains(got, f) {
+				return fmt.Errorf("%s has no %s flag in the consensus yet (flags: %v)", node.Nickname, f, got)
+			}
+		}
+	}
+	return nil
+}
+
+// consensusFlags fetches the current consensus from the first authority
+// and returns the flags of every relay it lists, by nickname.
+func (n *Network) consensusFlags() (map[string][]string, error) {
+	auth := n.byRole(RoleAuthority)[0]
+	hc := &http.Client{Timeout: 3 * time.Second}
+	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/tor/status-vote/current/consensus", auth.DirPort), nil)
+	if err != nil {
+		return nil, err
+	}
+	// Go asks for gzip by default and tor then answers with deflate, which
+	// Go does not undo: ask for plain text.
+	req.Header.Set("Accept-Encoding", "identity")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("status %s", resp.Status)
+	}
+	flags := map[string][]string{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	nick := ""
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		switch {
+		case len(f) > 1 && f[0] == "r":
+			nick = f[1]
+			flags[nick] = []string{}
+		case len(f) > 0 && f[0] == "s" && nick != "":
+			flags[nick] = f[1:]
+		}
+	}
+	return flags, sc.Err()
+}

@@ -1,0 +1,99 @@
+// Command relaybench benchmarks and load-tests Tor relays: it drives
+// parallel downloads through tor clients that use the relay under test as
+// their bridge, entry or middle hop, samples the relay's MetricsPort, and says
+// how much the relay carried and where it started to overload.
+//
+// Usage:
+//
+//	relaybench testnet up|status|down|smoke [flags]
+//	relaybench version
+//
+// Run `relaybench help` for the commands and `relaybench CMD -h` for flags.
+//
+// Exit codes: 0 success; 1 a threshold or regression check failed; 2 a usage
+// or configuration error; 3 the run itself failed (tor did not start, the
+// network was not ready, a download failed).
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	err := run(os.Args[1:], os.Stdout, os.Stderr)
+	if err != nil && !errors.Is(err, errQuiet) {
+		fmt.Fprintf(os.Stderr, "relaybench: %v\n", err)
+	}
+	os.Exit(exitCode(err))
+}
+
+// Exit codes, documented in the package comment and the README.
+const (
+	exitOK         = 0
+	exitCheckFail  = 1
+	exitUsage      = 2
+	exitRunFailure = 3
+)
+
+// usageError marks errors in how relaybench was called (exit code 2).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// errQuiet is returned after the message was already printed (e.g. by the
+// flag package), so main only sets the exit code.
+var errQuiet = errors.New("quiet")
+
+func exitCode(err error) int {
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ue):
+		return exitUsage
+	default:
+		return exitRunFailure
+	}
+}
+
+const usageText = `relaybench benchmarks and load-tests Tor relays.
+
+Commands:
+  testnet up       start the embedded local Tor test network (3 authorities,
+                   exit, middle, the relay under test, a client) on 127.0.0.1
+  testnet status   show the nodes of a running test network
+  testnet down     stop a test network and every tor process it started
+  testnet smoke    start a network, download through the target as bridge
+                   and as entry guard, report, stop
+  version          print relaybench's and tor's versions
+
+Run 'relaybench COMMAND -h' for a command's flags.
+`
+
+// run is the whole program, testable: args exclude the program name.
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usageText)
+		return usagef("no command given")
+	}
+	switch args[0] {
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usageText)
+		return nil
+	case "testnet":
+		return runTestnet(args[1:], stdout, stderr)
+	case "version":
+		return runVersion(stdout)
+	default:
+		fmt.Fprint(stderr, usageText)
+		return usagef("unknown command %q", args[0])
+	}
+}

@@ -1,0 +1,400 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/relaybench/relaybench/chutney"
+)
+
+// defaultTestnetDir is where `testnet up` puts a network without --dir.
+func defaultTestnetDir() string {
+	return filepath.Join(os.TempDir(), fmt.Sprintf("relaybench-testnet-%d", os.Getuid()))
+}
+
+const testnetUsage = `usage: relaybench testnet up|status|down|smoke [flags]
+
+  up      start the embedded test network and leave it running
+  status  show a running network's nodes
+  down    stop a network and every tor process it started
+  smoke   start a network, prove bridge and entry downloads, stop it
+`
+
+func runTestnet(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, testnetUsage)
+		return usagef("testnet: no subcommand given")
+	}
+	switch args[0] {
+	case "up":
+		return testnetUp(args[1:], stdout, stderr)
+	case "serve":
+		return testnetServe(args[1:], stdout, stderr)
+	case "status":
+		return testnetStatus(args[1:], stdout, stderr)
+	case "down":
+		return testnetDown(args[1:], stdout, stderr)
+	case "smoke":
+		return testnetSmoke(args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, testnetUsage)
+		return nil
+	default:
+		fmt.Fprint(stderr, testnetUsage)
+		return usagef("testnet: unknown subcommand %q", args[0])
+	}
+}
+
+// setFlag collects repeated --set node.Option=Value flags.
+type setFlag []chutney.TorrcOption
+
+func (s *setFlag) String() string {
+	var parts []string
+	for _, o := range *s {
+		parts = append(parts, "target."+o.Key+"="+o.Value)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (s *setFlag) Set(v string) error {
+	node, opt, ok := strings.Cut(v, ".")
+	if !ok || node != "target" {
+		return fmt.Errorf("want target.Option=Value (only the relay under test takes overrides), e.g. target.BandwidthRate=2MBytes")
+	}
+	o, err := chutney.ParseTorrcOption(opt)
+	if err != nil {
+		return err
+	}
+	*s = append(*s, o)
+	return nil
+}
+
+// networkFlags are the flags that shape a network, shared by up, serve and smoke.
+type networkFlags struct {
+	dir      string
+	set      setFlag
+	nofile   uint64
+	exits    int
+	middles  int
+	timeout  time.Duration
+	lifetime time.Duration
+}
+
+func (nf *networkFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&nf.dir, "dir", defaultTestnetDir(), "network directory (network.json, node data dirs)")
+	fs.Var(&nf.set, "set", "torrc override for the relay under test, as target.Option=Value (repeatable), e.g. target.BandwidthRate=2MBytes")
+	fs.Uint64Var(&nf.nofile, "nofile", 0, "open-files limit (ulimit -n) of the relay under test (0: inherit)")
+	fs.IntVar(&nf.exits, "exits", 1, "number of exit relays")
+	fs.IntVar(&nf.middles, "middles", 1, "number of middle relays besides the target")
+	fs.DurationVar(&nf.timeout, "timeout", 120*time.Second, "how long to wait for the network to be proven ready")
+	fs.DurationVar(&nf.lifetime, "max-lifetime", 8*time.Hour, "stop the network after this long even if nobody runs `testnet down`")
+}
+
+func (nf *networkFlags) args() []string {
+	a := []string{"--dir", nf.dir, "--nofile", fmt.Sprint(nf.nofile), "--exits", fmt.Sprint(nf.exits),
+		"--middles", fmt.Sprint(nf.middles), "--timeout", nf.timeout.String(), "--max-lifetime", nf.lifetime.String()}
+	for _, o := range nf.set {
+		a = append(a, "--set", "target."+o.Key+"="+o.Value)
+	}
+	return a
+}
+
+func (nf *networkFlags) options(progress io.Writer) []chutney.Option {
+	opts := []chutney.Option{
+		chutney.WithExits(nf.exits), chutney.WithMiddles(nf.middles),
+		chutney.WithReadyTimeout(nf.timeout), chutney.WithProgress(progress),
+		chutney.WithTargetTorrc(nf.set...),
+	}
+	if nf.nofile > 0 {
+		opts = append(opts, chutney.WithTargetNofile(nf.nofile))
+	}
+	return opts
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}
+
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// testnetUp starts the network owned by a detached `testnet serve` process
+// (or, with --foreground, by this process until Ctrl-C) and prints how to
+// use and stop it.
+func testnetUp(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("testnet up", stderr)
+	var nf networkFlags
+	nf.register(fs)
+	foreground := fs.Bool("foreground", false, "keep the network in this process until Ctrl-C instead of detaching")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *foreground {
+		return serveNetwork(&nf, stdout, stdout, true)
+	}
+	if err := os.MkdirAll(nf.dir, 0o700); err != nil {
+		return err
+	}
+	if d, err := chutney.ReadDescription(nf.dir); err == nil && len(d.AlivePIDs()) > 0 {
+		return usagef("a network is already running in %s: use it, stop it with `relaybench testnet down --dir %s`, or pick another --dir", nf.dir, nf.dir)
+	}
+	os.Remove(filepath.Join(nf.dir, chutney.DescriptionFile))
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	logPath := filepath.Join(nf.dir, "owner.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	owner := exec.Command(self, append([]string{"testnet", "serve"}, nf.args()...)...)
+	owner.Stdout, owner.Stderr = logFile, logFile
+	// A session of its own: closing the terminal does not stop the network;
+	// `testnet down` or --max-lifetime does.
+	owner.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := owner.Start(); err != nil {
+		return fmt.Errorf("start the network's owner process: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- owner.Wait() }()
+	fmt.Fprintf(stderr, "starting test network in %s (owner pid %d, log %s)...\n", nf.dir, owner.Process.Pid, logPath)
+
+	// Ctrl-C while waiting stops the owner, which stops every tor.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-exited:
+			log, _ := os.ReadFile(logPath)
+			return fmt.Errorf("test network failed to start (%v):\n%s", err, strings.TrimSpace(string(log)))
+		case s := <-sigs:
+			owner.Process.Signal(syscall.SIGTERM)
+			<-exited
+			return fmt.Errorf("interrupted by %v: network stopped", s)
+		case <-tick.C:
+		}
+		d, err := chutney.ReadDescription(nf.dir)
+		if err != nil || d.OwnerPID != owner.Process.Pid {
+			continue
+		}
+		switch d.State {
+		case chutney.StateReady:
+			printNetwork(stdout, d)
+			return nil
+		case chutney.StateFailed:
+			<-exited
+			return fmt.Errorf("test network failed to start: %s", d.Error)
+		}
+	}
+}
+
+// testnetServe is the detached owner that `testnet up` starts.
+func testnetServe(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("testnet serve", stderr)
+	var nf networkFlags
+	nf.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	return serveNetwork(&nf, stdout, stdout, false)
+}
+
+// serveNetwork starts a network and keeps it until a signal or the maximum
+// lifetime; the network is stopped on every way out, panics included.
+func serveNetwork(nf *networkFlags, stdout, progress io.Writer, printInfo bool) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	net, err := chutney.Start(ctx, nf.dir, nf.options(progress)...)
+	if err != nil {
+		return err
+	}
+	defer net.Stop()
+	if printInfo {
+		d := net.Describe(chutney.StateReady, nil)
+		printNetwork(stdout, &d)
+		fmt.Fprintln(stdout, "Press Ctrl-C to stop it.")
+	}
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(progress, "stopping: signal received")
+	case <-time.After(nf.lifetime):
+		fmt.Fprintf(progress, "stopping: --max-lifetime %s reached\n", nf.lifetime)
+	case p := <-net.Died():
+		// One dead node makes the network's measurements meaningless;
+		// stop everything rather than leave a half-network running.
+		net.Stop()
+		return fmt.Errorf("%v: stopped the network\n%s", p.ExitError(), p.LogTail(15))
+	}
+	return nil
+}
+
+func printNetwork(w io.Writer, d *chutney.Description) {
+	target := d.Node(chutney.RoleTarget)
+	client := d.Node(chutney.RoleClient)
+	fmt.Fprintf(w, "test network ready in %.1f s (%s, dir %s)\n\n", d.ReadySeconds, d.TorVersion, d.Dir)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "relay under test\t%s\n", target.Nickname)
+	fmt.Fprintf(tw, "  fingerprint\t%s\n", target.Fingerprint)
+	fmt.Fprintf(tw, "  MetricsPort\t%s\n", target.MetricsURL)
+	fmt.Fprintf(tw, "  bridge line\tBridge %s\n", target.BridgeLine)
+	fmt.Fprintf(tw, "  control port\t%s (cookie %s)\n", target.ControlAddr, target.CookiePath)
+	if client != nil {
+		fmt.Fprintf(tw, "client (target as bridge)\tSocksPort %s\n", client.SocksAddr)
+		fmt.Fprintf(tw, "  try\tcurl --proxy socks5h://$RANDOM:x@%s http://127.0.0.1:PORT/ (loopback destinations only)\n", client.SocksAddr)
+	}
+	fmt.Fprintf(tw, "network.json\t%s\n", filepath.Join(d.Dir, chutney.DescriptionFile))
+	tw.Flush()
+	fmt.Fprintf(w, "\nstop it with: relaybench testnet down --dir %s\n", d.Dir)
+}
+
+func testnetStatus(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("testnet status", stderr)
+	dir := fs.String("dir", defaultTestnetDir(), "network directory")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	d, err := chutney.ReadDescription(*dir)
+	if err != nil {
+		return usageError{err}
+	}
+	alive := map[int]bool{}
+	for _, pid := range d.AlivePIDs() {
+		alive[pid] = true
+	}
+	fmt.Fprintf(stdout, "network in %s: state %s, owner pid %d, %s\n", d.Dir, d.State, d.OwnerPID, d.TorVersion)
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ROLE\tNICKNAME\tPID\tRUNNING\tORPORT\tSOCKS\tMETRICSPORT\tFINGERPRINT")
+	hc := &http.Client{Timeout: 2 * time.Second}
+	for _, n := range d.Nodes {
+		metrics := "-"
+		if n.MetricsURL != "" {
+			metrics = n.MetricsURL
+			if alive[n.PID] {
+				if resp, err := hc.Get(n.MetricsURL); err != nil {
+					metrics += " (unreachable)"
+				} else {
+					resp.Body.Close()
+					metrics += " (" + resp.Status + ")"
+				}
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%v\t%s\t%s\t%s\t%s\n", n.Role, n.Nickname, n.PID, alive[n.PID],
+			orDash(n.ORPort), strDash(n.SocksAddr), metrics, strDash(n.Fingerprint))
+	}
+	tw.Flush()
+	if d.State == chutney.StateReady && len(alive) != len(d.Nodes) {
+		return fmt.Errorf("%d of %d tor processes are not running: stop the rest with `relaybench testnet down --dir %s`", len(d.Nodes)-len(alive), len(d.Nodes), d.Dir)
+	}
+	return nil
+}
+
+func orDash(p int) string {
+	if p == 0 {
+		return "-"
+	}
+	return fmt.Sprint(p)
+}
+
+func strDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// testnetDown asks the owner process to stop the network, waits, and kills
+// whatever tor process of the network is left.
+func testnetDown(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("testnet down", stderr)
+	dir := fs.String("dir", defaultTestnetDir(), "network directory")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	d, err := chutney.ReadDescription(*dir)
+	if err != nil {
+		return usageError{err}
+	}
+	before := d.AlivePIDs()
+	if d.OwnerPID > 0 && d.OwnerPID != os.Getpid() && isRelaybench(d.OwnerPID) {
+		syscall.Kill(d.OwnerPID, syscall.SIGTERM)
+		deadline := time.Now().Add(15 * time.Second)
+		for time.Now().Before(deadline) && isRelaybench(d.OwnerPID) {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	// Tor exits when its owner's control connection closes; anything still
+	// here (an owner that was stuck) is killed.
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) && len(d.AlivePIDs()) > 0 {
+		time.Sleep(50 * time.Millisecond)
+	}
+	killed := d.KillRemaining()
+	time.Sleep(100 * time.Millisecond)
+	if left := d.AlivePIDs(); len(left) > 0 {
+		return fmt.Errorf("tor processes %v of %s are still running after SIGKILL: check them with ps", left, d.Dir)
+	}
+	fmt.Fprintf(stdout, "test network in %s stopped (%d tor processes ended", d.Dir, len(before))
+	if len(killed) > 0 {
+		fmt.Fprintf(stdout, ", %d of them killed", len(killed))
+	}
+	fmt.Fprintln(stdout, ")")
+	return nil
+}
+
+// isRelaybench reports whether pid is a live relaybench testnet owner, so a
+// reused PID is never signalled.
+func isRelaybench(pid int) bool {
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	if i := strings.LastIndexByte(string(stat), ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
+		return false
+	}
+	return strings.Contains(string(cmdline), "testnet")
+}
+
+func runVersion(stdout io.Writer) error {
+	fmt.Fprintln(stdout, "relaybench (development build)")
+	out, err := exec.Command("tor", "--version").Output()
+	if err != nil {
+		fmt.Fprintln(stdout, "tor: not found (install it: scripts/setup.sh)")
+		return nil
+	}
+	first, _, _ := strings.Cut(string(out), "\n")
+	fmt.Fprintln(stdout, "tor:", strings.TrimSpace(first))
+	return nil
+}
