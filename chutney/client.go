@@ -173,6 +173,18 @@ func (n *Network) NewClient(ctx context.Context, name string, mode ClientMode, e
 // ClientConfig returns the configuration of a client of this network.
 func (n *Network) ClientConfig(name string, mode ClientMode, metricsPort int, extra ...TorrcOption) ClientConfig {
 	target := n.Target()
+	if mode == ModeMiddle {
+		// Tor picks the guard before it looks at MiddleNodes; were the
+		// target the guard, no middle would be left. Any other relay of the
+		// network may be the guard.
+		var guards []string
+		for _, node := range n.Nodes {
+			if node.Role == RoleAuthority || node.Role == RoleMiddle {
+				guards = append(guards, node.Fingerprint)
+			}
+		}
+		extra = append([]TorrcOption{{Key: "EntryNodes", Value: strings.Join(guards, ",")}}, extra...)
+	}
 	return ClientConfig{
 		Name:           name,
 		DataDir:        filepath.Join(n.Dir, "clients", name),
