@@ -161,12 +161,10 @@ func StartClient(ctx context.Context, cfg ClientConfig) (*Client, error) {
 // mode, with its data dir under the network's dir. The caller stops it (or
 // the network's Stop does, for the network's own client).
 func (n *Network) NewClient(ctx context.Context, name string, mode ClientMode, extra ...TorrcOption) (*Client, error) {
-	ports := newPortReservation()
-	metricsPort, err := ports.pick()
+	metricsPort, err := FreePort()
 	if err != nil {
 		return nil, err
 	}
-	ports.releaseAll()
 	return StartClient(ctx, n.ClientConfig(name, mode, metricsPort, extra...))
 }
 

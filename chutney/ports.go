@@ -62,3 +62,13 @@ func (r *portReservation) releaseAll() {
 		delete(r.listeners, p)
 	}
 }
+
+// FreePort returns a TCP port that is free on 127.0.0.1 now, from the range
+// relaybench uses for ports tor cannot choose itself (a MetricsPort, say).
+// Unlike the ports of a network being started it is not held, so bind it
+// soon.
+func FreePort() (int, error) {
+	r := newPortReservation()
+	defer r.releaseAll()
+	return r.pick()
+}
