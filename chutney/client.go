@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cretz/bine/control"
 	"golang.org/x/net/proxy"
 )
 
@@ -363,6 +364,46 @@ func (c *Client) Get(ctx context.Context, url string, w io.Writer) (int64, *prox
 		err = fmt.Errorf("GET %s: %d of %d bytes", url, n, resp.ContentLength)
 	}
 	return n, auth, err
+}
+
+// WatchCircuits calls fn, on a goroutine of its own, for every circuit the
+// client reports BUILT (CIRC events on its control port) until ctx ends: the
+// count of circuits a load used, which per-stream isolation should make
+// grow with the streams.
+func (c *Client) WatchCircuits(ctx context.Context, fn func(circ Circuit, at time.Time)) error {
+	conn := c.Process.Control()
+	events := make(chan control.Event, 256)
+	if err := conn.AddEventListener(events, control.EventCodeCircuit); err != nil {
+		return fmt.Errorf("%s: subscribe to CIRC events: %w", c.Name, err)
+	}
+	go conn.HandleEvents(ctx)
+	go func() {
+		<-ctx.Done()
+		conn.RemoveEventListener(events, control.EventCodeCircuit)
+	}()
+	// bine sends events on the channel while it holds the connection's read
+	// lock, so the channel is drained until tor exits, even after ctx ends:
+	// an undrained channel would block every later request, SIGNAL HALT
+	// included.
+	go func() {
+		for {
+			select {
+			case <-c.Process.Exited():
+				return
+			case ev := <-events:
+				ce, ok := ev.(*control.CircuitEvent)
+				if !ok || ctx.Err() != nil {
+					continue
+				}
+				// The event has circuit-status's format; bine's own parse of
+				// the path drops it (it looks for an '=' in the hop list).
+				if circs := parseCircuitStatus(ce.Raw); len(circs) == 1 && circs[0].Status == "BUILT" {
+					fn(circs[0], time.Now())
+				}
+			}
+		}
+	}()
+	return nil
 }
 
 func parseCircuitStatus(s string) []Circuit {

@@ -231,16 +231,54 @@ func TestDownloadThroughTarget(t *testing.T) {
 			t.Fatalf("%s client: %v", modes[i], err)
 		}
 	}
+	// Every circuit the clients build is reported. (Not always with the SOCKS
+	// username: tor may build a circuit before a stream claims it.)
+	var mu sync.Mutex
+	built := map[string][]string{}
+	watchCtx, stopWatching := context.WithCancel(context.Background())
+	defer stopWatching()
+	for _, c := range clients {
+		if err := c.WatchCircuits(watchCtx, func(circ Circuit, _ time.Time) {
+			mu.Lock()
+			built[circ.ID] = circ.Path
+			mu.Unlock()
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for i, mode := range modes {
 		t.Run(string(mode), func(t *testing.T) {
 			c := clients[i]
+			// Close the circuits built before the watch began, so the
+			// stream's circuit is one the watch must have seen being built.
+			circs, err := c.Circuits()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, circ := range circs {
+				c.Process.Control().CloseCircuit(circ.ID, nil)
+			}
 			before := targetWritten(t, net)
 			got, path := downloadWithRetry(t, c, url, size)
 			if got != size {
 				t.Fatalf("downloaded %d bytes, want %d", got, size)
 			}
-			if err := net.checkPath(path, mode); err != nil {
+			if err := net.checkPath(path.hops, mode); err != nil {
 				t.Error(err)
+			}
+			// Events arrive asynchronously: give the last one a moment.
+			watched := false
+			for range 40 {
+				mu.Lock()
+				watched = slices.Equal(built[path.id], path.hops)
+				mu.Unlock()
+				if watched {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if !watched {
+				t.Errorf("WatchCircuits did not report circuit %s %v as built", path.id, path.hops)
 			}
 			// The MetricsPort is refreshed as tor serves it; allow a moment
 			// for the last cells to be counted.
@@ -261,7 +299,7 @@ func TestDownloadThroughTarget(t *testing.T) {
 // downloadWithRetry fetches url on a new circuit, retrying while the young
 // network settles, verifies every byte against the payload's content, and
 // returns the byte count and the path of the circuit that carried the stream.
-func downloadWithRetry(t *testing.T, c *Client, url string, size int64) (int64, []string) {
+func downloadWithRetry(t *testing.T, c *Client, url string, size int64) (int64, streamCircuit) {
 	t.Helper()
 	var lastErr error
 	for range 5 {
@@ -281,10 +319,16 @@ func downloadWithRetry(t *testing.T, c *Client, url string, size int64) (int64, 
 		if err != nil {
 			t.Fatal(err)
 		}
-		return v.Count(), circ.Path
+		return v.Count(), streamCircuit{id: circ.ID, hops: circ.Path}
 	}
 	t.Fatalf("download through %s client failed 5 times; last: %v", c.Mode, lastErr)
-	return 0, nil
+	return 0, streamCircuit{}
+}
+
+// streamCircuit is the circuit that carried one isolated stream.
+type streamCircuit struct {
+	id   string
+	hops []string
 }
 
 // TestSecondNetworkAndKill9 starts a second network in another process while
