@@ -1,0 +1,206 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+)
+
+// step is the state of one running ramp step.
+type step struct {
+	index, load int
+	open        bool          // open loop (churn)
+	interval    time.Duration // open loop: time between intended starts
+	seq         atomic.Int64  // open loop: requests handed out
+	slots       chan int      // closed loop: free worker indexes
+	ctx         context.Context
+	start       time.Time
+	warmEnd     time.Time
+	end         time.Time
+	windowBytes atomic.Int64 // body bytes received after warmEnd
+
+	mu                  sync.Mutex
+	requests, warm, ok  int
+	cut                 int
+	errs                map[string]int
+	first, last         time.Time
+	connect, ttfb, ttlb []time.Duration
+	streamRates         []float64
+}
+
+// observe adds a finished request to the step's tallies.
+func (s *step) observe(rec *Record, streamRate float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.first.IsZero() || rec.Start.Before(s.first) {
+		s.first = rec.Start
+	}
+	if end := rec.End(); end.After(s.last) {
+		s.last = end
+	}
+	if streamRate > 0 {
+		s.streamRates = append(s.streamRates, streamRate)
+	}
+	if rec.Warmup {
+		s.warm++
+		return
+	}
+	s.requests++
+	switch rec.Error {
+	case "":
+		s.ok++
+		s.ttlb = append(s.ttlb, time.Duration(rec.TTLBNS))
+	case ClassStepEnd:
+		s.cut++
+	default:
+		if s.errs == nil {
+			s.errs = map[string]int{}
+		}
+		s.errs[rec.Error]++
+	}
+	if rec.ConnectNS > 0 {
+		s.connect = append(s.connect, time.Duration(rec.ConnectNS))
+	}
+	if rec.TTFBNS > 0 {
+		s.ttfb = append(s.ttfb, time.Duration(rec.TTFBNS))
+	}
+}
+
+// Summary is the small outcome of a run; the full statistics are computed
+// from the records.
+type Summary struct {
+	// Steps holds one entry per step that ran (a stopped run has fewer).
+	Steps []StepSummary `json:"steps"`
+	// StoppedBy is "completed", "max-duration", "max-bytes", "canceled",
+	// "no-endpoints" or "aborted".
+	StoppedBy string `json:"stopped_by"`
+	// Start and End delimit the run (after the SocksPort check).
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	// Requests is the number of records written.
+	Requests int64 `json:"requests"`
+	// Errors is the number of failed requests (step-end cuts excluded).
+	Errors int64 `json:"errors"`
+	// Bytes is every body byte received, warm-ups included.
+	Bytes int64 `json:"bytes"`
+}
+
+// StepSummary is one step's outcome. Counts and latencies exclude requests
+// that started during the warm-up; Bytes and Goodput count the bytes
+// received after the warm-up, whenever their request started.
+type StepSummary struct {
+	// Step is the 0-based step index.
+	Step int `json:"step"`
+	// Load is the step's streams or requests per second.
+	Load int `json:"load"`
+	// Start and End delimit the step; the measured window is
+	// [Start+warm-up, End].
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	// Requests started after the warm-up: OK + Cut + the sum of Errors.
+	Requests int `json:"requests"`
+	// Warmup is the number of requests started within the warm-up.
+	Warmup int `json:"warmup"`
+	// OK is the number of successful requests.
+	OK int `json:"ok"`
+	// Cut is the number of requests cut by the step's end (not failures).
+	Cut int `json:"cut"`
+	// Errors counts failed requests by class.
+	Errors map[string]int `json:"errors,omitempty"`
+	// Bytes is the body bytes received in the measured window.
+	Bytes int64 `json:"bytes"`
+	// Goodput is Bytes per second of the measured window.
+	Goodput float64 `json:"goodput"`
+	// StreamGoodputP50 is the median per-stream goodput in bytes/s: each
+	// successful or cut stream's bytes in the measured window over its
+	// time in it.
+	StreamGoodputP50 float64 `json:"stream_goodput_p50"`
+	// Latency percentiles over the step's requests after the warm-up:
+	// SOCKS connect (new connections only), first byte, and last byte
+	// (successes only).
+	ConnectP50 time.Duration `json:"connect_p50"`
+	ConnectP95 time.Duration `json:"connect_p95"`
+	TTFBP50    time.Duration `json:"ttfb_p50"`
+	TTFBP95    time.Duration `json:"ttfb_p95"`
+	TTLBP50    time.Duration `json:"ttlb_p50"`
+	TTLBP95    time.Duration `json:"ttlb_p95"`
+	// First is the earliest record start, Last the latest record end.
+	First time.Time `json:"first"`
+	Last  time.Time `json:"last"`
+}
+
+// ErrorCount returns the number of failed requests.
+func (s *StepSummary) ErrorCount() int {
+	n := 0
+	for _, c := range s.Errors {
+		n += c
+	}
+	return n
+}
+
+func (s *step) summary() StepSummary {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := StepSummary{
+		Step: s.index, Load: s.load, Start: s.start, End: s.end,
+		Requests: s.requests, Warmup: s.warm, OK: s.ok, Cut: s.cut, Errors: s.errs,
+		Bytes: s.windowBytes.Load(), First: s.first, Last: s.last,
+	}
+	if w := s.end.Sub(s.warmEnd).Seconds(); w > 0 {
+		out.Goodput = float64(out.Bytes) / w
+	}
+	slices.Sort(s.streamRates)
+	out.StreamGoodputP50 = percentile(s.streamRates, 0.50)
+	out.ConnectP50, out.ConnectP95 = durPercentiles(s.connect)
+	out.TTFBP50, out.TTFBP95 = durPercentiles(s.ttfb)
+	out.TTLBP50, out.TTLBP95 = durPercentiles(s.ttlb)
+	return out
+}
+
+func durPercentiles(d []time.Duration) (p50, p95 time.Duration) {
+	slices.Sort(d)
+	return percentile(d, 0.50), percentile(d, 0.95)
+}
+
+// percentile returns the nearest-rank percentile of sorted samples, 0 for
+// none.
+func percentile[T int64 | float64 | time.Duration](sorted []T, p float64) T {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(p*float64(len(sorted))+0.999999) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+// Table renders the summary as a plain text table, one row per step.
+func (s Summary) Table() string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "step\tload\treq\tok\terr\tcut\tMiB/s\tstream MiB/s p50\tconnect p50/p95\tttfb p50/p95\tttlb p50/p95\terrors\t")
+	for _, st := range s.Steps {
+		var errs []string
+		for _, c := range slices.Sorted(maps.Keys(st.Errors)) {
+			errs = append(errs, fmt.Sprintf("%s:%d", c, st.Errors[c]))
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%.2f\t%.2f\t%s/%s\t%s/%s\t%s/%s\t%s\t\n",
+			st.Step+1, st.Load, st.Requests, st.OK, st.ErrorCount(), st.Cut,
+			st.Goodput/(1<<20), st.StreamGoodputP50/(1<<20),
+			ms(st.ConnectP50), ms(st.ConnectP95), ms(st.TTFBP50), ms(st.TTFBP95), ms(st.TTLBP50), ms(st.TTLBP95),
+			strings.Join(errs, " "))
+	}
+	tw.Flush()
+	return b.String()
+}
+
+func ms(d time.Duration) string {
+	if d == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+}
