@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -367,19 +368,49 @@ func (c *Client) Get(ctx context.Context, url string, w io.Writer) (int64, *prox
 }
 
 // WatchCircuits calls fn, on a goroutine of its own, for every circuit the
-// client reports BUILT (CIRC events on its control port) until ctx ends: the
-// count of circuits a load used, which per-stream isolation should make
-// grow with the streams.
+// client reports BUILT (CIRC events on its control port) until ctx ends.
+// Together with WatchStreams it shows how many circuits a load used.
 func (c *Client) WatchCircuits(ctx context.Context, fn func(circ Circuit, at time.Time)) error {
+	return c.watch(ctx, control.EventCodeCircuit, func(raw string, at time.Time) {
+		// The event has circuit-status's format; bine's own parse of the
+		// path drops it (it looks for an '=' in the hop list).
+		if circs := parseCircuitStatus(raw); len(circs) == 1 && circs[0].Status == "BUILT" {
+			fn(circs[0], at)
+		}
+	})
+}
+
+// WatchStreams calls fn with the circuit ID of every stream that tor
+// attached and opened (STREAM ... SUCCEEDED), until ctx ends: the circuits
+// streams really used, which per-stream isolation makes grow with the
+// streams.
+func (c *Client) WatchStreams(ctx context.Context, fn func(circuitID string, at time.Time)) error {
+	return c.watch(ctx, control.EventCodeStream, func(raw string, at time.Time) {
+		// "STREAMID STATUS CIRCID TARGET ... CLIENT_PROTOCOL=SOCKS5 ...":
+		// only streams that came in on the SocksPort count, not the
+		// directory streams tor opens for itself. (PURPOSE is only on NEW.)
+		f := strings.Fields(raw)
+		if len(f) >= 3 && f[1] == "SUCCEEDED" && slices.ContainsFunc(f, isSocksProtocol) {
+			fn(f[2], at)
+		}
+	})
+}
+
+func isSocksProtocol(field string) bool {
+	return strings.HasPrefix(field, "CLIENT_PROTOCOL=SOCKS")
+}
+
+// watch subscribes to one event type and hands each raw event to fn.
+func (c *Client) watch(ctx context.Context, code control.EventCode, fn func(raw string, at time.Time)) error {
 	conn := c.Process.Control()
 	events := make(chan control.Event, 256)
-	if err := conn.AddEventListener(events, control.EventCodeCircuit); err != nil {
-		return fmt.Errorf("%s: subscribe to CIRC events: %w", c.Name, err)
+	if err := conn.AddEventListener(events, code); err != nil {
+		return fmt.Errorf("%s: subscribe to %s events: %w", c.Name, code, err)
 	}
 	go conn.HandleEvents(ctx)
 	go func() {
 		<-ctx.Done()
-		conn.RemoveEventListener(events, control.EventCodeCircuit)
+		conn.RemoveEventListener(events, code)
 	}()
 	// bine sends events on the channel while it holds the connection's read
 	// lock, so the channel is drained until tor exits, even after ctx ends:
@@ -391,14 +422,14 @@ func (c *Client) WatchCircuits(ctx context.Context, fn func(circ Circuit, at tim
 			case <-c.Process.Exited():
 				return
 			case ev := <-events:
-				ce, ok := ev.(*control.CircuitEvent)
-				if !ok || ctx.Err() != nil {
+				if ctx.Err() != nil {
 					continue
 				}
-				// The event has circuit-status's format; bine's own parse of
-				// the path drops it (it looks for an '=' in the hop list).
-				if circs := parseCircuitStatus(ce.Raw); len(circs) == 1 && circs[0].Status == "BUILT" {
-					fn(circs[0], time.Now())
+				switch e := ev.(type) {
+				case *control.CircuitEvent:
+					fn(e.Raw, time.Now())
+				case *control.StreamEvent:
+					fn(e.Raw, time.Now())
 				}
 			}
 		}

@@ -20,6 +20,9 @@ import (
 // Plan is what a run does: the scenario's workload and ramp, the payload
 // and the SOCKS endpoints to send it through.
 type Plan struct {
+	// Repetition numbers this run of the ramp in the records; the caller
+	// runs the ramp once per scenario repetition.
+	Repetition int
 	// Scenario supplies the workload, payload size, ramp and limits.
 	// Required; pass a resolved scenario (scenarios.Parse/Load/Builtin).
 	Scenario *scenarios.Scenario
@@ -370,7 +373,7 @@ func (e *Engine) runStep(runCtx context.Context, index, load int) *step {
 	dur := e.sc.Ramp.StepDuration.Std()
 	stepCtx, cancelStep := context.WithCancelCause(runCtx)
 	defer cancelStep(ErrStepEnd)
-	st := &step{index: index, load: load, ctx: stepCtx, open: e.sc.Workload.Kind == scenarios.WorkloadChurn}
+	st := &step{rep: e.plan.Repetition, index: index, load: load, ctx: stepCtx, open: e.sc.Workload.Kind == scenarios.WorkloadChurn}
 	if st.open {
 		st.interval = time.Second / time.Duration(load)
 	} else {

@@ -14,6 +14,9 @@ import (
 // Record is the outcome of one request: one JSON line in requests.jsonl.
 // Durations are nanoseconds measured from Start.
 type Record struct {
+	// Repetition is the 0-based repetition of the ramp (scenario
+	// repetitions run the whole ramp again).
+	Repetition int `json:"rep"`
 	// Step is the 0-based index of the ramp step the request belongs to.
 	Step int `json:"step"`
 	// Load is the step's load: concurrent streams (bulk, slow-readers) or

@@ -14,6 +14,7 @@ import (
 
 // step is the state of one running ramp step.
 type step struct {
+	rep         int // the ramp's repetition, copied into records
 	index, load int
 	open        bool          // open loop (churn)
 	interval    time.Duration // open loop: time between intended starts

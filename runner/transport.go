@@ -190,7 +190,7 @@ func (r *request) finish(err error) {
 		r.start, r.intended = end, end
 	}
 	rec := Record{
-		Step: st.index, Load: st.load, Worker: r.worker, Endpoint: ep,
+		Repetition: st.rep, Step: st.index, Load: st.load, Worker: r.worker, Endpoint: ep,
 		Intended: r.intended, Start: r.start,
 		ConnectNS: r.connect.Load(), TTFBNS: r.ttfb.Load(), TTLBNS: int64(end.Sub(r.start)),
 		Bytes: r.bytes, Status: r.status, Warmup: r.start.Before(st.warmEnd),

@@ -5,6 +5,8 @@
 //
 // Usage:
 //
+//	relaybench run [SCENARIO]
+//	relaybench validate FILE...
 //	relaybench testnet up|status|down|smoke [flags]
 //	relaybench version
 //
@@ -67,6 +69,10 @@ func exitCode(err error) int {
 const usageText = `relaybench benchmarks and load-tests Tor relays.
 
 Commands:
+  run [SCENARIO]   run a scenario (a file, or a built-in name: local,
+                   local-entry, local-churn); without one, the built-in
+                   local.yaml on the embedded test network
+  validate FILE... check scenario files and say what is wrong
   testnet up       start the embedded local Tor test network (3 authorities,
                    exit, middle, the relay under test, a client) on 127.0.0.1
   testnet status   show the nodes of a running test network
@@ -90,6 +96,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return nil
 	case "testnet":
 		return runTestnet(args[1:], stdout, stderr)
+	case "run":
+		return runRun(args[1:], stdout, stderr)
+	case "validate":
+		return runValidate(args[1:], stdout, stderr)
 	case "version":
 		return runVersion(stdout)
 	default:

@@ -1,0 +1,472 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/relaybench/relaybench/chutney"
+	"github.com/relaybench/relaybench/measure/metricsport"
+	"github.com/relaybench/relaybench/runner"
+	"github.com/relaybench/relaybench/runner/payload"
+	"github.com/relaybench/relaybench/scenarios"
+)
+
+// runRun is `relaybench run [SCENARIO]`.
+func runRun(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("run", stderr)
+	out := fs.String("out", "runs", "directory that receives the run directory")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	var sc *scenarios.Scenario
+	switch fs.NArg() {
+	case 0:
+		sc = scenarios.Default()
+	case 1:
+		var err error
+		if sc, err = loadScenario(fs.Arg(0)); err != nil {
+			return usageError{err}
+		}
+	default:
+		return usagef("run: one scenario at a time (got %d arguments)", fs.NArg())
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := runScenario(ctx, sc, runConfig{outDir: *out, stdout: stdout, progress: stderr})
+	if res != nil {
+		printSteps(stdout, res)
+		fmt.Fprintf(stdout, "\nraw results in %s\n", res.dir)
+	}
+	return err
+}
+
+// loadScenario loads a file, or a built-in scenario by name (local,
+// local-entry, ...), so `relaybench run local-churn` works without the file.
+func loadScenario(arg string) (*scenarios.Scenario, error) {
+	if _, err := os.Stat(arg); err != nil && slices.Contains(scenarios.Names(), strings.TrimSuffix(arg, ".yaml")) {
+		return scenarios.Builtin(strings.TrimSuffix(arg, ".yaml"))
+	}
+	return scenarios.Load(arg)
+}
+
+// runConfig holds how a scenario is run, beyond the scenario itself.
+type runConfig struct {
+	outDir   string
+	stdout   io.Writer
+	progress io.Writer
+	// dirAuthorities, for tests only, makes a `relay` target's clients use
+	// a test network instead of the real Tor network, so that code path is
+	// exercised with the embedded network standing in for the real one.
+	dirAuthorities []string
+}
+
+// runResult is what a run produced, also when it failed part way.
+type runResult struct {
+	dir string
+	// reps holds one summary per repetition of the ramp.
+	reps []runner.Summary
+	// circuits holds, per repetition and step, the circuits the pool's
+	// clients' streams used (zero for socks targets, where we own no
+	// client to ask).
+	circuits [][]int
+}
+
+// runScenario runs sc: it creates the run directory, brings up the target
+// (an embedded network, tor clients for a real relay, or nothing for given
+// SocksPorts), starts the MetricsPort sampler, drives the load and stops
+// every process it started on every way out.
+func runScenario(ctx context.Context, sc *scenarios.Scenario, cfg runConfig) (*runResult, error) {
+	dir := filepath.Join(cfg.outDir, time.Now().UTC().Format("20060102-150405")+"-"+sc.Name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create run directory: %w", err)
+	}
+	res := &runResult{dir: dir}
+	resolved, err := sc.Marshal()
+	if err != nil {
+		return res, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "scenario.yaml"), resolved, 0o644); err != nil {
+		return res, err
+	}
+	fmt.Fprintf(cfg.progress, "run %s: scenario %s, %s target as %s, %d steps, about %s\n",
+		dir, sc.Name, sc.Target.Kind, roleOf(sc), len(sc.Ramp.Steps), sc.PlannedDuration())
+
+	tgt, err := setUpTarget(ctx, sc, dir, cfg)
+	if err != nil {
+		return res, err
+	}
+	defer tgt.close()
+
+	plan := runner.Plan{Scenario: sc, Endpoints: tgt.endpoints, LoopbackOnly: tgt.loopbackOnly}
+	if sc.Payload.URL == "" {
+		srv, err := payload.Listen("127.0.0.1:0")
+		if err != nil {
+			return res, err
+		}
+		defer srv.Close()
+		plan.PayloadURL = srv.BytesURL
+		plan.Verify = true
+		plan.Seed = payload.DefaultSeed
+	} else {
+		url := sc.Payload.URL
+		plan.PayloadURL = func(int64) string { return url }
+	}
+
+	requests, err := os.OpenFile(filepath.Join(dir, "requests.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return res, err
+	}
+	defer requests.Close()
+	plan.Records = requests
+
+	metricsURLs := append(slices.Clone(tgt.metricsURLs), sc.Sampling.MetricsURLs...)
+	samplerDone := make(chan error, 1)
+	samplerCtx, stopSampler := context.WithCancel(context.Background())
+	defer func() {
+		stopSampler()
+		<-samplerDone
+	}()
+	if len(metricsURLs) > 0 {
+		metrics, err := os.OpenFile(filepath.Join(dir, "metrics.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+		if err != nil {
+			return res, err
+		}
+		defer metrics.Close()
+		sampler := &metricsport.Sampler{URLs: metricsURLs, Interval: sc.Sampling.Interval.Std(), Out: metrics}
+		go func() { samplerDone <- sampler.Run(samplerCtx) }()
+	} else {
+		samplerDone <- nil
+	}
+
+	circuits, err := recordCircuits(samplerCtx, tgt.clients, filepath.Join(dir, "circuits.jsonl"))
+	if err != nil {
+		return res, err
+	}
+	defer circuits.Close()
+
+	// The pool outlives each repetition's engine: a client that died stays
+	// out of the pool, and a dead network node aborts whatever runs.
+	var (
+		mu       sync.Mutex
+		current  *runner.Engine
+		dead     = map[int]bool{}
+		abortErr error
+	)
+	markDead := func(i int) {
+		mu.Lock()
+		defer mu.Unlock()
+		dead[i] = true
+		if current != nil {
+			current.MarkDead(i)
+		}
+	}
+	abort := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		abortErr = err
+		if current != nil {
+			current.Abort(err)
+		}
+	}
+	// A tor client of the pool that dies is noticed at once: its endpoint
+	// leaves the pool and the run goes on with the rest.
+	for i, c := range tgt.clients {
+		go func() {
+			select {
+			case <-c.Process.Exited():
+				fmt.Fprintf(cfg.progress, "\nwarning: tor client %s died (%v); going on with the rest of the pool\n%s\n", c.Name, c.Process.ExitError(), c.Process.LogTail(5))
+				markDead(i)
+			case <-samplerCtx.Done():
+			}
+		}()
+	}
+	if tgt.network != nil {
+		died := tgt.network.Died()
+		go func() {
+			select {
+			case p := <-died:
+				fmt.Fprintf(cfg.progress, "\nerror: test network node %s died (%v): stopping the run\n%s\n", p.Name, p.ExitError(), p.LogTail(10))
+				abort(fmt.Errorf("test network node %s died: %w", p.Name, p.ExitError()))
+			case <-samplerCtx.Done():
+			}
+		}()
+	}
+	for rep := range max(sc.Repetitions, 1) {
+		plan.Repetition = rep
+		engine, err := runner.New(plan, runner.WithProgress(progressPrinter(cfg.progress, sc, rep)))
+		if err != nil {
+			return res, err
+		}
+		mu.Lock()
+		current = engine
+		for i := range dead {
+			engine.MarkDead(i)
+		}
+		if abortErr != nil {
+			engine.Abort(abortErr)
+		}
+		mu.Unlock()
+		summary, err := engine.Run(ctx)
+		fmt.Fprintln(cfg.progress)
+		res.reps = append(res.reps, summary)
+		var circ []int
+		for _, st := range summary.Steps {
+			circ = append(circ, circuits.UsedBetween(st.Start, st.End))
+		}
+		res.circuits = append(res.circuits, circ)
+		if err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+func roleOf(sc *scenarios.Scenario) string {
+	if sc.Target.Kind == scenarios.TargetSocks {
+		return "given SocksPorts"
+	}
+	return string(sc.Target.Role)
+}
+
+// circuitRecord is one line of circuits.jsonl: a circuit a pool client
+// built, or the first stream a circuit carried. The raw material for
+// "circuits used" per step.
+type circuitRecord struct {
+	Time   time.Time `json:"t"`
+	Client string    `json:"client"`
+	// Event is "built" (CIRC BUILT) or "used" (the circuit's first STREAM
+	// SUCCEEDED).
+	Event string   `json:"event"`
+	ID    string   `json:"id"`
+	Path  []string `json:"path,omitempty"`
+}
+
+// circuitLog writes circuitRecords as they arrive and keeps when each
+// circuit was first used.
+type circuitLog struct {
+	mu    sync.Mutex
+	f     *os.File
+	used  map[string]time.Time
+	built []time.Time
+}
+
+// recordCircuits watches every pool client's CIRC and STREAM events until
+// ctx ends.
+func recordCircuits(ctx context.Context, clients []*chutney.Client, path string) (*circuitLog, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	l := &circuitLog{f: f, used: map[string]time.Time{}}
+	for _, c := range clients {
+		err := c.WatchCircuits(ctx, func(circ chutney.Circuit, at time.Time) {
+			l.write(circuitRecord{Time: at.UTC(), Client: c.Name, Event: "built", ID: circ.ID, Path: circ.Path}, func() {
+				l.built = append(l.built, at)
+			})
+		})
+		if err == nil {
+			err = c.WatchStreams(ctx, func(id string, at time.Time) {
+				key := c.Name + "/" + id
+				l.mu.Lock()
+				_, seen := l.used[key]
+				l.mu.Unlock()
+				if !seen {
+					l.write(circuitRecord{Time: at.UTC(), Client: c.Name, Event: "used", ID: id}, func() { l.used[key] = at })
+				}
+			})
+		}
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+func (l *circuitLog) write(rec circuitRecord, note func()) {
+	line, _ := json.Marshal(rec)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.f.Write(append(line, '\n'))
+	note()
+}
+
+// UsedBetween counts the circuits whose first stream opened in [from, to).
+func (l *circuitLog) UsedBetween(from, to time.Time) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, t := range l.used {
+		if !t.Before(from) && t.Before(to) {
+			n++
+		}
+	}
+	return n
+}
+
+// Close closes the file.
+func (l *circuitLog) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.f.Close()
+}
+
+// target is what a scenario's target kind set up.
+type target struct {
+	network      *chutney.Network
+	clients      []*chutney.Client
+	endpoints    []runner.Endpoint
+	metricsURLs  []string
+	loopbackOnly bool
+}
+
+func (t *target) close() {
+	chutney.StopClients(t.clients)
+	if t.network != nil {
+		t.network.Stop()
+	}
+}
+
+// setUpTarget starts what the target kind needs and returns the SOCKS
+// endpoints to load through. On failure everything it started is stopped.
+func setUpTarget(ctx context.Context, sc *scenarios.Scenario, dir string, cfg runConfig) (_ *target, err error) {
+	t := &target{}
+	defer func() {
+		if err != nil {
+			t.close()
+		}
+	}()
+	mode, _ := chutney.ParseClientMode(string(sc.Target.Role))
+	var clientCfgs []chutney.ClientConfig
+	switch sc.Target.Kind {
+	case scenarios.TargetTestnet:
+		opts := []chutney.Option{chutney.WithProgress(prefixWriter{cfg.progress, "  testnet: "})}
+		keys := make([]string, 0, len(sc.Target.Testnet.Torrc))
+		for k := range sc.Target.Testnet.Torrc {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			opts = append(opts, chutney.WithTargetTorrc(chutney.TorrcOption{Key: k, Value: sc.Target.Testnet.Torrc[k]}))
+		}
+		if n := sc.Target.Testnet.Nofile; n > 0 {
+			opts = append(opts, chutney.WithTargetNofile(uint64(n)))
+		}
+		if t.network, err = chutney.Start(ctx, filepath.Join(dir, "testnet"), opts...); err != nil {
+			return nil, err
+		}
+		t.loopbackOnly = true
+		t.metricsURLs = append(t.metricsURLs, t.network.Target().MetricsURL())
+		for i := range sc.Clients {
+			port, err := freePort()
+			if err != nil {
+				return nil, err
+			}
+			clientCfgs = append(clientCfgs, t.network.ClientConfig(fmt.Sprintf("load%d", i), mode, port))
+		}
+	case scenarios.TargetRelay:
+		r := sc.Target.Relay
+		if r.MetricsURL != "" {
+			t.metricsURLs = append(t.metricsURLs, r.MetricsURL)
+		}
+		fingerprint := r.Fingerprint
+		if fingerprint == "" && r.BridgeLine != "" {
+			if f := strings.Fields(r.BridgeLine); len(f) > 1 {
+				fingerprint = f[1]
+			}
+		}
+		for i := range sc.Clients {
+			port, err := freePort()
+			if err != nil {
+				return nil, err
+			}
+			clientCfgs = append(clientCfgs, chutney.ClientConfig{
+				Name: fmt.Sprintf("load%d", i), DataDir: filepath.Join(dir, "clients", fmt.Sprintf("load%d", i)),
+				Mode: mode, Fingerprint: fingerprint, BridgeLine: r.BridgeLine, MetricsPort: port,
+				DirAuthorities: cfg.dirAuthorities,
+			})
+		}
+	case scenarios.TargetSocks:
+		t.loopbackOnly = true
+		t.metricsURLs = append(t.metricsURLs, sc.Target.Socks.MetricsURLs...)
+		for i, addr := range sc.Target.Socks.Addresses {
+			t.endpoints = append(t.endpoints, runner.Endpoint{Name: fmt.Sprintf("socks%d", i), Addr: addr})
+		}
+		return t, nil
+	}
+	fmt.Fprintf(cfg.progress, "starting %d tor clients (target as %s)...\n", len(clientCfgs), mode)
+	start := time.Now()
+	if t.clients, err = chutney.StartClients(ctx, clientCfgs); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(cfg.progress, "%d tor clients bootstrapped in %s\n", len(t.clients), time.Since(start).Round(100*time.Millisecond))
+	for _, c := range t.clients {
+		t.endpoints = append(t.endpoints, runner.Endpoint{Name: c.Name, Addr: c.SocksAddr})
+		t.metricsURLs = append(t.metricsURLs, fmt.Sprintf("http://127.0.0.1:%d/metrics", c.MetricsPort))
+	}
+	return t, nil
+}
+
+// freePort returns a port free on 127.0.0.1 for a client's MetricsPort.
+func freePort() (int, error) {
+	return chutney.FreePort()
+}
+
+// progressPrinter shows the live progress line: on a terminal it is
+// rewritten in place, elsewhere (CI logs) a line every 5 s.
+func progressPrinter(w io.Writer, sc *scenarios.Scenario, rep int) func(runner.Progress) {
+	tty := isTerminal(w)
+	var last time.Time
+	unit := "streams"
+	if sc.Workload.Kind == scenarios.WorkloadChurn {
+		unit = "req/s"
+	}
+	return func(p runner.Progress) {
+		line := fmt.Sprintf("rep %d/%d step %d/%d (%d %s)  %5.1fs  %7.2f MiB/s  %6d requests  %4d errors",
+			rep+1, max(sc.Repetitions, 1), p.Step+1, len(sc.Ramp.Steps), p.Load, unit, p.Elapsed.Seconds(), p.MiBps, p.Requests, p.Errors)
+		if tty {
+			fmt.Fprintf(w, "\r%s", line)
+			return
+		}
+		if time.Since(last) >= 5*time.Second {
+			fmt.Fprintln(w, line)
+			last = time.Now()
+		}
+	}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// printSteps prints the per-step table of each repetition (the full
+// reports come from `relaybench report`).
+func printSteps(w io.Writer, res *runResult) {
+	for rep, sum := range res.reps {
+		if len(res.reps) > 1 {
+			fmt.Fprintf(w, "\nrepetition %d:", rep+1)
+		}
+		fmt.Fprintf(w, "\n%s", sum.Table())
+		if circ := res.circuits[rep]; len(circ) > 0 && slices.Max(circ) > 0 {
+			fmt.Fprintf(w, "circuits used per step: %v\n", circ)
+		}
+		if sum.StoppedBy != "" && sum.StoppedBy != "completed" {
+			fmt.Fprintf(w, "run stopped early: %s\n", sum.StoppedBy)
+		}
+	}
+}

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/relaybench/relaybench/scenarios"
+)
+
+// runValidate checks scenario files without running them.
+func runValidate(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("validate", stderr)
+	resolved := fs.Bool("resolved", false, "print each scenario with every default filled in")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if fs.NArg() == 0 {
+		return usagef("validate: name at least one scenario file (built-in ones: %v)", scenarios.Names())
+	}
+	var bad []error
+	for _, path := range fs.Args() {
+		sc, err := scenarios.Load(path)
+		if err != nil {
+			bad = append(bad, err)
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: ok (scenario %q, %d steps, about %s)\n", path, sc.Name, len(sc.Ramp.Steps), sc.PlannedDuration())
+		if *resolved {
+			out, err := sc.Marshal()
+			if err != nil {
+				return err
+			}
+			stdout.Write(out)
+		}
+	}
+	if len(bad) > 0 {
+		return usageError{errors.Join(bad...)}
+	}
+	return nil
+}
