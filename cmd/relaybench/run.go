@@ -68,6 +68,8 @@ type runConfig struct {
 	// a test network instead of the real Tor network, so that code path is
 	// exercised with the embedded network standing in for the real one.
 	dirAuthorities []string
+	// onClients, for tests only, sees the pool once it is bootstrapped.
+	onClients func([]*chutney.Client)
 }
 
 // runResult is what a run produced, also when it failed part way.
@@ -148,6 +150,9 @@ func runScenario(ctx context.Context, sc *scenarios.Scenario, cfg runConfig) (*r
 		samplerDone <- nil
 	}
 
+	if cfg.onClients != nil {
+		cfg.onClients(tgt.clients)
+	}
 	circuits, err := recordCircuits(samplerCtx, tgt.clients, filepath.Join(dir, "circuits.jsonl"))
 	if err != nil {
 		return res, err

@@ -143,8 +143,8 @@ type prefixWriter struct {
 }
 
 func (p prefixWriter) Write(b []byte) (int, error) {
-	if _, err := io.WriteString(p.w, p.prefix); err != nil {
+	if _, err := p.w.Write(append([]byte(p.prefix), b...)); err != nil {
 		return 0, err
 	}
-	return p.w.Write(b)
+	return len(b), nil
 }
