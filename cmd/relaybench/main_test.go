@@ -15,6 +15,9 @@ import (
 // TestMain lets the test binary stand in for the relaybench binary when
 // `testnet up` re-executes itself as the network's owner.
 func TestMain(m *testing.M) {
+	if os.Getenv(payloadServerEnv) != "" {
+		servePayloadProcess()
+	}
 	if len(os.Args) > 2 && os.Args[1] == "testnet" && os.Args[2] == "serve" {
 		if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 			os.Stderr.WriteString("relaybench: " + err.Error() + "\n")
