@@ -181,18 +181,20 @@ func isOurTor(pid int, dataDir string) bool {
 	if err != nil {
 		return false
 	}
-	if isZombie(pid) {
+	if !Running(pid) {
 		return false
 	}
 	return strings.Contains(string(cmdline), filepath.Join(dataDir, torrcFile))
 }
 
-func isZombie(pid int) bool {
+// Running reports whether pid is a live process: it exists and is not a
+// zombie waiting to be reaped.
+func Running(pid int) bool {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return true
+		return false
 	}
 	// The state follows the parenthesised command name.
 	i := strings.LastIndexByte(string(stat), ')')
-	return i < 0 || i+2 >= len(stat) || stat[i+2] == 'Z'
+	return i >= 0 && i+2 < len(stat) && stat[i+2] != 'Z'
 }

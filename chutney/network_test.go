@@ -80,7 +80,7 @@ func torProcessesUnder(root string) []int {
 			continue
 		}
 		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || isZombie(pid) {
+		if err != nil || !Running(pid) {
 			continue
 		}
 		args := strings.Split(string(cmdline), "\x00")

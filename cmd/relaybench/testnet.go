@@ -276,15 +276,25 @@ func printNetwork(w io.Writer, d *chutney.Description) {
 	fmt.Fprintf(w, "\nstop it with: relaybench testnet down --dir %s\n", d.Dir)
 }
 
-func testnetStatus(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("testnet status", stderr)
+// readNetworkDir parses a subcommand's --dir flag and reads that
+// network's description.
+func readNetworkDir(name string, args []string, stderr io.Writer) (*chutney.Description, error) {
+	fs := newFlagSet(name, stderr)
 	dir := fs.String("dir", defaultTestnetDir(), "network directory")
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return nil, err
 	}
 	d, err := chutney.ReadDescription(*dir)
 	if err != nil {
-		return usageError{err}
+		return nil, usageError{err}
+	}
+	return d, nil
+}
+
+func testnetStatus(args []string, stdout, stderr io.Writer) error {
+	d, err := readNetworkDir("testnet status", args, stderr)
+	if err != nil {
+		return err
 	}
 	alive := map[int]bool{}
 	for _, pid := range d.AlivePIDs() {
@@ -334,14 +344,9 @@ func strDash(s string) string {
 // testnetDown asks the owner process to stop the network, waits, and kills
 // whatever tor process of the network is left.
 func testnetDown(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("testnet down", stderr)
-	dir := fs.String("dir", defaultTestnetDir(), "network directory")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	d, err := chutney.ReadDescription(*dir)
+	d, err := readNetworkDir("testnet down", args, stderr)
 	if err != nil {
-		return usageError{err}
+		return err
 	}
 	before := d.AlivePIDs()
 	if d.OwnerPID > 0 && d.OwnerPID != os.Getpid() && isRelaybench(d.OwnerPID) {
@@ -377,14 +382,7 @@ func isRelaybench(pid int) bool {
 	if err != nil {
 		return false
 	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	if i := strings.LastIndexByte(string(stat), ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
-		return false
-	}
-	return strings.Contains(string(cmdline), "testnet")
+	return chutney.Running(pid) && strings.Contains(string(cmdline), "testnet")
 }
 
 func runVersion(stdout io.Writer) error {
