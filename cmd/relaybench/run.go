@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -46,6 +47,9 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	if res != nil {
 		printSteps(stdout, res)
 		fmt.Fprintf(stdout, "\nraw results in %s\n", res.dir)
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("interrupted: the run stopped early; every request measured so far is in %s", res.dir)
+		}
 	}
 	return err
 }
