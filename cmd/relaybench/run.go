@@ -17,6 +17,7 @@ import (
 
 	"github.com/relaybench/relaybench/chutney"
 	"github.com/relaybench/relaybench/measure/metricsport"
+	"github.com/relaybench/relaybench/measure/procstat"
 	"github.com/relaybench/relaybench/runner"
 	"github.com/relaybench/relaybench/runner/payload"
 	"github.com/relaybench/relaybench/scenarios"
@@ -157,6 +158,16 @@ func runScenario(ctx context.Context, sc *scenarios.Scenario, cfg runConfig) (*r
 	if cfg.onClients != nil {
 		cfg.onClients(tgt.clients)
 	}
+	procFile, err := os.OpenFile(filepath.Join(dir, "processes.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return res, err
+	}
+	defer procFile.Close()
+	procSampler := &procstat.Sampler{Processes: tgt.processes, Interval: sc.Sampling.Interval.Std(), Out: procFile}
+	procDone := make(chan struct{})
+	go func() { procSampler.Run(samplerCtx); close(procDone) }()
+	defer func() { stopSampler(); <-procDone }()
+
 	circuits, err := recordCircuits(samplerCtx, tgt.clients, filepath.Join(dir, "circuits.jsonl"))
 	if err != nil {
 		return res, err
@@ -337,6 +348,28 @@ type target struct {
 	endpoints    []runner.Endpoint
 	metricsURLs  []string
 	loopbackOnly bool
+}
+
+// processes lists the local processes the run depends on, for the
+// process sampler: every tor of an embedded network, the client pool and
+// the harness itself.
+func (t *target) processes() []procstat.Process {
+	out := []procstat.Process{{Name: "harness", Role: "harness", PID: os.Getpid()}}
+	if t.network != nil {
+		for _, n := range t.network.Nodes {
+			if p := n.Process(); p != nil {
+				role := "relay"
+				if n.Role == chutney.RoleTarget {
+					role = "target"
+				}
+				out = append(out, procstat.Process{Name: n.Nickname, Role: role, PID: p.PID()})
+			}
+		}
+	}
+	for _, c := range t.clients {
+		out = append(out, procstat.Process{Name: c.Name, Role: "client", PID: c.Process.PID()})
+	}
+	return out
 }
 
 func (t *target) close() {

@@ -80,7 +80,7 @@ func checkRamp(t *testing.T, res *runResult, wantCircuitsGrow bool) {
 			t.Errorf("circuits used per step %v: want more circuits at the last step than at the first", circ)
 		}
 	}
-	for _, name := range []string{"scenario.yaml", "metrics.jsonl"} {
+	for _, name := range []string{"scenario.yaml", "metrics.jsonl", "processes.jsonl"} {
 		if st, err := os.Stat(filepath.Join(res.dir, name)); err != nil || st.Size() == 0 {
 			t.Errorf("%s missing or empty in the run dir (%v)", name, err)
 		}

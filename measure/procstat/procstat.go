@@ -1,0 +1,190 @@
+// Package procstat owns the process sampler: CPU time and resident memory
+// of the local processes a run depends on (the relay under test and the
+// other tor processes of an embedded network, the tor client pool, the
+// harness itself) and of the machine as a whole, read from /proc at a fixed
+// interval and written to processes.jsonl. Per-step CPU use, and the
+// warning that the load generator rather than the relay was the limit, are
+// computed from these samples.
+package procstat
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// userHZ is the unit of the CPU times in /proc/PID/stat. Linux exports
+// them in USER_HZ, which is 100 on every architecture Go supports on Linux
+// (the kernel converts from its internal HZ), so no sysconf call is needed.
+const userHZ = 100
+
+// MachineName is the Name of the samples that describe the whole machine.
+const MachineName = "machine"
+
+// Process is one local process to sample.
+type Process struct {
+	// Name identifies the process in the samples, e.g. "rbtarget", "load0",
+	// "harness".
+	Name string
+	// Role says what it is: "target", "client", "relay", "harness".
+	Role string
+	PID  int
+}
+
+// Sample is one line of processes.jsonl.
+type Sample struct {
+	Time time.Time `json:"t"`
+	Name string    `json:"name"`
+	Role string    `json:"role"`
+	PID  int       `json:"pid,omitempty"`
+	// CPUSeconds is the process's cumulative user+system CPU time; for the
+	// machine, the cumulative busy (non-idle, non-iowait) time of all cores.
+	CPUSeconds float64 `json:"cpu_s"`
+	// RSSBytes is the resident set size (0 for the machine).
+	RSSBytes int64 `json:"rss,omitempty"`
+	// Cores is the number of CPUs (machine samples only): busy seconds per
+	// second divided by Cores is the machine's utilisation.
+	Cores int `json:"cores,omitempty"`
+	// Err says why the process could not be read (it exited, say).
+	Err string `json:"err,omitempty"`
+}
+
+// ReadProcess reads the CPU time and RSS of pid from /proc.
+func ReadProcess(pid int) (cpuSeconds float64, rssBytes int64, err error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, fmt.Errorf("process %d: %w", pid, err)
+	}
+	// Fields after the parenthesised command name (which may hold spaces):
+	// state is field 3, utime 14, stime 15, rss 24 (in pages).
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, 0, fmt.Errorf("process %d: unexpected /proc stat format", pid)
+	}
+	f := strings.Fields(string(stat[i+1:]))
+	if len(f) < 22 {
+		return 0, 0, fmt.Errorf("process %d: unexpected /proc stat format", pid)
+	}
+	if f[0] == "Z" {
+		return 0, 0, fmt.Errorf("process %d has exited (zombie)", pid)
+	}
+	utime, err1 := strconv.ParseFloat(f[11], 64)
+	stime, err2 := strconv.ParseFloat(f[12], 64)
+	pages, err3 := strconv.ParseInt(f[21], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return 0, 0, fmt.Errorf("process %d: unexpected /proc stat values", pid)
+	}
+	return (utime + stime) / userHZ, pages * int64(os.Getpagesize()), nil
+}
+
+// ReadMachine returns the busy CPU seconds of all cores from /proc/stat.
+func ReadMachine() (busySeconds float64, err error) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line)
+	if len(f) < 6 || f[0] != "cpu" {
+		return 0, fmt.Errorf("unexpected /proc/stat first line %q", line)
+	}
+	// user nice system idle iowait irq softirq steal ...: busy is all but
+	// idle and iowait.
+	var busy float64
+	for j, v := range f[1:] {
+		x, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return 0, fmt.Errorf("unexpected /proc/stat value %q", v)
+		}
+		if j != 3 && j != 4 && j < 8 {
+			busy += x
+		}
+	}
+	return busy / userHZ, nil
+}
+
+// Sampler samples a changing set of processes, and the machine, at a fixed
+// interval and writes one JSON line per process and sample.
+type Sampler struct {
+	// Processes returns the processes to sample now (a pool may lose a
+	// client mid-run). Called once per interval.
+	Processes func() []Process
+	// Interval between samples; 0 means 1 s.
+	Interval time.Duration
+	// Out receives the lines; each line is one Write.
+	Out io.Writer
+
+	mu sync.Mutex
+}
+
+// Run samples until ctx ends. It returns an error only if Out fails.
+func (s *Sampler) Run(ctx context.Context) error {
+	interval := s.Interval
+	if interval <= 0 {
+		interval = time.Second
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		if err := s.sampleOnce(time.Now()); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+func (s *Sampler) sampleOnce(now time.Time) error {
+	var samples []Sample
+	if busy, err := ReadMachine(); err == nil {
+		samples = append(samples, Sample{Time: now.UTC(), Name: MachineName, Role: MachineName, CPUSeconds: busy, Cores: runtime.NumCPU()})
+	}
+	for _, p := range s.Processes() {
+		smp := Sample{Time: now.UTC(), Name: p.Name, Role: p.Role, PID: p.PID}
+		cpu, rss, err := ReadProcess(p.PID)
+		if err != nil {
+			smp.Err = err.Error()
+		} else {
+			smp.CPUSeconds, smp.RSSBytes = cpu, rss
+		}
+		samples = append(samples, smp)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, smp := range samples {
+		line, err := json.Marshal(smp)
+		if err != nil {
+			return err
+		}
+		if _, err := s.Out.Write(append(line, '\n')); err != nil {
+			return fmt.Errorf("write process samples: %w", err)
+		}
+	}
+	return nil
+}
+
+// Utilisation returns, for consecutive samples a and b of one process, the
+// share of one core it used between them (1.0 = a whole core); for machine
+// samples, the share of all cores.
+func Utilisation(a, b Sample) float64 {
+	dt := b.Time.Sub(a.Time).Seconds()
+	if dt <= 0 || a.Err != "" || b.Err != "" {
+		return 0
+	}
+	u := (b.CPUSeconds - a.CPUSeconds) / dt
+	if b.Cores > 0 {
+		u /= float64(b.Cores)
+	}
+	return u
+}
