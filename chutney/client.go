@@ -128,6 +128,12 @@ func StartClient(ctx context.Context, cfg ClientConfig) (*Client, error) {
 	if cfg.DataDir == "" {
 		return nil, fmt.Errorf("client %s: no data dir", cfg.Name)
 	}
+	// tor runs in its data dir: paths in its torrc must be absolute.
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("client %s: %w", cfg.Name, err)
+	}
+	cfg.DataDir = dataDir
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("client %s: %w", cfg.Name, err)
 	}

@@ -154,6 +154,12 @@ func Start(ctx context.Context, dir string, opts ...Option) (_ *Network, err err
 	if cfg.gencertPath == "" {
 		cfg.gencertPath = "tor-gencert"
 	}
+	// tor runs in its data dir and reads paths from its torrc: a relative
+	// dir would be resolved twice.
+	dir, err = filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("network dir: %w", err)
+	}
 	net := &Network{Dir: dir, cfg: cfg, startedAt: time.Now()}
 	if err := net.prepareDir(); err != nil {
 		return nil, err

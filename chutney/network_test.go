@@ -451,8 +451,11 @@ func TestReadyTimeoutNamesStage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts tor; skipped with -short")
 	}
+	// A relative dir, as `relaybench run` passes (runs/...): tor runs in its
+	// data dir, so every path it is given must have been made absolute.
+	t.Chdir(testRoot)
 	dir := filepath.Join(testRoot, "impatient")
-	_, err := Start(context.Background(), dir, WithReadyTimeout(time.Second))
+	_, err := Start(context.Background(), "impatient", WithReadyTimeout(time.Second))
 	if err == nil {
 		t.Fatal("network proven ready within 1 s: the readiness check cannot be real")
 	}
