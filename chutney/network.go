@@ -189,7 +189,7 @@ func Start(ctx context.Context, dir string, opts ...Option) (_ *Network, err err
 	fmt.Fprintf(cfg.progress, "%d tor relays started in %s\n", len(net.Nodes), time.Since(net.startedAt).Round(time.Millisecond))
 	readyCtx, cancel := context.WithTimeout(ctx, cfg.readyTimeout)
 	defer cancel()
-	if err := net.proveReady(readyCtx, ports); err != nil {
+	if err := net.proveReady(readyCtx); err != nil {
 		return nil, err
 	}
 	net.ReadyIn = time.Since(net.startedAt)
@@ -452,10 +452,10 @@ func torVersion(ctx context.Context, torPath string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("run %s --version: %w (install tor: run scripts/setup.sh, or apt-get install tor)", torPath, err)
 	}
-	return strings.TrimSuffix(lastLineOrFirst(out), "."), nil
+	return strings.TrimSuffix(firstLine(out), "."), nil
 }
 
-func lastLineOrFirst(out []byte) string {
+func firstLine(out []byte) string {
 	first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
 	return strings.TrimSpace(first)
 }

@@ -19,7 +19,7 @@ import (
 // consensus that briefly lost its exit (TOR-NOTES) only delays success, so
 // failed fetches are retried until the context ends; the error then names the
 // stage that did not finish and quotes the log of the node behind it.
-func (n *Network) proveReady(ctx context.Context, ports *portReservation) error {
+func (n *Network) proveReady(ctx context.Context) error {
 	// The client starts only once the authorities publish a consensus that
 	// lists every relay: a client started earlier meets 404s, backs off for
 	// seconds, and may settle for an early consensus without the exit.
@@ -31,11 +31,10 @@ func (n *Network) proveReady(ctx context.Context, ports *portReservation) error 
 		return n.diagnose(err)
 	}
 	fmt.Fprintf(n.cfg.progress, "target has the consensus after %s\n", time.Since(n.startedAt).Round(time.Millisecond))
-	metricsPort, err := ports.pick()
+	metricsPort, err := FreePort()
 	if err != nil {
 		return err
 	}
-	ports.release(metricsPort)
 	// Bridge mode: the target is the client's only possible first hop and
 	// its directory source, so a working download proves both.
 	cfg := n.ClientConfig("rbclient", ModeBridge, metricsPort)

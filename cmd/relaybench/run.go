@@ -410,7 +410,7 @@ func setUpTarget(ctx context.Context, sc *scenarios.Scenario, dir string, cfg ru
 		t.loopbackOnly = true
 		t.metricsURLs = append(t.metricsURLs, t.network.Target().MetricsURL())
 		for i := range sc.Clients {
-			port, err := freePort()
+			port, err := chutney.FreePort()
 			if err != nil {
 				return nil, err
 			}
@@ -428,7 +428,7 @@ func setUpTarget(ctx context.Context, sc *scenarios.Scenario, dir string, cfg ru
 			}
 		}
 		for i := range sc.Clients {
-			port, err := freePort()
+			port, err := chutney.FreePort()
 			if err != nil {
 				return nil, err
 			}
@@ -457,11 +457,6 @@ func setUpTarget(ctx context.Context, sc *scenarios.Scenario, dir string, cfg ru
 		t.metricsURLs = append(t.metricsURLs, fmt.Sprintf("http://127.0.0.1:%d/metrics", c.MetricsPort))
 	}
 	return t, nil
-}
-
-// freePort returns a port free on 127.0.0.1 for a client's MetricsPort.
-func freePort() (int, error) {
-	return chutney.FreePort()
 }
 
 // progressPrinter shows the live progress line: on a terminal it is
