@@ -75,6 +75,7 @@ type config struct {
 	maxWorkers       uint64
 	deadAfter        int
 	preflightTimeout time.Duration
+	stepDone         func(StepSummary)
 }
 
 // WithProgress sets a callback called about every 500 ms while the run
@@ -96,6 +97,12 @@ func WithMaxWorkers(n uint64) Option { return func(c *config) { c.maxWorkers = n
 // connections to its SocksPort (tor is gone), in case the caller did not
 // call MarkDead. 0 switches this off; default 3.
 func WithDeadAfter(n int) Option { return func(c *config) { c.deadAfter = n } }
+
+// WithStepDone sets a callback called with each step's summary as soon as
+// the step has ended and its last request is recorded, so that a caller can
+// stream step boundaries to disk before the run ends (a crash then still
+// leaves them behind). It is called from Run's goroutine.
+func WithStepDone(f func(StepSummary)) Option { return func(c *config) { c.stepDone = f } }
 
 // WithPreflightTimeout sets how long the start-up check of each SocksPort
 // may take (default 3 s).
@@ -305,6 +312,9 @@ func (e *Engine) Run(ctx context.Context) (Summary, error) {
 		}
 		st := e.runStep(runCtx, i, load)
 		steps = append(steps, st)
+		if e.cfg.stepDone != nil {
+			e.cfg.stepDone(st.summary())
+		}
 	}
 	close(watchDone)
 	watchers.Wait()
@@ -406,6 +416,9 @@ func (e *Engine) runStep(runCtx context.Context, index, load int) *step {
 	stopAtk := context.AfterFunc(stepCtx, func() { atk.Stop() })
 	defer stopAtk()
 
+	// A second more than the step lasts: the last bytes may arrive just
+	// after the timer fired.
+	st.secondBytes = make([]atomic.Int64, int(dur/time.Second)+2)
 	st.start = time.Now()
 	st.warmEnd = st.start.Add(e.sc.Ramp.Warmup.Std())
 	e.cur.Store(st)

@@ -25,6 +25,9 @@ type step struct {
 	warmEnd     time.Time
 	end         time.Time
 	windowBytes atomic.Int64 // body bytes received after warmEnd
+	// secondBytes[i] counts the body bytes received in second i of the
+	// step, warm-up included: the per-second goodput series.
+	secondBytes []atomic.Int64
 
 	mu                  sync.Mutex
 	requests, warm, ok  int
@@ -96,14 +99,18 @@ type Summary struct {
 // that started during the warm-up; Bytes and Goodput count the bytes
 // received after the warm-up, whenever their request started.
 type StepSummary struct {
+	// Repetition is the 0-based repetition of the ramp the step belongs to.
+	Repetition int `json:"rep"`
 	// Step is the 0-based step index.
 	Step int `json:"step"`
 	// Load is the step's streams or requests per second.
 	Load int `json:"load"`
 	// Start and End delimit the step; the measured window is
-	// [Start+warm-up, End].
+	// [WarmupEnd, End].
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
+	// WarmupEnd is Start plus the scenario's warm-up.
+	WarmupEnd time.Time `json:"warmup_end"`
 	// Requests started after the warm-up: OK + Cut + the sum of Errors.
 	Requests int `json:"requests"`
 	// Warmup is the number of requests started within the warm-up.
@@ -116,6 +123,9 @@ type StepSummary struct {
 	Errors map[string]int `json:"errors,omitempty"`
 	// Bytes is the body bytes received in the measured window.
 	Bytes int64 `json:"bytes"`
+	// SecondBytes holds the body bytes received in each second since
+	// Start, warm-up included; the last second may be partial (End).
+	SecondBytes []int64 `json:"second_bytes"`
 	// Goodput is Bytes per second of the measured window.
 	Goodput float64 `json:"goodput"`
 	// StreamGoodputP50 is the median per-stream goodput in bytes/s: each
@@ -149,9 +159,13 @@ func (s *step) summary() StepSummary {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := StepSummary{
-		Step: s.index, Load: s.load, Start: s.start, End: s.end,
+		Repetition: s.rep, Step: s.index, Load: s.load, Start: s.start, End: s.end,
 		Requests: s.requests, Warmup: s.warm, OK: s.ok, Cut: s.cut, Errors: s.errs,
-		Bytes: s.windowBytes.Load(), First: s.first, Last: s.last,
+		WarmupEnd: s.warmEnd, Bytes: s.windowBytes.Load(), First: s.first, Last: s.last,
+	}
+	n := min(int(s.end.Sub(s.start)/time.Second)+1, len(s.secondBytes))
+	for i := range n {
+		out.SecondBytes = append(out.SecondBytes, s.secondBytes[i].Load())
 	}
 	if w := s.end.Sub(s.warmEnd).Seconds(); w > 0 {
 		out.Goodput = float64(out.Bytes) / w

@@ -262,6 +262,9 @@ func (b *body) account(p []byte) error {
 	st := r.step
 	n := int64(len(p))
 	r.bytes += n
+	if i := int(now.Sub(st.start) / time.Second); i >= 0 && i < len(st.secondBytes) {
+		st.secondBytes[i].Add(n)
+	}
 	if !now.Before(st.warmEnd) {
 		if r.winBytes == 0 {
 			r.winStart = r.start

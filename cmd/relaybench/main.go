@@ -72,6 +72,8 @@ Commands:
   run [SCENARIO]   run a scenario (a file, or a built-in name: local,
                    local-entry, local-churn); without one, the built-in
                    local.yaml on the embedded test network
+  analyze RUN_DIR  recompute a run's statistics, overload onset and capacity
+                   from its raw files; rewrites summary.json
   validate FILE... check scenario files and say what is wrong
   testnet up       start the embedded local Tor test network (3 authorities,
                    exit, middle, the relay under test, a client) on 127.0.0.1
@@ -98,6 +100,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runTestnet(args[1:], stdout, stderr)
 	case "run":
 		return runRun(args[1:], stdout, stderr)
+	case "analyze":
+		return runAnalyze(args[1:], stdout, stderr)
 	case "validate":
 		return runValidate(args[1:], stdout, stderr)
 	case "version":

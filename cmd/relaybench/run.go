@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"github.com/relaybench/relaybench/chutney"
+	"github.com/relaybench/relaybench/measure"
 	"github.com/relaybench/relaybench/measure/metricsport"
 	"github.com/relaybench/relaybench/measure/procstat"
+	"github.com/relaybench/relaybench/reports"
 	"github.com/relaybench/relaybench/runner"
 	"github.com/relaybench/relaybench/runner/payload"
 	"github.com/relaybench/relaybench/scenarios"
@@ -46,8 +48,13 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	res, err := runScenario(ctx, sc, runConfig{outDir: *out, stdout: stdout, progress: stderr})
 	if res != nil {
-		printSteps(stdout, res)
-		fmt.Fprintf(stdout, "\nraw results in %s\n", res.dir)
+		if res.analysis != nil {
+			fmt.Fprintln(stdout)
+			if terr := reports.Terminal(stdout, res.analysis); terr != nil && err == nil {
+				err = terr
+			}
+		}
+		fmt.Fprintf(stdout, "\nresults in %s (recompute with: relaybench analyze %s)\n", res.dir, res.dir)
 		if errors.Is(err, context.Canceled) {
 			return fmt.Errorf("interrupted: the run stopped early; every request measured so far is in %s", res.dir)
 		}
@@ -86,18 +93,47 @@ type runResult struct {
 	// clients' streams used (zero for socks targets, where we own no
 	// client to ask).
 	circuits [][]int
+	// analysis is computed from the run directory after everything
+	// stopped; nil when the run produced no requests file.
+	analysis *measure.Analysis
 }
 
 // runScenario runs sc: it creates the run directory, brings up the target
 // (an embedded network, tor clients for a real relay, or nothing for given
 // SocksPorts), starts the MetricsPort sampler, drives the load and stops
 // every process it started on every way out.
-func runScenario(ctx context.Context, sc *scenarios.Scenario, cfg runConfig) (*runResult, error) {
-	dir := filepath.Join(cfg.outDir, time.Now().UTC().Format("20060102-150405")+"-"+sc.Name)
+func runScenario(ctx context.Context, sc *scenarios.Scenario, cfg runConfig) (_ *runResult, err error) {
+	started := time.Now().UTC()
+	dir := filepath.Join(cfg.outDir, started.Format("20060102-150405")+"-"+sc.Name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create run directory: %w", err)
 	}
 	res := &runResult{dir: dir}
+	info := measure.RunInfo{Scenario: sc.Name, Started: started}
+	// Registered first, so it runs last: after every file is closed and
+	// every process stopped, the run is described and analysed from what
+	// reached the disk, whichever way the run ended.
+	defer func() {
+		info.Finished = time.Now().UTC()
+		if n := len(res.reps); n > 0 {
+			info.StoppedBy = res.reps[n-1].StoppedBy
+		}
+		if err != nil {
+			info.Error = err.Error()
+		}
+		if werr := measure.WriteRunInfo(dir, info); werr != nil && err == nil {
+			err = werr
+		}
+		if _, serr := os.Stat(filepath.Join(dir, measure.RequestsFile)); serr != nil {
+			return // failed before any load: nothing to analyse
+		}
+		a, aerr := analyzeDir(dir)
+		if aerr != nil {
+			fmt.Fprintf(cfg.progress, "warning: could not analyse %s: %v\n", dir, aerr)
+			return
+		}
+		res.analysis = a
+	}()
 	resolved, err := sc.Marshal()
 	if err != nil {
 		return res, err
@@ -129,14 +165,24 @@ func runScenario(ctx context.Context, sc *scenarios.Scenario, cfg runConfig) (*r
 		plan.PayloadURL = func(int64) string { return url }
 	}
 
-	requests, err := os.OpenFile(filepath.Join(dir, "requests.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	requests, err := os.OpenFile(filepath.Join(dir, measure.RequestsFile), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
 		return res, err
 	}
 	defer requests.Close()
 	plan.Records = requests
 
-	metricsURLs := append(slices.Clone(tgt.metricsURLs), sc.Sampling.MetricsURLs...)
+	info.Metrics = slices.Clone(tgt.metrics)
+	for i, u := range sc.Sampling.MetricsURLs {
+		info.Metrics = append(info.Metrics, measure.MetricsEndpoint{URL: u, Name: fmt.Sprintf("extra%d", i), Role: measure.RoleOther})
+	}
+	if err := measure.WriteRunInfo(dir, info); err != nil {
+		return res, err
+	}
+	var metricsURLs []string
+	for _, m := range info.Metrics {
+		metricsURLs = append(metricsURLs, m.URL)
+	}
 	samplerDone := make(chan error, 1)
 	samplerCtx, stopSampler := context.WithCancel(context.Background())
 	defer func() {
@@ -144,7 +190,7 @@ func runScenario(ctx context.Context, sc *scenarios.Scenario, cfg runConfig) (*r
 		<-samplerDone
 	}()
 	if len(metricsURLs) > 0 {
-		metrics, err := os.OpenFile(filepath.Join(dir, "metrics.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+		metrics, err := os.OpenFile(filepath.Join(dir, measure.MetricsFile), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 		if err != nil {
 			return res, err
 		}
@@ -158,7 +204,7 @@ func runScenario(ctx context.Context, sc *scenarios.Scenario, cfg runConfig) (*r
 	if cfg.onClients != nil {
 		cfg.onClients(tgt.clients)
 	}
-	procFile, err := os.OpenFile(filepath.Join(dir, "processes.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	procFile, err := os.OpenFile(filepath.Join(dir, measure.ProcessesFile), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
 		return res, err
 	}
@@ -168,11 +214,25 @@ func runScenario(ctx context.Context, sc *scenarios.Scenario, cfg runConfig) (*r
 	go func() { procSampler.Run(samplerCtx); close(procDone) }()
 	defer func() { stopSampler(); <-procDone }()
 
-	circuits, err := recordCircuits(samplerCtx, tgt.clients, filepath.Join(dir, "circuits.jsonl"))
+	circuits, err := recordCircuits(samplerCtx, tgt.clients, filepath.Join(dir, measure.CircuitsFile))
 	if err != nil {
 		return res, err
 	}
 	defer circuits.Close()
+	stepsFile, err := os.OpenFile(filepath.Join(dir, measure.StepsFile), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return res, err
+	}
+	defer stepsFile.Close()
+	// Each step's boundaries reach the disk as the step ends: the analysis
+	// needs them, and a crash must not take the finished steps with it.
+	var stepsErr error
+	stepDone := func(st runner.StepSummary) {
+		line, _ := json.Marshal(st)
+		if _, err := stepsFile.Write(append(line, '\n')); err != nil && stepsErr == nil {
+			stepsErr = fmt.Errorf("write %s: %w", measure.StepsFile, err)
+		}
+	}
 
 	// The pool outlives each repetition's engine: a client that died stays
 	// out of the pool, and a dead network node aborts whatever runs.
@@ -223,7 +283,7 @@ func runScenario(ctx context.Context, sc *scenarios.Scenario, cfg runConfig) (*r
 	}
 	for rep := range max(sc.Repetitions, 1) {
 		plan.Repetition = rep
-		engine, err := runner.New(plan, runner.WithProgress(progressPrinter(cfg.progress, sc, rep)))
+		engine, err := runner.New(plan, runner.WithProgress(progressPrinter(cfg.progress, sc, rep)), runner.WithStepDone(stepDone))
 		if err != nil {
 			return res, err
 		}
@@ -248,7 +308,7 @@ func runScenario(ctx context.Context, sc *scenarios.Scenario, cfg runConfig) (*r
 			return res, err
 		}
 	}
-	return res, nil
+	return res, stepsErr
 }
 
 func roleOf(sc *scenarios.Scenario) string {
@@ -258,20 +318,7 @@ func roleOf(sc *scenarios.Scenario) string {
 	return string(sc.Target.Role)
 }
 
-// circuitRecord is one line of circuits.jsonl: a circuit a pool client
-// built, or the first stream a circuit carried. The raw material for
-// "circuits used" per step.
-type circuitRecord struct {
-	Time   time.Time `json:"t"`
-	Client string    `json:"client"`
-	// Event is "built" (CIRC BUILT) or "used" (the circuit's first STREAM
-	// SUCCEEDED).
-	Event string   `json:"event"`
-	ID    string   `json:"id"`
-	Path  []string `json:"path,omitempty"`
-}
-
-// circuitLog writes circuitRecords as they arrive and keeps when each
+// circuitLog writes measure.CircuitRecords as they arrive and keeps when each
 // circuit was first used.
 type circuitLog struct {
 	mu    sync.Mutex
@@ -290,7 +337,7 @@ func recordCircuits(ctx context.Context, clients []*chutney.Client, path string)
 	l := &circuitLog{f: f, used: map[string]time.Time{}}
 	for _, c := range clients {
 		err := c.WatchCircuits(ctx, func(circ chutney.Circuit, at time.Time) {
-			l.write(circuitRecord{Time: at.UTC(), Client: c.Name, Event: "built", ID: circ.ID, Path: circ.Path}, func() {
+			l.write(measure.CircuitRecord{Time: at.UTC(), Client: c.Name, Event: measure.CircuitBuilt, ID: circ.ID, Path: circ.Path}, func() {
 				l.built = append(l.built, at)
 			})
 		})
@@ -301,7 +348,7 @@ func recordCircuits(ctx context.Context, clients []*chutney.Client, path string)
 				_, seen := l.used[key]
 				l.mu.Unlock()
 				if !seen {
-					l.write(circuitRecord{Time: at.UTC(), Client: c.Name, Event: "used", ID: id}, func() { l.used[key] = at })
+					l.write(measure.CircuitRecord{Time: at.UTC(), Client: c.Name, Event: measure.CircuitUsed, ID: id}, func() { l.used[key] = at })
 				}
 			})
 		}
@@ -313,7 +360,7 @@ func recordCircuits(ctx context.Context, clients []*chutney.Client, path string)
 	return l, nil
 }
 
-func (l *circuitLog) write(rec circuitRecord, note func()) {
+func (l *circuitLog) write(rec measure.CircuitRecord, note func()) {
 	line, _ := json.Marshal(rec)
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -343,10 +390,11 @@ func (l *circuitLog) Close() error {
 
 // target is what a scenario's target kind set up.
 type target struct {
-	network      *chutney.Network
-	clients      []*chutney.Client
-	endpoints    []runner.Endpoint
-	metricsURLs  []string
+	network   *chutney.Network
+	clients   []*chutney.Client
+	endpoints []runner.Endpoint
+	// metrics lists the MetricsPorts to sample, the target's first.
+	metrics      []measure.MetricsEndpoint
 	loopbackOnly bool
 }
 
@@ -408,7 +456,7 @@ func setUpTarget(ctx context.Context, sc *scenarios.Scenario, dir string, cfg ru
 			return nil, err
 		}
 		t.loopbackOnly = true
-		t.metricsURLs = append(t.metricsURLs, t.network.Target().MetricsURL())
+		t.metrics = append(t.metrics, measure.MetricsEndpoint{URL: t.network.Target().MetricsURL(), Name: t.network.Target().Nickname, Role: measure.RoleTarget})
 		for i := range sc.Clients {
 			port, err := chutney.FreePort()
 			if err != nil {
@@ -419,7 +467,7 @@ func setUpTarget(ctx context.Context, sc *scenarios.Scenario, dir string, cfg ru
 	case scenarios.TargetRelay:
 		r := sc.Target.Relay
 		if r.MetricsURL != "" {
-			t.metricsURLs = append(t.metricsURLs, r.MetricsURL)
+			t.metrics = append(t.metrics, measure.MetricsEndpoint{URL: r.MetricsURL, Name: "relay", Role: measure.RoleTarget})
 		}
 		fingerprint := r.Fingerprint
 		if fingerprint == "" && r.BridgeLine != "" {
@@ -440,7 +488,9 @@ func setUpTarget(ctx context.Context, sc *scenarios.Scenario, dir string, cfg ru
 		}
 	case scenarios.TargetSocks:
 		t.loopbackOnly = true
-		t.metricsURLs = append(t.metricsURLs, sc.Target.Socks.MetricsURLs...)
+		for i, u := range sc.Target.Socks.MetricsURLs {
+			t.metrics = append(t.metrics, measure.MetricsEndpoint{URL: u, Name: fmt.Sprintf("relay%d", i), Role: measure.RoleTarget})
+		}
 		for i, addr := range sc.Target.Socks.Addresses {
 			t.endpoints = append(t.endpoints, runner.Endpoint{Name: fmt.Sprintf("socks%d", i), Addr: addr})
 		}
@@ -454,7 +504,7 @@ func setUpTarget(ctx context.Context, sc *scenarios.Scenario, dir string, cfg ru
 	fmt.Fprintf(cfg.progress, "%d tor clients bootstrapped in %s\n", len(t.clients), time.Since(start).Round(100*time.Millisecond))
 	for _, c := range t.clients {
 		t.endpoints = append(t.endpoints, runner.Endpoint{Name: c.Name, Addr: c.SocksAddr})
-		t.metricsURLs = append(t.metricsURLs, fmt.Sprintf("http://127.0.0.1:%d/metrics", c.MetricsPort))
+		t.metrics = append(t.metrics, measure.MetricsEndpoint{URL: fmt.Sprintf("http://127.0.0.1:%d/metrics", c.MetricsPort), Name: c.Name, Role: measure.RoleClient})
 	}
 	return t, nil
 }
@@ -489,21 +539,4 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-// printSteps prints the per-step table of each repetition (the full
-// reports come from `relaybench report`).
-func printSteps(w io.Writer, res *runResult) {
-	for rep, sum := range res.reps {
-		if len(res.reps) > 1 {
-			fmt.Fprintf(w, "\nrepetition %d:", rep+1)
-		}
-		fmt.Fprintf(w, "\n%s", sum.Table())
-		if circ := res.circuits[rep]; len(circ) > 0 && slices.Max(circ) > 0 {
-			fmt.Fprintf(w, "circuits used per step: %v\n", circ)
-		}
-		if sum.StoppedBy != "" && sum.StoppedBy != "completed" {
-			fmt.Fprintf(w, "run stopped early: %s\n", sum.StoppedBy)
-		}
-	}
 }

@@ -74,13 +74,23 @@ func checkRamp(t *testing.T, res *runResult, wantCircuitsGrow bool) {
 	if int64(len(recs)) != sum.Requests {
 		t.Errorf("requests.jsonl has %d records, summary counts %d", len(recs), sum.Requests)
 	}
+	if a := res.analysis; a == nil || len(a.Steps) != len(sum.Steps) {
+		t.Errorf("analysis %+v: want one result per step", a)
+	} else {
+		for i, st := range a.Steps {
+			// The runner's window bytes and the analysis' must agree.
+			if want := float64(sum.Steps[i].Bytes); st.Bytes != want || st.Goodput.N == 0 {
+				t.Errorf("step %d: analysis counts %.0f bytes in %d seconds, runner %0.f", i+1, st.Bytes, st.Goodput.N, want)
+			}
+		}
+	}
 	if circ := res.circuits[0]; wantCircuitsGrow {
 		t.Logf("circuits used per step: %v", circ)
 		if circ[len(circ)-1] <= circ[0] {
 			t.Errorf("circuits used per step %v: want more circuits at the last step than at the first", circ)
 		}
 	}
-	for _, name := range []string{"scenario.yaml", "metrics.jsonl", "processes.jsonl"} {
+	for _, name := range []string{"scenario.yaml", "run.json", "steps.jsonl", "metrics.jsonl", "processes.jsonl", "summary.json"} {
 		if st, err := os.Stat(filepath.Join(res.dir, name)); err != nil || st.Size() == 0 {
 			t.Errorf("%s missing or empty in the run dir (%v)", name, err)
 		}

@@ -1,0 +1,637 @@
+package measure
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/relaybench/relaybench/measure/metricsport"
+	"github.com/relaybench/relaybench/measure/procstat"
+	"github.com/relaybench/relaybench/runner"
+	"github.com/relaybench/relaybench/scenarios"
+)
+
+// AnalysisVersion is the version of the summary.json schema. It changes
+// when a field changes meaning or goes away, not when one is added.
+const AnalysisVersion = 1
+
+// Analysis is everything relaybench concludes from one run: per-step
+// statistics, the overload onset and the capacity. It is summary.json.
+// Rates are bytes per second, latencies seconds, CPU in cores (1.0 = one
+// core busy), steps and repetitions 0-based.
+type Analysis struct {
+	Version  int    `json:"version"`
+	Scenario string `json:"scenario"`
+	// Target says what was measured, e.g. "testnet relay as bridge".
+	Target string `json:"target"`
+	// Workload is bulk, churn or slow-readers.
+	Workload string `json:"workload"`
+	// LoadUnit is what a step's Load counts: "streams" or "req/s".
+	LoadUnit string `json:"load_unit"`
+	// Repetitions is the number of repetitions of the ramp that ran.
+	Repetitions int `json:"repetitions"`
+	// StoppedBy says how the run ended (see runner.Summary.StoppedBy);
+	// "unknown" when run.json is missing.
+	StoppedBy string `json:"stopped_by"`
+	// Thresholds are the onset thresholds applied.
+	Thresholds scenarios.Onset `json:"thresholds"`
+	// Steps holds one result per ramp step, repetitions pooled.
+	Steps []StepResult `json:"steps"`
+	// Onset is the first step at which the relay showed overload; nil
+	// when no signal fired.
+	Onset *Onset `json:"onset"`
+	// Capacity is the highest sustained goodput up to the onset; nil when
+	// no step carried any bytes.
+	Capacity *Capacity `json:"capacity"`
+	// Problems lists missing or damaged input and parts left out.
+	Problems []string `json:"problems,omitempty"`
+}
+
+// StepResult is one ramp step, all its repetitions pooled.
+type StepResult struct {
+	Step int `json:"step"`
+	Load int `json:"load"`
+	// Reps is how many repetitions ran this step.
+	Reps int `json:"reps"`
+	// WindowSeconds is the length of the measured windows (after warm-up)
+	// summed over repetitions.
+	WindowSeconds float64 `json:"window_s"`
+	// Requests started after the warm-up: OK + Cut + failed.
+	Requests int `json:"requests"`
+	OK       int `json:"ok"`
+	// Cut counts requests cut by the step's end: not failures.
+	Cut int `json:"cut"`
+	// Warmup counts requests started within the warm-up (not in the
+	// statistics except for their bytes after it).
+	Warmup int `json:"warmup"`
+	// Errors counts failed requests by class (runner.ClassifyError).
+	Errors map[string]int `json:"errors,omitempty"`
+	// ErrorRate is failed / (OK + failed).
+	ErrorRate float64 `json:"error_rate"`
+	// Bytes is the body bytes received in the measured windows.
+	Bytes float64 `json:"bytes"`
+	// Goodput is the estimate of the per-second goodput series.
+	Goodput Estimate `json:"goodput"`
+	// GoodputSeries is the client goodput of each second of the measured
+	// windows, repetitions one after another: the samples compare tests.
+	GoodputSeries []float64 `json:"goodput_series"`
+	// RepGoodput is each repetition's mean goodput.
+	RepGoodput []float64 `json:"rep_goodput"`
+	// StreamGoodput is the body rate of each stream that moved bytes in
+	// the measured window (warm-up starts included): its bytes over the
+	// time from its first to its last byte.
+	StreamGoodput Distribution `json:"stream_goodput"`
+	// Connect is the SOCKS connect time (tor's circuit build and stream
+	// attach) of new connections, TTFB the time to first body byte, TTLB
+	// the time to last byte of successful requests. Seconds.
+	Connect Distribution `json:"connect_s"`
+	TTFB    Distribution `json:"ttfb_s"`
+	TTLB    Distribution `json:"ttlb_s"`
+	// TTFBSamples are the raw TTFB samples, for compare; not in JSON.
+	TTFBSamples []float64 `json:"-"`
+	// Circuits is the number of circuits whose first stream opened in the
+	// step (all repetitions); 0 when there are no pool clients to ask.
+	Circuits int `json:"circuits"`
+	// Relay holds the relay side; nil without MetricsPort data.
+	Relay *RelayStep `json:"relay,omitempty"`
+	// Processes holds CPU and memory of each sampled process.
+	Processes []ProcessStep `json:"processes,omitempty"`
+	// Signals lists the overload signals that fired at this step.
+	Signals []Signal `json:"signals,omitempty"`
+	// Bottlenecks lists processes at or near their CPU limit.
+	Bottlenecks []Bottleneck `json:"bottlenecks,omitempty"`
+	// LoadGeneratorBound is true when a bottleneck other than the relay
+	// under test limited the step: the step's goodput is a lower bound of
+	// what the relay can carry.
+	LoadGeneratorBound bool `json:"load_generator_bound"`
+}
+
+// RelayStep is the relay under test as its MetricsPort saw it during a
+// step's measured windows.
+type RelayStep struct {
+	URL string `json:"url"`
+	// Scrapes and FailedScrapes count the scrapes within the whole step.
+	Scrapes       int `json:"scrapes"`
+	FailedScrapes int `json:"failed_scrapes"`
+	// Seconds is the time between the scrapes the rates are taken from.
+	Seconds float64 `json:"seconds"`
+	// ReadBps and WrittenBps are tor_relay_traffic_bytes per second.
+	ReadBps    float64 `json:"read_bps"`
+	WrittenBps float64 `json:"written_bps"`
+	// CircuitsMax is the highest open-circuit gauge seen.
+	CircuitsMax float64 `json:"circuits_max"`
+	// Onionskins processed and dropped per second, all handshake types.
+	OnionskinsProcessedPerSec float64 `json:"onionskins_processed_per_s"`
+	OnionskinsDroppedPerSec   float64 `json:"onionskins_dropped_per_s"`
+	// Increases over the windows of these counters.
+	OOMBytes       float64 `json:"oom_bytes"`
+	TCPExhaustion  float64 `json:"tcp_exhaustion"`
+	RateLimitRead  float64 `json:"rate_limit_read"`
+	RateLimitWrite float64 `json:"rate_limit_write"`
+	// DoS counts DoS-defense actions by type.
+	DoS map[string]float64 `json:"dos,omitempty"`
+	// SocketsMax is the most sockets open; SocketLimit tor's limit.
+	SocketsMax  float64 `json:"sockets_max"`
+	SocketLimit float64 `json:"socket_limit"`
+	// Reset is true when the relay restarted within a window (its
+	// counters went back): the rates are lower bounds.
+	Reset bool `json:"reset,omitempty"`
+}
+
+// ProcessStep is one process's CPU and memory over a step's measured
+// windows.
+type ProcessStep struct {
+	Name string `json:"name"`
+	// Role is target, relay (another node of an embedded network), client,
+	// harness or machine.
+	Role string `json:"role"`
+	// CPU is the mean CPU use in cores; for the machine, all cores busy.
+	CPU float64 `json:"cpu"`
+	// CPUPeak is the highest CPU use between two samples.
+	CPUPeak float64 `json:"cpu_peak"`
+	// RSSMax is the largest resident set seen, in bytes (0 for the machine).
+	RSSMax int64 `json:"rss_max,omitempty"`
+	// Cores is the machine's number of CPUs (machine only).
+	Cores int `json:"cores,omitempty"`
+}
+
+// Utilisation is CPU as a share of what the process can use: one core for a
+// process (tor relays cells on one thread), all cores for the machine.
+func (p ProcessStep) Utilisation() float64 {
+	if p.Cores > 0 {
+		return p.CPU / float64(p.Cores)
+	}
+	return p.CPU
+}
+
+// Analyze computes the Analysis of a run.
+func Analyze(r *Run) *Analysis {
+	sc := r.Scenario
+	a := &Analysis{
+		Version:    AnalysisVersion,
+		Scenario:   sc.Name,
+		Target:     targetText(sc),
+		Workload:   string(sc.Workload.Kind),
+		LoadUnit:   "streams",
+		StoppedBy:  "unknown",
+		Thresholds: sc.Onset,
+		Problems:   slices.Clone(r.Problems),
+	}
+	if sc.Workload.Kind == scenarios.WorkloadChurn {
+		a.LoadUnit = "req/s"
+	}
+	if r.Info != nil && r.Info.StoppedBy != "" {
+		a.StoppedBy = r.Info.StoppedBy
+	}
+	steps := slices.Clone(r.Steps)
+	sortSteps(steps)
+	reps := map[int]bool{}
+	for _, s := range steps {
+		reps[s.Repetition] = true
+	}
+	a.Repetitions = len(reps)
+
+	recs := groupRecords(r.Records)
+	targets := r.targetURLs()
+	if len(r.Metrics) > 0 && len(targets) == 0 {
+		a.Problems = append(a.Problems, "metrics.jsonl has no scrape of the relay under test: no relay-side statistics")
+	}
+	var obs [][]metricsport.Observation
+	for _, u := range targets {
+		obs = append(obs, metricsport.Observations(r.Metrics, u, nil))
+	}
+	procs := groupProcesses(r.Processes)
+
+	for _, index := range stepIndexes(steps) {
+		var windows []runner.StepSummary
+		for _, s := range steps {
+			if s.Step == index {
+				windows = append(windows, s)
+			}
+		}
+		res := stepResult(windows, recs)
+		res.Circuits = countCircuits(r.Circuits, windows)
+		if len(targets) > 0 {
+			res.Relay = relayStep(targets[0], obs[0], windows)
+			for i, u := range targets {
+				res.Signals = append(res.Signals, relaySignals(u, obs[i], windows, sc.Onset)...)
+			}
+		}
+		res.Processes = processSteps(procs, windows)
+		res.Bottlenecks = bottlenecks(res.Processes)
+		for _, b := range res.Bottlenecks {
+			res.LoadGeneratorBound = res.LoadGeneratorBound || b.LimitsMeasurement()
+		}
+		a.Steps = append(a.Steps, res)
+	}
+	clientSignals(a.Steps, sc.Onset)
+	for i := range a.Steps {
+		sortSignals(a.Steps[i].Signals)
+	}
+	a.Onset = findOnset(a.Steps)
+	a.Capacity = findCapacity(a.Steps, a.Onset)
+	return a
+}
+
+func targetText(sc *scenarios.Scenario) string {
+	switch sc.Target.Kind {
+	case scenarios.TargetSocks:
+		return "given SocksPorts"
+	case scenarios.TargetTestnet:
+		return "testnet relay as " + string(sc.Target.Role)
+	}
+	return "relay as " + string(sc.Target.Role)
+}
+
+// targetURLs are the MetricsPort URLs of the relay under test. Without
+// run.json (a run from before it existed) the first URL sampled is taken:
+// run always lists the target first.
+func (r *Run) targetURLs() []string {
+	if r.Info != nil && len(r.Info.Metrics) > 0 {
+		var out []string
+		for _, m := range r.Info.Metrics {
+			if m.Role == RoleTarget {
+				out = append(out, m.URL)
+			}
+		}
+		return out
+	}
+	if len(r.Metrics) > 0 {
+		return []string{r.Metrics[0].URL}
+	}
+	return nil
+}
+
+func sortSteps(s []runner.StepSummary) {
+	slices.SortStableFunc(s, func(a, b runner.StepSummary) int {
+		return cmp.Or(cmp.Compare(a.Repetition, b.Repetition), cmp.Compare(a.Step, b.Step))
+	})
+}
+
+func stepIndexes(steps []runner.StepSummary) []int {
+	var out []int
+	for _, s := range steps {
+		if !slices.Contains(out, s.Step) {
+			out = append(out, s.Step)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+type stepKey struct{ rep, step int }
+
+func groupRecords(recs []runner.Record) map[stepKey][]runner.Record {
+	out := map[stepKey][]runner.Record{}
+	for _, r := range recs {
+		k := stepKey{r.Repetition, r.Step}
+		out[k] = append(out[k], r)
+	}
+	return out
+}
+
+// stepResult computes the client side of one step from its windows (one
+// per repetition).
+func stepResult(windows []runner.StepSummary, recs map[stepKey][]runner.Record) StepResult {
+	res := StepResult{Step: windows[0].Step, Load: windows[0].Load, Reps: len(windows)}
+	var connect, ttfb, ttlb, streams []float64
+	var totalBytes, totalSecs float64
+	for _, w := range windows {
+		from := w.WarmupEnd
+		if from.IsZero() || from.Before(w.Start) {
+			from = w.Start
+		}
+		bins := newPerSecond(from, w.End)
+		for _, rec := range recs[stepKey{w.Repetition, w.Step}] {
+			if rec.Bytes > 0 {
+				first := rec.Start.Add(time.Duration(rec.TTFBNS))
+				if rec.TTFBNS == 0 {
+					first = rec.Start
+				}
+				bins.add(first, rec.End(), float64(rec.Bytes))
+			}
+			// A stream counts if it moved bytes in the measured window, also
+			// when it started in the warm-up: with downloads longer than a
+			// step, no stream would count otherwise.
+			if (rec.Error == "" || rec.Error == runner.ClassStepEnd) && rec.Bytes > 0 && rec.TTLBNS > rec.TTFBNS && rec.End().After(from) {
+				streams = append(streams, float64(rec.Bytes)/seconds(rec.TTLBNS-rec.TTFBNS))
+			}
+			if rec.Warmup {
+				res.Warmup++
+				continue
+			}
+			res.Requests++
+			switch rec.Error {
+			case "":
+				res.OK++
+				ttlb = append(ttlb, seconds(rec.TTLBNS))
+			case runner.ClassStepEnd:
+				res.Cut++
+			default:
+				if res.Errors == nil {
+					res.Errors = map[string]int{}
+				}
+				res.Errors[rec.Error]++
+			}
+			if rec.ConnectNS > 0 {
+				connect = append(connect, seconds(rec.ConnectNS))
+			}
+			if rec.TTFBNS > 0 {
+				ttfb = append(ttfb, seconds(rec.TTFBNS))
+			}
+		}
+		series, b, s := bins.rates(), 0.0, 0.0
+		if measured, ok := measuredSeconds(w); ok {
+			// The runner counted bytes as they arrived: exact seconds.
+			series = measured
+			b, s = float64(w.Bytes), w.End.Sub(from).Seconds()
+		} else {
+			b, s = bins.total()
+		}
+		res.GoodputSeries = append(res.GoodputSeries, series...)
+		totalBytes += b
+		totalSecs += s
+		if s > 0 {
+			res.RepGoodput = append(res.RepGoodput, b/s)
+		}
+	}
+	res.Bytes, res.WindowSeconds = totalBytes, totalSecs
+	res.Goodput = NewEstimate(res.GoodputSeries)
+	if totalSecs > 0 {
+		// The mean of the bins weights a short last bin like a full one;
+		// bytes over seconds is the exact mean.
+		res.Goodput.Mean = totalBytes / totalSecs
+		if res.Goodput.N < 2 {
+			res.Goodput.Low, res.Goodput.High = res.Goodput.Mean, res.Goodput.Mean
+		}
+	}
+	if failed := res.Requests - res.OK - res.Cut; failed > 0 {
+		res.ErrorRate = float64(failed) / float64(res.OK+failed)
+	}
+	res.TTFBSamples = slices.Clone(ttfb)
+	res.Connect = NewDistribution(connect)
+	res.TTFB = NewDistribution(ttfb)
+	res.TTLB = NewDistribution(ttlb)
+	res.StreamGoodput = NewDistribution(streams)
+	return res
+}
+
+// measuredSeconds returns the goodput of each whole second of w's
+// measured window from the byte counts the runner kept per second, and
+// false when it kept none (a step inferred from the records). Seconds that
+// straddle the end of the warm-up are left out, and so is a last second
+// shorter than half a second.
+func measuredSeconds(w runner.StepSummary) ([]float64, bool) {
+	if len(w.SecondBytes) == 0 {
+		return nil, false
+	}
+	var out []float64
+	for i, n := range w.SecondBytes {
+		from := w.Start.Add(time.Duration(i) * time.Second)
+		to := from.Add(time.Second)
+		if w.End.Before(to) {
+			to = w.End
+		}
+		if from.Before(w.WarmupEnd) {
+			continue
+		}
+		secs := to.Sub(from).Seconds()
+		if secs < 0.5 {
+			continue
+		}
+		out = append(out, float64(n)/secs)
+	}
+	return out, true
+}
+
+func countCircuits(circs []CircuitRecord, windows []runner.StepSummary) int {
+	n := 0
+	for _, c := range circs {
+		if c.Event != CircuitUsed {
+			continue
+		}
+		for _, w := range windows {
+			if !c.Time.Before(w.Start) && c.Time.Before(w.End) {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
+
+// relayStep computes the relay's rates over the measured windows: from
+// the last scrape at or before each window's start to the last scrape
+// within it, increases summed over consecutive scrapes so that a restart
+// inside costs only its own interval.
+func relayStep(url string, obs []metricsport.Observation, windows []runner.StepSummary) *RelayStep {
+	rs := &RelayStep{URL: url}
+	var inc metricsport.RelayCounters
+	any := false
+	for _, w := range windows {
+		from := w.WarmupEnd
+		if from.IsZero() || from.Before(w.Start) {
+			from = w.Start
+		}
+		var snaps []metricsport.RelaySnapshot
+		for _, o := range obs {
+			if !o.At.Before(w.Start) && !o.At.After(w.End) {
+				rs.Scrapes++
+				if o.Snapshot == nil {
+					rs.FailedScrapes++
+				}
+			}
+			if o.Snapshot == nil || o.At.After(w.End) {
+				continue
+			}
+			if !o.At.After(from) {
+				snaps = []metricsport.RelaySnapshot{*o.Snapshot} // the latest baseline
+				continue
+			}
+			snaps = append(snaps, *o.Snapshot)
+			g := o.Snapshot.Gauges
+			rs.CircuitsMax = max(rs.CircuitsMax, g.CircuitsOpened)
+			rs.SocketsMax = max(rs.SocketsMax, g.SocketsOpened)
+			if g.SocketLimit > 0 {
+				rs.SocketLimit = g.SocketLimit
+			}
+		}
+		for _, r := range metricsport.RateSeries(snaps) {
+			any = true
+			rs.Seconds += r.Seconds
+			rs.Reset = rs.Reset || r.Reset
+			inc = addCounters(inc, r.Increase)
+		}
+	}
+	if !any {
+		if rs.Scrapes == 0 {
+			return nil
+		}
+		return rs
+	}
+	rs.ReadBps = inc.TrafficReadBytes / rs.Seconds
+	rs.WrittenBps = inc.TrafficWrittenBytes / rs.Seconds
+	rs.OnionskinsProcessedPerSec = sumMap(inc.OnionskinsProcessed) / rs.Seconds
+	rs.OnionskinsDroppedPerSec = sumMap(inc.OnionskinsDropped) / rs.Seconds
+	rs.OOMBytes = sumMap(inc.OOMBytes)
+	rs.TCPExhaustion = inc.TCPExhaustion
+	rs.RateLimitRead, rs.RateLimitWrite = inc.RateLimitReachedRead, inc.RateLimitReachedWrite
+	if len(inc.DoS) > 0 {
+		rs.DoS = inc.DoS
+	}
+	return rs
+}
+
+func addCounters(a, b metricsport.RelayCounters) metricsport.RelayCounters {
+	a.TrafficReadBytes += b.TrafficReadBytes
+	a.TrafficWrittenBytes += b.TrafficWrittenBytes
+	a.OnionskinsProcessed = addMap(a.OnionskinsProcessed, b.OnionskinsProcessed)
+	a.OnionskinsDropped = addMap(a.OnionskinsDropped, b.OnionskinsDropped)
+	a.OOMBytes = addMap(a.OOMBytes, b.OOMBytes)
+	a.TCPExhaustion += b.TCPExhaustion
+	a.RateLimitReachedRead += b.RateLimitReachedRead
+	a.RateLimitReachedWrite += b.RateLimitReachedWrite
+	a.DoS = addMap(a.DoS, b.DoS)
+	return a
+}
+
+func addMap(a, b map[string]float64) map[string]float64 {
+	if len(b) == 0 {
+		return a
+	}
+	if a == nil {
+		a = map[string]float64{}
+	}
+	for k, v := range b {
+		a[k] += v
+	}
+	return a
+}
+
+func sumMap(m map[string]float64) float64 {
+	s := 0.0
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		s += m[k]
+	}
+	return s
+}
+
+func groupProcesses(samples []procstat.Sample) map[string][]procstat.Sample {
+	out := map[string][]procstat.Sample{}
+	for _, s := range samples {
+		out[s.Name] = append(out[s.Name], s)
+	}
+	for _, v := range out {
+		slices.SortStableFunc(v, func(a, b procstat.Sample) int { return a.Time.Compare(b.Time) })
+	}
+	return out
+}
+
+// processSteps computes each process's CPU over the measured windows from
+// the samples bracketing them.
+func processSteps(procs map[string][]procstat.Sample, windows []runner.StepSummary) []ProcessStep {
+	var out []ProcessStep
+	for _, name := range slices.Sorted(maps.Keys(procs)) {
+		samples := procs[name]
+		ps := ProcessStep{Name: name, Role: samples[0].Role, Cores: samples[0].Cores}
+		var cpu, secs float64
+		for _, w := range windows {
+			from := w.WarmupEnd
+			if from.IsZero() || from.Before(w.Start) {
+				from = w.Start
+			}
+			var prev *procstat.Sample
+			for i := range samples {
+				s := &samples[i]
+				if s.Err != "" || s.Time.After(w.End) {
+					continue
+				}
+				if s.Time.Before(from) {
+					prev = s // the latest sample before the window
+					continue
+				}
+				ps.RSSMax = max(ps.RSSMax, s.RSSBytes)
+				if s.Cores > 0 {
+					ps.Cores = s.Cores
+				}
+				if prev != nil && s.PID == prev.PID {
+					if dt := s.Time.Sub(prev.Time).Seconds(); dt > 0 {
+						d := s.CPUSeconds - prev.CPUSeconds
+						cpu += d
+						secs += dt
+						ps.CPUPeak = max(ps.CPUPeak, d/dt)
+					}
+				}
+				prev = s
+			}
+		}
+		if secs == 0 {
+			continue // not alive during this step
+		}
+		ps.CPU = cpu / secs
+		out = append(out, ps)
+	}
+	return out
+}
+
+// Bottleneck is a process (or the machine) that was at or near its CPU
+// limit during a step.
+type Bottleneck struct {
+	// Kind is BottleneckClient, BottleneckHarness, BottleneckMachine,
+	// BottleneckNetwork or BottleneckTarget.
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+	// Utilisation is the share of a core (of all cores for the machine).
+	Utilisation float64 `json:"utilisation"`
+	Evidence    string  `json:"evidence"`
+}
+
+// Bottleneck kinds. All but BottleneckTarget limit the measurement rather
+// than the relay.
+const (
+	BottleneckClient  = "client"  // a tor client of the load generator
+	BottleneckHarness = "harness" // relaybench itself
+	BottleneckMachine = "machine" // all cores of the machine
+	BottleneckNetwork = "network" // another relay of the embedded network
+	BottleneckTarget  = "target"  // the relay under test: a real relay limit
+)
+
+// BottleneckUtilisation is the CPU share at which a process counts as a
+// bottleneck.
+const BottleneckUtilisation = 0.90
+
+// LimitsMeasurement reports whether the bottleneck limits the load
+// generator rather than the relay under test.
+func (b Bottleneck) LimitsMeasurement() bool { return b.Kind != BottleneckTarget }
+
+func bottlenecks(procs []ProcessStep) []Bottleneck {
+	var out []Bottleneck
+	for _, p := range procs {
+		u := p.Utilisation()
+		if u < BottleneckUtilisation {
+			continue
+		}
+		b := Bottleneck{Name: p.Name, Utilisation: u}
+		switch p.Role {
+		case "client":
+			b.Kind = BottleneckClient
+			b.Evidence = fmt.Sprintf("tor client %s used %.0f%% of a core: the load generator, not the relay, was the limit", p.Name, u*100)
+		case "harness":
+			b.Kind = BottleneckHarness
+			b.Evidence = fmt.Sprintf("relaybench itself used %.0f%% of a core: the load generator, not the relay, was the limit", u*100)
+		case procstat.MachineName:
+			b.Kind = BottleneckMachine
+			b.Evidence = fmt.Sprintf("the machine was CPU-saturated (%.0f%% of %d cores busy): load generator and relay competed for CPU", u*100, p.Cores)
+		case "target":
+			b.Kind = BottleneckTarget
+			b.Evidence = fmt.Sprintf("the relay under test used %.0f%% of a core: it was CPU-bound (tor relays cells on one thread)", u*100)
+		default:
+			b.Kind = BottleneckNetwork
+			b.Evidence = fmt.Sprintf("test network relay %s used %.0f%% of a core: the test network, not the relay under test, was the limit", p.Name, u*100)
+		}
+		out = append(out, b)
+	}
+	return out
+}

@@ -1,0 +1,497 @@
+package measure
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/relaybench/relaybench/measure/metricsport"
+	"github.com/relaybench/relaybench/measure/procstat"
+	"github.com/relaybench/relaybench/runner"
+	"github.com/relaybench/relaybench/scenarios"
+)
+
+const fixtureDir = "../../shared/fixtures/metricsport"
+
+func TestNewEstimate(t *testing.T) {
+	// Mean 2.5, sample stddev sqrt(5/3), t(0.975, 3) = 3.182446.
+	e := NewEstimate([]float64{1, 2, 3, 4})
+	sd := math.Sqrt(5.0 / 3)
+	h := 3.182446305284263 * sd / 2
+	if e.N != 4 || e.Mean != 2.5 || math.Abs(e.StdDev-sd) > 1e-12 || math.Abs(e.Low-(2.5-h)) > 1e-9 || math.Abs(e.High-(2.5+h)) > 1e-9 {
+		t.Errorf("NewEstimate = %+v, want mean 2.5 sd %.6f CI ±%.6f", e, sd, h)
+	}
+	if e := NewEstimate([]float64{7}); e.N != 1 || e.Low != 7 || e.High != 7 {
+		t.Errorf("one sample: %+v", e)
+	}
+	if e := NewEstimate(nil); e.N != 0 || e.Mean != 0 {
+		t.Errorf("no sample: %+v", e)
+	}
+}
+
+func TestNewDistributionExactPercentiles(t *testing.T) {
+	xs := make([]float64, 0, 100)
+	for i := 100; i >= 1; i-- {
+		xs = append(xs, float64(i))
+	}
+	d := NewDistribution(xs)
+	want := Distribution{N: 100, Mean: 50.5, P50: 50, P90: 90, P95: 95, P99: 99, Max: 100}
+	if d != want {
+		t.Errorf("NewDistribution(1..100) = %+v, want %+v", d, want)
+	}
+}
+
+func TestPerSecondSpreadsBytesOverTheTransfer(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := newPerSecond(t0, t0.Add(3500*time.Millisecond)) // 3 whole bins + a half one
+	// 400 bytes evenly over [0.5 s, 2.5 s]: 100 in bin 0, 200 in 1, 100 in 2.
+	p.add(t0.Add(500*time.Millisecond), t0.Add(2500*time.Millisecond), 400)
+	// 50 bytes at once in the last, half bin; 70 before the window: dropped.
+	p.add(t0.Add(3200*time.Millisecond), t0.Add(3200*time.Millisecond), 50)
+	p.add(t0.Add(-2*time.Second), t0.Add(-time.Second), 70)
+	got := p.rates()
+	want := []float64{100, 200, 100, 100}
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > 1e-9 {
+			t.Fatalf("rates = %v, want %v", got, want)
+		}
+	}
+	if b, s := p.total(); b != 450 || s != 3.5 {
+		t.Errorf("total = %v bytes over %v s, want 450 over 3.5", b, s)
+	}
+}
+
+// synth builds the raw data of a run: steps of load 1, 2, 4, 8 streams,
+// 10 s each with a 2 s warm-up. Each stream downloads 1 MB requests at
+// perStream(load) bytes/s back to back.
+type synth struct {
+	t0        time.Time
+	loads     []int
+	perStream func(load int) float64
+	ttfb      func(load int) time.Duration
+	failEvery func(load int) int // every n-th request of a step fails; 0 none
+}
+
+func (s synth) run(t *testing.T) *Run {
+	t.Helper()
+	sc, err := scenarios.Parse([]byte(`name: synth
+target: {kind: testnet, role: bridge}
+workload: {kind: bulk}
+ramp: {steps: [1, 2, 4, 8], step_duration: 10s, warmup: 2s}
+`), "synth.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Run{Scenario: sc}
+	at := s.t0
+	for i, load := range s.loads {
+		st := runner.StepSummary{Step: i, Load: load, Start: at, WarmupEnd: at.Add(2 * time.Second), End: at.Add(10 * time.Second)}
+		st.SecondBytes = make([]int64, 11)
+		rate := s.perStream(load)
+		n := 0
+		for w := range load {
+			start := st.Start.Add(time.Duration(w) * 10 * time.Millisecond)
+			for start.Before(st.End) {
+				n++
+				ttfb := s.ttfb(load)
+				size := 1e6
+				dur := ttfb + time.Duration(size/rate*float64(time.Second))
+				rec := runner.Record{Step: i, Load: load, Worker: w, Start: start, Intended: start,
+					ConnectNS: int64(ttfb / 2), TTFBNS: int64(ttfb), Status: 200, Warmup: start.Before(st.WarmupEnd)}
+				end := start.Add(dur)
+				switch {
+				case s.failEvery != nil && s.failEvery(load) > 0 && n%s.failEvery(load) == 0:
+					rec.Error, rec.Status = "socks-general-failure", 0
+					rec.TTFBNS, dur = 0, ttfb
+					end = start.Add(dur)
+				case end.After(st.End):
+					dur, end = st.End.Sub(start), st.End
+					rec.Error = runner.ClassStepEnd
+				}
+				rec.TTLBNS = int64(dur)
+				if rec.Error != "socks-general-failure" {
+					body := end.Sub(start.Add(ttfb)).Seconds()
+					rec.Bytes = int64(rate * body)
+					// Count the bytes into the seconds they arrived in, as
+					// the runner does.
+					for x := 0.0; x < body; x += 0.01 {
+						sec := int(start.Add(ttfb).Add(time.Duration(x*float64(time.Second))).Sub(st.Start) / time.Second)
+						if sec < len(st.SecondBytes) {
+							st.SecondBytes[sec] += int64(rate * 0.01)
+						}
+					}
+					if wb := end.Sub(maxTime(start.Add(ttfb), st.WarmupEnd)).Seconds(); wb > 0 {
+						st.Bytes += int64(rate * wb)
+					}
+				}
+				r.Records = append(r.Records, rec)
+				start = end
+			}
+		}
+		r.Steps = append(r.Steps, st)
+		at = st.End
+	}
+	return r
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func TestAnalyzeClientSignalsAndCapacity(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	// Total goodput 1, 2, 4 MB/s, then 4.2 MB/s at 8 streams (saturation,
+	// +5 % on a doubling), where TTFB also jumps 20 ms -> 100 ms and 1 in
+	// 20 requests fails.
+	s := synth{
+		t0: t0, loads: []int{1, 2, 4, 8},
+		perStream: func(load int) float64 {
+			if load == 8 {
+				return 4.2e6 / 8
+			}
+			return 1e6
+		},
+		ttfb: func(load int) time.Duration {
+			if load == 8 {
+				return 100 * time.Millisecond
+			}
+			return 20 * time.Millisecond
+		},
+		failEvery: func(load int) int {
+			if load == 8 {
+				return 20
+			}
+			return 0
+		},
+	}
+	a := Analyze(s.run(t))
+	if len(a.Steps) != 4 {
+		t.Fatalf("%d steps, want 4", len(a.Steps))
+	}
+	for i, want := range []float64{1e6, 2e6, 4e6, 4.2e6 * 19 / 20} {
+		g := a.Steps[i].Goodput
+		// Failed requests take their stream's time but carry no bytes.
+		if math.Abs(g.Mean-want)/want > 0.04 {
+			t.Errorf("step %d goodput %.0f, want %.0f ± 4%%", i+1, g.Mean, want)
+		}
+		if g.N != 8 {
+			t.Errorf("step %d has %d per-second samples, want 8 (10 s step, 2 s warm-up)", i+1, g.N)
+		}
+		if !(g.Low <= g.Mean && g.Mean <= g.High) {
+			t.Errorf("step %d CI %v..%v does not hold the mean %v", i+1, g.Low, g.High, g.Mean)
+		}
+	}
+	for i := range 3 {
+		if len(a.Steps[i].Signals) != 0 {
+			t.Errorf("step %d has signals %+v, want none", i+1, a.Steps[i].Signals)
+		}
+	}
+	last := a.Steps[3]
+	var names []string
+	for _, sg := range last.Signals {
+		names = append(names, sg.Name)
+	}
+	if want := []string{SignalErrors, SignalLatency, SignalSaturation}; !slices.Equal(names, want) {
+		t.Fatalf("step 4 signals %v, want %v", names, want)
+	}
+	if last.TTFB.P95 != 0.1 || a.Steps[0].TTFB.P95 != 0.02 {
+		t.Errorf("TTFB p95 %v and %v, want 0.1 and 0.02", last.TTFB.P95, a.Steps[0].TTFB.P95)
+	}
+	failed := last.Errors["socks-general-failure"]
+	if failed == 0 || last.ErrorRate != float64(failed)/float64(last.OK+failed) || last.Requests != last.OK+last.Cut+failed {
+		t.Errorf("step 4: %d requests, %d ok, %d cut, errors %v, rate %.3f: want socks-general-failure counted, cut requests excluded from the rate",
+			last.Requests, last.OK, last.Cut, last.Errors, last.ErrorRate)
+	}
+	if a.Steps[0].ErrorRate != 0 || a.Steps[0].Cut == 0 {
+		t.Errorf("step 1: error rate %v with %d cut; cut requests must not count as errors", a.Steps[0].ErrorRate, a.Steps[0].Cut)
+	}
+	if a.Onset == nil || a.Onset.Step != 3 || a.Onset.Cause != SignalErrors {
+		t.Fatalf("onset %+v, want step 4 caused by errors", a.Onset)
+	}
+	if sat := last.Signals[2]; math.Abs(sat.Value-(4.2*19/20/4-1)) > 0.03 || sat.Threshold != 0.10 {
+		t.Errorf("saturation gain %.3f threshold %.2f", sat.Value, sat.Threshold)
+	}
+	c := a.Capacity
+	if c == nil || c.Step != 3 && c.Step != 2 || c.LowerBound {
+		t.Fatalf("capacity %+v, want step 3 or 4 and not a lower bound", c)
+	}
+	if med := a.Steps[1].StreamGoodput.P50; math.Abs(med-1e6) > 1e4 {
+		t.Errorf("per-stream goodput p50 %.0f, want 1e6", med)
+	}
+}
+
+func TestAnalyzeNoOnsetIsLowerBound(t *testing.T) {
+	s := synth{t0: time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC), loads: []int{1, 2},
+		perStream: func(int) float64 { return 1e6 }, ttfb: func(int) time.Duration { return 10 * time.Millisecond }}
+	a := Analyze(s.run(t))
+	if a.Onset != nil {
+		t.Fatalf("onset %+v, want none", a.Onset)
+	}
+	if a.Capacity == nil || a.Capacity.Step != 1 || !a.Capacity.LowerBound || len(a.Capacity.Reasons) == 0 {
+		t.Fatalf("capacity %+v, want step 2 as a lower bound with a reason", a.Capacity)
+	}
+}
+
+func TestAnalyzeBottleneckMakesCapacityALowerBound(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	s := synth{t0: t0, loads: []int{1, 2, 4},
+		perStream: func(load int) float64 { return 2e6 / float64(load) }, // flat: saturation at step 2
+		ttfb:      func(int) time.Duration { return 10 * time.Millisecond }}
+	r := s.run(t)
+	// load0, a tor client, burns 95 % of a core from the start; the target
+	// 30 %; the machine (2 cores) 60 %.
+	for sec := 0; sec <= 30; sec++ {
+		at := t0.Add(time.Duration(sec) * time.Second)
+		r.Processes = append(r.Processes,
+			procstat.Sample{Time: at, Name: "load0", Role: "client", PID: 10, CPUSeconds: 0.95 * float64(sec), RSSBytes: 50 << 20},
+			procstat.Sample{Time: at, Name: "rbtarget", Role: "target", PID: 11, CPUSeconds: 0.30 * float64(sec), RSSBytes: 80 << 20},
+			procstat.Sample{Time: at, Name: procstat.MachineName, Role: procstat.MachineName, CPUSeconds: 1.2 * float64(sec), Cores: 2},
+		)
+	}
+	a := Analyze(r)
+	if a.Onset == nil || a.Onset.Step != 1 || a.Onset.Cause != SignalSaturation || !a.Onset.LoadGeneratorBound {
+		t.Fatalf("onset %+v, want saturation at step 2, load-generator bound", a.Onset)
+	}
+	st := a.Steps[0]
+	if len(st.Bottlenecks) != 1 || st.Bottlenecks[0].Kind != BottleneckClient || st.Bottlenecks[0].Name != "load0" || !st.LoadGeneratorBound {
+		t.Fatalf("step 1 bottlenecks %+v, want the client load0 only", st.Bottlenecks)
+	}
+	var target ProcessStep
+	for _, p := range st.Processes {
+		if p.Role == "target" {
+			target = p
+		}
+	}
+	if math.Abs(target.CPU-0.30) > 1e-6 || target.RSSMax != 80<<20 {
+		t.Errorf("target %+v, want CPU 0.30 and RSS 80 MiB", target)
+	}
+	if c := a.Capacity; c == nil || !c.LowerBound || !strings.Contains(strings.Join(c.Reasons, " "), "load0") {
+		t.Fatalf("capacity %+v, want a lower bound naming load0", c)
+	}
+}
+
+var seriesName = regexp.MustCompile(`^scrape-\d+-(\d\d)(\d\d)(\d\d)\.prom$`)
+
+// fixtureMetrics turns a fixture series into metrics.jsonl records of url.
+func fixtureMetrics(t *testing.T, series, url string) []metricsport.ScrapeRecord {
+	t.Helper()
+	dir := filepath.Join(fixtureDir, "series", series)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatalf("fixtures: %v", err)
+	}
+	var out []metricsport.ScrapeRecord
+	for _, e := range entries {
+		m := seriesName.FindStringSubmatch(e.Name())
+		if m == nil {
+			continue
+		}
+		h, _ := strconv.Atoi(m[1])
+		mi, _ := strconv.Atoi(m[2])
+		s, _ := strconv.Atoi(m[3])
+		body, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, err := metricsport.ParseScrapeBytes(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, metricsport.ScrapeRecord{URL: url, At: time.Date(2025, 11, 23, h, mi, s, 0, time.UTC), OK: true, Families: sc.Families})
+	}
+	return out
+}
+
+// retime moves a fixture series so that its scrapes are every 2 s from
+// t0 - 1 s, whatever their recorded times: the synthetic ramp then always
+// has a baseline scrape before its first step and a few in each step.
+func retime(recs []metricsport.ScrapeRecord, t0 time.Time) []metricsport.ScrapeRecord {
+	for i := range recs {
+		recs[i].At = t0.Add(time.Duration(2*i-1) * time.Second)
+	}
+	return recs
+}
+
+// The BandwidthRate series' rate-limit counter rises between its first
+// scrape (the baseline) and its second; the RelayBandwidthRate one's never.
+func TestAnalyzeRelaySideFromFixtureSeries(t *testing.T) {
+	const url = "http://127.0.0.1:9035/metrics"
+	t0 := time.Date(2025, 11, 23, 8, 26, 35, 0, time.UTC)
+	s := synth{t0: t0, loads: []int{1, 2, 4, 8},
+		perStream: func(load int) float64 { return 0.85e6 / float64(load) },
+		ttfb:      func(int) time.Duration { return 50 * time.Millisecond }}
+
+	for _, tc := range []struct {
+		series     string
+		wantSignal bool
+	}{
+		{"relay-BandwidthRate-1MB", true},
+		{"relay-RelayBandwidthRate-1MB", false},
+	} {
+		t.Run(tc.series, func(t *testing.T) {
+			r := s.run(t)
+			r.Info = &RunInfo{Metrics: []MetricsEndpoint{{URL: url, Name: "relay", Role: RoleTarget}}}
+			r.Metrics = retime(fixtureMetrics(t, tc.series, url), t0)
+			a := Analyze(r)
+			first := a.Steps[0]
+			if first.Relay == nil || first.Relay.Scrapes != 5 || first.Relay.WrittenBps <= 0 {
+				t.Fatalf("step 1 relay side %+v, want rates from 5 scrapes", first.Relay)
+			}
+			var relaySignals []Signal
+			for _, st := range a.Steps {
+				for _, sg := range st.Signals {
+					if sg.Source == SourceRelay {
+						relaySignals = append(relaySignals, sg)
+					}
+				}
+			}
+			if !tc.wantSignal {
+				if len(relaySignals) != 0 {
+					t.Fatalf("relay signals %+v, want none: RelayBandwidthRate does not feed the rate-limit counter", relaySignals)
+				}
+				return
+			}
+			if a.Onset == nil || a.Onset.Step != 0 || a.Onset.Cause != string(metricsport.SignalRateLimit) {
+				t.Fatalf("onset %+v, want rate-limit at step 1", a.Onset)
+			}
+			sg := a.Onset.Signals[0]
+			if !strings.Contains(sg.Series, "rate_limit_reached_total") || !strings.Contains(sg.Evidence, url) {
+				t.Errorf("signal %+v does not name its series and relay", sg)
+			}
+			if first.Relay.RateLimitRead+first.Relay.RateLimitWrite == 0 {
+				t.Errorf("step 1 relay %+v: rate-limit counters did not rise", first.Relay)
+			}
+			// ~0.85 MB/s on a 1 MiB/s bucket (fixtures README).
+			if w := first.Relay.WrittenBps; w < 0.6e6 || w > 1.1e6 {
+				t.Errorf("relay wrote %.0f B/s at step 1, want about 0.85e6", w)
+			}
+			if c := a.Capacity; c == nil || c.Step != 0 || c.RelayWrittenBps != first.Relay.WrittenBps {
+				t.Errorf("capacity %+v, want step 1 with the relay's throughput beside it", c)
+			}
+		})
+	}
+}
+
+func TestAnalyzeMetricsPortUnreachableUnderLoad(t *testing.T) {
+	const url = "http://127.0.0.1:9035/metrics"
+	t0 := time.Date(2025, 11, 23, 8, 26, 35, 0, time.UTC)
+	s := synth{t0: t0, loads: []int{1, 2},
+		perStream: func(load int) float64 { return 1e6 }, ttfb: func(int) time.Duration { return 50 * time.Millisecond }}
+	r := s.run(t)
+	r.Metrics = retime(fixtureMetrics(t, "relay-RelayBandwidthRate-1MB", url), t0)
+	// During step 2 the MetricsPort stops answering.
+	for _, sec := range []int{11, 13, 15, 17, 19} {
+		r.Metrics = append(r.Metrics, metricsport.ScrapeRecord{URL: url, At: t0.Add(time.Duration(sec) * time.Second),
+			Kind: metricsport.FailTimeout, Error: "no complete answer within 800ms"})
+	}
+	a := Analyze(r)
+	if a.Onset == nil || a.Onset.Step != 1 || a.Onset.Cause != string(metricsport.SignalMetricsPortUnreachable) {
+		t.Fatalf("onset %+v, want metricsport-unreachable at step 2", a.Onset)
+	}
+	if a.Steps[1].Relay == nil || a.Steps[1].Relay.FailedScrapes == 0 {
+		t.Errorf("step 2 relay %+v, want failed scrapes counted", a.Steps[1].Relay)
+	}
+}
+
+// TestLoadRunDirectory writes a run directory, damages it the way a crash
+// does, and checks Load keeps what is there and says what is not.
+func TestLoadRunDirectory(t *testing.T) {
+	s := synth{t0: time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC), loads: []int{1, 2},
+		perStream: func(int) float64 { return 1e6 }, ttfb: func(int) time.Duration { return 10 * time.Millisecond }}
+	r := s.run(t)
+	dir := t.TempDir()
+	sc, _ := r.Scenario.Marshal()
+	write := func(name string, lines ...any) {
+		var b []byte
+		for _, l := range lines {
+			j, err := json.Marshal(l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b = append(append(b, j...), '\n')
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, ScenarioFile), sc, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var recs []any
+	for _, rec := range r.Records {
+		recs = append(recs, rec)
+	}
+	write(RequestsFile, recs...)
+	// A crash mid-write: the last requests line is cut short.
+	f, _ := os.OpenFile(filepath.Join(dir, RequestsFile), os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`{"rep":0,"step":1,"load":2,"wor`)
+	f.Close()
+	write(CircuitsFile, CircuitRecord{Time: s.t0.Add(3 * time.Second), Client: "load0", Event: CircuitUsed, ID: "7"},
+		CircuitRecord{Time: s.t0.Add(12 * time.Second), Client: "load0", Event: CircuitUsed, ID: "8"},
+		CircuitRecord{Time: s.t0.Add(13 * time.Second), Client: "load0", Event: CircuitBuilt, ID: "9"})
+
+	t.Run("without steps.jsonl", func(t *testing.T) {
+		got, err := Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Records) != len(r.Records) {
+			t.Fatalf("%d records, want %d (the cut last line dropped)", len(got.Records), len(r.Records))
+		}
+		if len(got.Steps) != 2 || !strings.Contains(strings.Join(got.Problems, "\n"), "inferred") {
+			t.Fatalf("steps %d, problems %q: want 2 inferred steps and a problem saying so", len(got.Steps), got.Problems)
+		}
+		a := Analyze(got)
+		if a.Steps[0].Goodput.Mean < 0.9e6 || a.Steps[0].Goodput.Mean > 1.1e6 {
+			t.Errorf("goodput from spread records %.0f, want ~1e6", a.Steps[0].Goodput.Mean)
+		}
+		if a.Steps[0].Circuits != 1 || a.Steps[1].Circuits != 1 {
+			t.Errorf("circuits per step %d, %d; want 1, 1", a.Steps[0].Circuits, a.Steps[1].Circuits)
+		}
+	})
+	t.Run("with steps.jsonl and a damaged processes.jsonl", func(t *testing.T) {
+		var steps []any
+		for _, st := range r.Steps {
+			steps = append(steps, st)
+		}
+		write(StepsFile, steps...)
+		os.WriteFile(filepath.Join(dir, ProcessesFile), []byte("{\"t\":\"2026-01-01T10:00:00Z\",\"name\":\"x\"}\nnot json\n{}\n"), 0o644)
+		got, err := Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.EqualFunc(got.Steps, r.Steps, func(a, b runner.StepSummary) bool { return a.Start.Equal(b.Start) && a.End.Equal(b.End) }) {
+			t.Errorf("steps differ from what was written")
+		}
+		if len(got.Processes) != 1 || !strings.Contains(strings.Join(got.Problems, "\n"), "processes.jsonl: line 2") {
+			t.Errorf("processes %d, problems %q: want 1 and the damaged line named", len(got.Processes), got.Problems)
+		}
+		a := Analyze(got)
+		if err := WriteSummary(dir, a); err != nil {
+			t.Fatal(err)
+		}
+		back, err := ReadSummary(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if back.Version != AnalysisVersion || len(back.Steps) != 2 || back.Steps[1].Goodput != a.Steps[1].Goodput {
+			t.Errorf("summary.json round trip lost data: %+v", back.Steps)
+		}
+	})
+	t.Run("not a run directory", func(t *testing.T) {
+		_, err := Load(t.TempDir())
+		if err == nil || !strings.Contains(err.Error(), "not a relaybench run directory") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
