@@ -45,6 +45,8 @@ type Analysis struct {
 	// Capacity is the highest sustained goodput up to the onset; nil when
 	// no step carried any bytes.
 	Capacity *Capacity `json:"capacity"`
+	// Timeline holds the run's time series for charts.
+	Timeline *Timeline `json:"timeline,omitempty"`
 	// Problems lists missing or damaged input and parts left out.
 	Problems []string `json:"problems,omitempty"`
 }
@@ -232,6 +234,7 @@ func Analyze(r *Run) *Analysis {
 	}
 	a.Onset = findOnset(a.Steps)
 	a.Capacity = findCapacity(a.Steps, a.Onset)
+	a.Timeline = timeline(r, a.Onset)
 	return a
 }
 

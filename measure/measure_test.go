@@ -378,6 +378,19 @@ func TestAnalyzeRelaySideFromFixtureSeries(t *testing.T) {
 			if c := a.Capacity; c == nil || c.Step != 0 || c.RelayWrittenBps != first.Relay.WrittenBps {
 				t.Errorf("capacity %+v, want step 1 with the relay's throughput beside it", c)
 			}
+			tl := a.Timeline
+			if tl == nil || len(tl.Steps) != 4 || len(tl.Goodput) != 40 || len(tl.RelayWritten) != 20 || len(tl.RateLimitHits) != 20 {
+				t.Fatalf("timeline: %d steps, %d goodput, %d relay points; want 4, 40, 20", len(tl.Steps), len(tl.Goodput), len(tl.RelayWritten))
+			}
+			// The signal rose between the baseline (t0-1 s) and the next
+			// scrape (t0+1 s).
+			if tl.OnsetAt == nil || *tl.OnsetAt != 1 || tl.RateLimitHits[0].V == 0 {
+				t.Errorf("timeline onset at %v, first rate-limit hits %v; want 1 s and > 0", tl.OnsetAt, tl.RateLimitHits[0])
+			}
+			b, err := json.Marshal(tl.Goodput[:2])
+			if err != nil || !regexp.MustCompile(`^\[\[0\.5,\d+(\.\d+)?\],\[1\.5,\d+(\.\d+)?\]\]$`).Match(b) {
+				t.Errorf("points in JSON: %s (%v), want [[0.5,v],[1.5,v]]", b, err)
+			}
 		})
 	}
 }
