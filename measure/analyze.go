@@ -91,8 +91,9 @@ type StepResult struct {
 	Connect Distribution `json:"connect_s"`
 	TTFB    Distribution `json:"ttfb_s"`
 	TTLB    Distribution `json:"ttlb_s"`
-	// TTFBSamples are the raw TTFB samples, for compare; not in JSON.
-	TTFBSamples []float64 `json:"-"`
+	// TTFBSamples are the raw TTFB samples in seconds, in the order the
+	// requests were recorded: what compare tests.
+	TTFBSamples []float64 `json:"ttfb_samples"`
 	// Circuits is the number of circuits whose first stream opened in the
 	// step (all repetitions); 0 when there are no pool clients to ask.
 	Circuits int `json:"circuits"`

@@ -104,13 +104,17 @@ func TestCaptureWithControlPort(t *testing.T) {
 	if len(tc.Options) != len(TargetOptions)-1 {
 		t.Errorf("%d options, want %d", len(tc.Options), len(TargetOptions)-1)
 	}
-	if !strings.Contains(tc.Err, `GETCONF DoSStreamCreationEnabled: 552 Unrecognized key "DoSStreamCreationEnabled"`) {
+	if !strings.Contains(tc.Err, "GETCONF DoSStreamCreationEnabled: 552") || strings.Count(tc.Err, "552") != 1 {
 		t.Errorf("target error = %q", tc.Err)
 	}
 	b := tc.MemoryBudget
 	if b.Bytes != 8<<30 || b.Source != "tor" || b.ConfiguredBytes != 0 ||
 		b.Rule != "40% of 23.5 GiB RAM (RAM >= 8 GiB) = 9.4 GiB, capped at 8 GiB" || b.LowThresholdBytes != 6<<30 {
 		t.Errorf("budget = %+v", b)
+	}
+	if n := len(target.requests); n != 2+len(TargetOptions)+1 || !strings.HasPrefix(target.requests[1], "GETCONF BandwidthRate BandwidthBurst") {
+		// GETINFO, the batched GETCONF, then one GETCONF per key, then GETINFO limits/max-mem-in-queues.
+		t.Errorf("%d requests: %q", n, target.requests)
 	}
 	if hasNote(env, "memory budget: tor reports") {
 		t.Errorf("tor agrees with the rule, yet: %q", env.Notes)

@@ -68,17 +68,17 @@ func fakeProc(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return writeTree(t, map[string]string{
-		"cpuinfo":                                x86CPUInfo,
-		"meminfo":                                meminfo24G,
-		"sys/kernel/osrelease":                   "6.1.0-26-amd64\n",
-		"sys/kernel/version":                     "#1 SMP PREEMPT_DYNAMIC Debian 6.1.112-1 (2024-09-30)\n",
-		"sys/net/ipv4/ip_local_port_range":       "32768\t60999\n",
-		"sys/net/ipv4/tcp_rmem":                  "4096\t131072\t6291456\n",
-		"sys/net/core/somaxconn":                 "4096\n",
-		"sys/fs/file-max":                        "9223372036854775807\n",
-		"4242/limits":                            string(limits),
-		"4242/cgroup":                            "0::/system.slice/tor@relay.service\n",
-		"4242/exe":                               "", // a regular file: Readlink fails
+		"cpuinfo":                          x86CPUInfo,
+		"meminfo":                          meminfo24G,
+		"sys/kernel/osrelease":             "6.1.0-26-amd64\n",
+		"sys/kernel/version":               "#1 SMP PREEMPT_DYNAMIC Debian 6.1.112-1 (2024-09-30)\n",
+		"sys/net/ipv4/ip_local_port_range": "32768\t60999\n",
+		"sys/net/ipv4/tcp_rmem":            "4096\t131072\t6291456\n",
+		"sys/net/core/somaxconn":           "4096\n",
+		"sys/fs/file-max":                  "9223372036854775807\n",
+		"4242/limits":                      string(limits),
+		"4242/cgroup":                      "0::/system.slice/tor@relay.service\n",
+		"4242/exe":                         "", // a regular file: Readlink fails
 		"cg/system.slice/tor@relay.service/memory.max": "4294967296\n",
 	})
 }
@@ -287,7 +287,7 @@ func TestCgroupMemoryLimit(t *testing.T) {
 			"cg/memory/docker/abc/memory.limit_in_bytes": "2147483648\n",
 		}, 2 << 30},
 		{"v1 unlimited", map[string]string{
-			"proc/1/cgroup": "4:memory:/process_api/661a\n0::/\n",
+			"proc/1/cgroup":                   "4:memory:/process_api/661a\n0::/\n",
 			"cg/memory/memory.limit_in_bytes": "9223372036854771712\n",
 		}, 0},
 		{"no memory controller", map[string]string{"proc/1/cgroup": "1:cpu:/\n"}, 0},
