@@ -73,8 +73,9 @@
 // TargetOptions. Tor prints them normalised, not as written in the torrc:
 // sizes and rates as integers in bytes ("MaxMemInQueues 300 MB" reads
 // "314572800", "BandwidthRate 2 MBytes" reads "2097152"; tor's MB is 2^20
-// bytes), booleans as "0"/"1", and "auto" where the value comes from the
-// consensus. An option that is unset and has no default (ORPort on a
+// bytes), booleans as "0"/"1", and "auto" where tor decides at run time
+// (the DoS* options from the consensus, ExitRelay from the exit policy).
+// An option that is unset and has no default (ORPort on a
 // client, for instance) reads as "". Repeated options (several ORPort
 // lines) are joined with ", ". 0 often means "let tor decide": NumCPUs 0
 // (one worker per core), MaxMemInQueues 0 (see the memory budget),

@@ -214,9 +214,15 @@ func WithSysctls(names ...string) Option {
 // one from the binary's build information.
 func WithRelaybenchVersion(v string) Option { return func(c *config) { c.relaybench = v } }
 
-// WithQueryTimeout bounds each control-port query and each `tor
-// --version` (default 5 s).
-func WithQueryTimeout(d time.Duration) Option { return func(c *config) { c.queryTimeout = d } }
+// WithQueryTimeout bounds each control-port query (default 5 s; `tor
+// --version` gets at least 10 s). Non-positive values keep the default.
+func WithQueryTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.queryTimeout = d
+		}
+	}
+}
 
 // WithClock sets the clock that stamps CapturedAt, for tests.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
@@ -247,8 +253,8 @@ func Capture(ctx context.Context, sources []Source, opts ...Option) *Env {
 		Processes:  []Process{},
 	}
 	c.env = env
-	c.machine(env)
-	c.sysctls(env)
+	c.machine()
+	c.sysctls()
 	for _, s := range sources {
 		p := c.process(ctx, s)
 		env.Processes = append(env.Processes, p)
@@ -278,8 +284,8 @@ func (c *capturer) notef(format string, args ...any) {
 	c.env.Notes = append(c.env.Notes, fmt.Sprintf(format, args...))
 }
 
-func (c *capturer) machine(env *Env) {
-	m := &env.Machine
+func (c *capturer) machine() {
+	m := &c.env.Machine
 	m.Arch = runtime.GOARCH
 	m.Cores = runtime.NumCPU()
 	m.GoVersion = runtime.Version()
@@ -300,7 +306,8 @@ func (c *capturer) machine(env *Env) {
 	}
 }
 
-func (c *capturer) sysctls(env *Env) {
+func (c *capturer) sysctls() {
+	env := c.env
 	for _, name := range c.cfg.sysctls {
 		v, err := readSysctl(c.cfg.procRoot, name)
 		switch {
