@@ -45,6 +45,8 @@ type Analysis struct {
 	// Capacity is the highest sustained goodput up to the onset; nil when
 	// no step carried any bytes.
 	Capacity *Capacity `json:"capacity"`
+	// Gates are the outcomes of the scenario's thresholds (CI gates).
+	Gates []Gate `json:"gates,omitempty"`
 	// Timeline holds the run's time series for charts.
 	Timeline *Timeline `json:"timeline,omitempty"`
 	// Problems lists missing or damaged input and parts left out.
@@ -81,6 +83,9 @@ type StepResult struct {
 	GoodputSeries []float64 `json:"goodput_series"`
 	// RepGoodput is each repetition's mean goodput.
 	RepGoodput []float64 `json:"rep_goodput"`
+	// RepStats holds the step's numbers per repetition: the samples
+	// benchstat sees in bench.txt.
+	RepStats []RepStat `json:"rep_stats"`
 	// StreamGoodput is the body rate of each stream that moved bytes in
 	// the measured window (warm-up starts included): its bytes over the
 	// time from its first to its last byte.
@@ -109,6 +114,18 @@ type StepResult struct {
 	// under test limited the step: the step's goodput is a lower bound of
 	// what the relay can carry.
 	LoadGeneratorBound bool `json:"load_generator_bound"`
+}
+
+// RepStat is one repetition of one step.
+type RepStat struct {
+	Rep int `json:"rep"`
+	// Goodput is bytes/s over the measured window.
+	Goodput  float64 `json:"goodput"`
+	Requests int     `json:"requests"`
+	Failed   int     `json:"failed"`
+	// TTFBP50 and TTFBP95 are in seconds; 0 without samples.
+	TTFBP50 float64 `json:"ttfb_p50_s"`
+	TTFBP95 float64 `json:"ttfb_p95_s"`
 }
 
 // RelayStep is the relay under test as its MetricsPort saw it during a
@@ -235,6 +252,7 @@ func Analyze(r *Run) *Analysis {
 	}
 	a.Onset = findOnset(a.Steps)
 	a.Capacity = findCapacity(a.Steps, a.Onset)
+	a.Gates = gates(a, sc.Thresholds)
 	a.Timeline = timeline(r, a.Onset)
 	return a
 }
@@ -308,6 +326,8 @@ func stepResult(windows []runner.StepSummary, recs map[stepKey][]runner.Record) 
 			from = w.Start
 		}
 		bins := newPerSecond(from, w.End)
+		rs := RepStat{Rep: w.Repetition}
+		var repTTFB []float64
 		for _, rec := range recs[stepKey{w.Repetition, w.Step}] {
 			if rec.Bytes > 0 {
 				first := rec.Start.Add(time.Duration(rec.TTFBNS))
@@ -327,6 +347,7 @@ func stepResult(windows []runner.StepSummary, recs map[stepKey][]runner.Record) 
 				continue
 			}
 			res.Requests++
+			rs.Requests++
 			switch rec.Error {
 			case "":
 				res.OK++
@@ -338,12 +359,14 @@ func stepResult(windows []runner.StepSummary, recs map[stepKey][]runner.Record) 
 					res.Errors = map[string]int{}
 				}
 				res.Errors[rec.Error]++
+				rs.Failed++
 			}
 			if rec.ConnectNS > 0 {
 				connect = append(connect, seconds(rec.ConnectNS))
 			}
 			if rec.TTFBNS > 0 {
 				ttfb = append(ttfb, seconds(rec.TTFBNS))
+				repTTFB = append(repTTFB, seconds(rec.TTFBNS))
 			}
 		}
 		series, b, s := bins.rates(), 0.0, 0.0
@@ -359,7 +382,11 @@ func stepResult(windows []runner.StepSummary, recs map[stepKey][]runner.Record) 
 		totalSecs += s
 		if s > 0 {
 			res.RepGoodput = append(res.RepGoodput, b/s)
+			rs.Goodput = b / s
 		}
+		d := NewDistribution(repTTFB)
+		rs.TTFBP50, rs.TTFBP95 = d.P50, d.P95
+		res.RepStats = append(res.RepStats, rs)
 	}
 	res.Bytes, res.WindowSeconds = totalBytes, totalSecs
 	res.Goodput = NewEstimate(res.GoodputSeries)

@@ -508,3 +508,62 @@ func TestLoadRunDirectory(t *testing.T) {
 		}
 	})
 }
+
+func TestGates(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	s := synth{t0: t0, loads: []int{1, 2, 4, 8},
+		perStream: func(load int) float64 {
+			if load == 8 {
+				return 4.2e6 / 8
+			}
+			return 1e6
+		},
+		ttfb: func(load int) time.Duration {
+			if load == 8 {
+				return 100 * time.Millisecond
+			}
+			return 20 * time.Millisecond
+		},
+		failEvery: func(load int) int {
+			if load == 8 {
+				return 20
+			}
+			return 0
+		}}
+	rate := func(v string) *scenarios.Rate {
+		var r scenarios.Rate
+		if err := r.UnmarshalText([]byte(v)); err != nil {
+			t.Fatal(err)
+		}
+		return &r
+	}
+	dur := func(d time.Duration) *scenarios.Duration { x := scenarios.Duration(d); return &x }
+	f := func(v float64) *float64 { return &v }
+	n := func(v int) *int { return &v }
+	for _, tc := range []struct {
+		name   string
+		th     scenarios.Thresholds
+		failed []string
+	}{
+		// Capacity is step 4 (3.79 MiB/s, onset there), whose p95 TTFB is 100 ms.
+		{"all pass", scenarios.Thresholds{MinCapacity: rate("3MiB/s"), MaxP95TTFB: dur(100 * time.Millisecond), MaxErrorRate: f(0.05), NoOverloadBeforeStep: n(4)}, nil},
+		{"capacity and latency", scenarios.Thresholds{MinCapacity: rate("5MiB/s"), MaxP95TTFB: dur(99 * time.Millisecond)}, []string{"min_capacity", "max_p95_ttfb"}},
+		{"errors and onset", scenarios.Thresholds{MaxErrorRate: f(0.001), NoOverloadBeforeStep: n(5)}, []string{"max_error_rate", "no_overload_before_step"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := s.run(t)
+			r.Scenario.Thresholds = tc.th
+			a := Analyze(r)
+			var failed []string
+			for _, g := range a.Failed() {
+				failed = append(failed, g.Name)
+			}
+			if !slices.Equal(failed, tc.failed) {
+				t.Errorf("failed gates %v, want %v; gates %+v", failed, tc.failed, a.Gates)
+			}
+			if len(a.Gates) == 0 {
+				t.Fatal("no gates evaluated")
+			}
+		})
+	}
+}

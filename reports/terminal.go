@@ -139,6 +139,20 @@ func Verdict(a *measure.Analysis) string {
 		b.WriteString("bottlenecks:\n")
 		b.WriteString(strings.Join(warned, ""))
 	}
+	if len(a.Gates) > 0 {
+		verdict := "passed"
+		if len(a.Failed()) > 0 {
+			verdict = "FAILED"
+		}
+		fmt.Fprintf(&b, "thresholds: %s\n", verdict)
+		for _, g := range a.Gates {
+			mark := "ok  "
+			if !g.Passed {
+				mark = "FAIL"
+			}
+			fmt.Fprintf(&b, "  %s %s: %s (limit %s): %s\n", mark, g.Name, g.Value, g.Limit, g.Detail)
+		}
+	}
 	if len(a.Problems) > 0 {
 		b.WriteString("problems with the raw data:\n")
 		for _, p := range a.Problems {

@@ -4,22 +4,27 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 
 	"github.com/relaybench/relaybench/measure"
 	"github.com/relaybench/relaybench/reports"
 )
 
-// runAnalyze is `relaybench analyze RUN_DIR...`: recompute the statistics,
-// onset and capacity of finished (or interrupted, or crashed) runs from
-// their raw files, rewrite summary.json and print the verdict.
-func runAnalyze(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("analyze", stderr)
+// runAnalyze is `relaybench analyze RUN_DIR...` and `relaybench report
+// RUN_DIR...`: recompute the statistics, onset and capacity of finished
+// (or interrupted, or crashed) runs from their raw files, rewrite
+// summary.json and the report files, and print the verdict. analyze
+// also applies the scenario's thresholds (exit 1 when one fails), so CI can
+// gate on a run made elsewhere; report only regenerates the files.
+func runAnalyze(cmd string, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet(cmd, stderr)
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
 	if fs.NArg() == 0 {
-		return usagef("analyze: name a run directory (runs/<time>-<scenario>)")
+		return usagef("%s: name a run directory (runs/<time>-<scenario>)", cmd)
 	}
+	var failed []string
 	for i, dir := range fs.Args() {
 		if i > 0 {
 			fmt.Fprintln(stdout)
@@ -31,20 +36,34 @@ func runAnalyze(args []string, stdout, stderr io.Writer) error {
 		if err := reports.Terminal(stdout, a); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "wrote %s\n", filepath.Join(dir, measure.SummaryFile))
+		fmt.Fprintf(stdout, "wrote %s and the reports (%s, %s, %s, %s)\n", filepath.Join(dir, measure.SummaryFile),
+			reports.StepsCSVFile, reports.MarkdownFile, reports.HTMLFile, reports.BenchFile)
+		if len(a.Failed()) > 0 {
+			failed = append(failed, dir)
+		}
+	}
+	if cmd == "analyze" && len(failed) > 0 {
+		return gateError{fmt.Errorf("thresholds failed in %s (see the FAIL lines above)", strings.Join(failed, ", "))}
 	}
 	return nil
 }
 
-// analyzeDir loads a run directory, analyses it and writes summary.json.
+// analyzeDir loads a run directory, analyses it and writes summary.json
+// and every report file.
 func analyzeDir(dir string) (*measure.Analysis, error) {
 	r, err := measure.Load(dir)
 	if err != nil {
 		return nil, err
 	}
 	a := measure.Analyze(r)
-	if err := measure.WriteSummary(dir, a); err != nil {
-		return a, fmt.Errorf("write summary of %s: %w", dir, err)
+	if err := reports.WriteAll(dir, a); err != nil {
+		return a, fmt.Errorf("write the reports of %s: %w", dir, err)
 	}
 	return a, nil
 }
+
+// gateError means a threshold of the scenario failed (exit code 1).
+type gateError struct{ err error }
+
+func (e gateError) Error() string { return e.err.Error() }
+func (e gateError) Unwrap() error { return e.err }

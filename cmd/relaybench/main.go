@@ -6,6 +6,9 @@
 // Usage:
 //
 //	relaybench run [SCENARIO]
+//	relaybench analyze RUN_DIR...
+//	relaybench report RUN_DIR...
+//	relaybench compare [--fail-on-regression PCT] RUN_A RUN_B...
 //	relaybench validate FILE...
 //	relaybench testnet up|status|down|smoke [flags]
 //	relaybench version
@@ -56,11 +59,14 @@ var errQuiet = errors.New("quiet")
 
 func exitCode(err error) int {
 	var ue usageError
+	var ge gateError
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &ue):
 		return exitUsage
+	case errors.As(err, &ge):
+		return exitCheckFail
 	default:
 		return exitRunFailure
 	}
@@ -73,7 +79,10 @@ Commands:
                    local-entry, local-churn); without one, the built-in
                    local.yaml on the embedded test network
   analyze RUN_DIR  recompute a run's statistics, overload onset and capacity
-                   from its raw files; rewrites summary.json
+                   from its raw files, rewrite summary.json and the reports,
+                   and apply the scenario's thresholds (exit 1 if one fails)
+  report RUN_DIR   regenerate summary.json, steps.csv, report.md,
+                   report.html and bench.txt from the raw files
   validate FILE... check scenario files and say what is wrong
   testnet up       start the embedded local Tor test network (3 authorities,
                    exit, middle, the relay under test, a client) on 127.0.0.1
@@ -100,8 +109,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runTestnet(args[1:], stdout, stderr)
 	case "run":
 		return runRun(args[1:], stdout, stderr)
-	case "analyze":
-		return runAnalyze(args[1:], stdout, stderr)
+	case "analyze", "report":
+		return runAnalyze(args[0], args[1:], stdout, stderr)
 	case "validate":
 		return runValidate(args[1:], stdout, stderr)
 	case "version":

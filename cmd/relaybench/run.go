@@ -54,7 +54,10 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 				err = terr
 			}
 		}
-		fmt.Fprintf(stdout, "\nresults in %s (recompute with: relaybench analyze %s)\n", res.dir, res.dir)
+		fmt.Fprintf(stdout, "\nresults in %s: report.html, report.md, steps.csv, summary.json, bench.txt and the raw files\n", res.dir)
+		if a := res.analysis; a != nil && err == nil && len(a.Failed()) > 0 {
+			err = gateError{fmt.Errorf("%d threshold(s) of scenario %s failed (see the FAIL lines above)", len(a.Failed()), sc.Name)}
+		}
 		if errors.Is(err, context.Canceled) {
 			return fmt.Errorf("interrupted: the run stopped early; every request measured so far is in %s", res.dir)
 		}

@@ -1,0 +1,190 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/relaybench/relaybench/measure"
+)
+
+// The report files of a run directory, next to summary.json.
+const (
+	StepsCSVFile = "steps.csv"
+	MarkdownFile = "report.md"
+	HTMLFile     = "report.html"
+	// BenchFile holds the run in Go benchmark format, for benchstat.
+	BenchFile = "bench.txt"
+)
+
+// WriteAll writes summary.json and every report file into dir. Each file
+// is written whole to a temporary name and renamed, so an interrupted
+// report never leaves half a file behind.
+func WriteAll(dir string, a *measure.Analysis) error {
+	if err := measure.WriteSummary(dir, a); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		name  string
+		write func(io.Writer, *measure.Analysis) error
+	}{
+		{StepsCSVFile, CSV},
+		{MarkdownFile, Markdown},
+		{BenchFile, Bench},
+	} {
+		var buf bytes.Buffer
+		if err := f.write(&buf, a); err != nil {
+			return fmt.Errorf("%s: %w", f.name, err)
+		}
+		path := filepath.Join(dir, f.name)
+		if err := os.WriteFile(path+".tmp", buf.Bytes(), 0o644); err != nil {
+			return err
+		}
+		if err := os.Rename(path+".tmp", path); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// csvColumns are the columns of steps.csv, in order. Rates are bytes per
+// second, times seconds, CPU cores; empty cells mean "not measured".
+var csvColumns = []string{
+	"step", "load", "load_unit", "reps", "window_s", "requests", "ok", "cut", "warmup", "failed", "error_rate",
+	"goodput_bps", "goodput_stddev", "goodput_ci95_low", "goodput_ci95_high", "goodput_n",
+	"stream_goodput_p50_bps",
+	"connect_p50_s", "connect_p95_s", "ttfb_p50_s", "ttfb_p90_s", "ttfb_p95_s", "ttfb_p99_s", "ttfb_max_s",
+	"ttlb_p50_s", "ttlb_p95_s", "ttlb_p99_s", "circuits",
+	"relay_read_bps", "relay_written_bps", "relay_rate_limit_read", "relay_rate_limit_write",
+	"relay_oom_bytes", "relay_onionskins_dropped_per_s", "relay_tcp_exhaustion", "relay_sockets_max", "relay_socket_limit",
+	"target_cpu", "clients_cpu", "harness_cpu", "machine_cpu",
+	"signals", "load_generator_bound",
+}
+
+// CSV writes steps.csv: one row per step.
+func CSV(w io.Writer, a *measure.Analysis) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(csvColumns); err != nil {
+		return err
+	}
+	num := func(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
+	for _, s := range a.Steps {
+		row := []string{
+			strconv.Itoa(s.Step + 1), strconv.Itoa(s.Load), a.LoadUnit, strconv.Itoa(s.Reps), num(s.WindowSeconds),
+			strconv.Itoa(s.Requests), strconv.Itoa(s.OK), strconv.Itoa(s.Cut), strconv.Itoa(s.Warmup),
+			strconv.Itoa(s.Requests - s.OK - s.Cut), num(s.ErrorRate),
+			num(s.Goodput.Mean), num(s.Goodput.StdDev), num(s.Goodput.Low), num(s.Goodput.High), strconv.Itoa(s.Goodput.N),
+			opt(s.StreamGoodput.N, s.StreamGoodput.P50),
+			opt(s.Connect.N, s.Connect.P50), opt(s.Connect.N, s.Connect.P95),
+			opt(s.TTFB.N, s.TTFB.P50), opt(s.TTFB.N, s.TTFB.P90), opt(s.TTFB.N, s.TTFB.P95), opt(s.TTFB.N, s.TTFB.P99), opt(s.TTFB.N, s.TTFB.Max),
+			opt(s.TTLB.N, s.TTLB.P50), opt(s.TTLB.N, s.TTLB.P95), opt(s.TTLB.N, s.TTLB.P99),
+			strconv.Itoa(s.Circuits),
+		}
+		if r := s.Relay; r != nil && r.Seconds > 0 {
+			row = append(row, num(r.ReadBps), num(r.WrittenBps), num(r.RateLimitRead), num(r.RateLimitWrite),
+				num(r.OOMBytes), num(r.OnionskinsDroppedPerSec), num(r.TCPExhaustion), num(r.SocketsMax), num(r.SocketLimit))
+		} else {
+			row = append(row, "", "", "", "", "", "", "", "", "")
+		}
+		cpu := cpuByRole(s)
+		for _, role := range []string{"target", "client", "harness", "machine"} {
+			if v, ok := cpu[role]; ok {
+				row = append(row, num(v))
+			} else {
+				row = append(row, "")
+			}
+		}
+		var sigs []string
+		for _, g := range s.Signals {
+			sigs = append(sigs, g.Name)
+		}
+		row = append(row, strings.Join(sigs, " "), strconv.FormatBool(s.LoadGeneratorBound))
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func opt(n int, v float64) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(v, 'g', 8, 64)
+}
+
+// cpuByRole sums the CPU (cores) of a step's processes by role.
+func cpuByRole(s measure.StepResult) map[string]float64 {
+	out := map[string]float64{}
+	for _, p := range s.Processes {
+		out[p.Role] += p.CPU
+	}
+	return out
+}
+
+// Markdown writes report.md: the verdict and the step table, for pasting
+// into an issue or a pull request.
+func Markdown(w io.Writer, a *measure.Analysis) error {
+	fmt.Fprintf(w, "# relaybench: %s\n\n", a.Scenario)
+	fmt.Fprintf(w, "%s, %s workload, %d repetition(s), stopped by %s.\n\n", a.Target, a.Workload, a.Repetitions, a.StoppedBy)
+	fmt.Fprintf(w, "## Verdict\n\n```\n%s```\n\n## Steps\n\n", Verdict(a))
+	t := tablewriter.NewTable(w,
+		tablewriter.WithRenderer(renderer.NewMarkdown()),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAlignment(tw.AlignRight),
+	)
+	t.Header(StepColumns(a))
+	for _, s := range a.Steps {
+		if err := t.Append(StepRow(a, s)); err != nil {
+			return err
+		}
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nGoodput is the client's body bytes per second after each step's warm-up, ± the 95%% confidence interval of the per-second series. Latencies are exact percentiles of all requests. Raw data and the other formats are in the run directory.\n")
+	return nil
+}
+
+var benchNameUnsafe = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
+
+// Bench writes the run in Go benchmark format: one line per repetition
+// and step, so that benchstat compares runs (`benchstat A/bench.txt
+// B/bench.txt`) with the repetitions as its samples. Goodput is in MB/s
+// (10^6 bytes, as `go test` reports it); latencies in seconds.
+func Bench(w io.Writer, a *measure.Analysis) error {
+	fmt.Fprintf(w, "goos: %s\ngoarch: %s\npkg: relaybench\n", runtime.GOOS, runtime.GOARCH)
+	unit := "streams"
+	if a.LoadUnit != "streams" {
+		unit = "rate"
+	}
+	target := benchNameUnsafe.ReplaceAllString(strings.ReplaceAll(a.Target, " ", "-"), "")
+	for _, s := range a.Steps {
+		name := fmt.Sprintf("BenchmarkRelay/scenario=%s/target=%s/workload=%s/%s=%d",
+			benchNameUnsafe.ReplaceAllString(a.Scenario, ""), target, a.Workload, unit, s.Load)
+		reps := slices.Clone(s.RepStats)
+		slices.SortFunc(reps, func(x, y measure.RepStat) int { return x.Rep - y.Rep })
+		for _, r := range reps {
+			errRate := 0.0
+			if r.Requests > 0 {
+				errRate = float64(r.Failed) / float64(r.Requests)
+			}
+			fmt.Fprintf(w, "%s\t%d\t%.3f MB/s\t%.6f sec/ttfb-p50\t%.6f sec/ttfb-p95\t%.4f errors/req\n",
+				name, max(r.Requests, 1), r.Goodput/1e6, r.TTFBP50, r.TTFBP95, errRate)
+		}
+	}
+	return nil
+}
