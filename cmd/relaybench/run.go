@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"slices"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/relaybench/relaybench/chutney"
 	"github.com/relaybench/relaybench/measure"
+	"github.com/relaybench/relaybench/measure/envinfo"
 	"github.com/relaybench/relaybench/measure/metricsport"
 	"github.com/relaybench/relaybench/measure/procstat"
 	"github.com/relaybench/relaybench/reports"
@@ -175,6 +177,12 @@ func runScenario(ctx context.Context, sc *scenarios.Scenario, cfg runConfig) (_ 
 	defer requests.Close()
 	plan.Records = requests
 
+	// What the run ran on, captured once the target is up so that its
+	// effective configuration can be read over its control port.
+	env := envinfo.Capture(ctx, tgt.envSources())
+	if err := env.WriteFile(filepath.Join(dir, envinfo.FileName)); err != nil {
+		return res, fmt.Errorf("write %s: %w", envinfo.FileName, err)
+	}
 	info.Metrics = slices.Clone(tgt.metrics)
 	for i, u := range sc.Sampling.MetricsURLs {
 		info.Metrics = append(info.Metrics, measure.MetricsEndpoint{URL: u, Name: fmt.Sprintf("extra%d", i), Role: measure.RoleOther})
@@ -542,4 +550,41 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// envSources lists the processes env.json describes: every tor of an
+// embedded network (the target with its control port, so that its
+// effective configuration is read), the client pool and the harness. A
+// remote relay or a given SocksPort is described by what the scenario
+// says; env.json then notes that the target's config was not readable.
+func (t *target) envSources() []envinfo.Source {
+	torPath, _ := exec.LookPath("tor")
+	out := []envinfo.Source{envinfo.Harness()}
+	if t.network != nil {
+		for _, n := range t.network.Nodes {
+			p := n.Process()
+			if p == nil {
+				continue
+			}
+			src := envinfo.Source{Name: n.Nickname, Role: envinfo.RoleRelay, PID: p.PID(), TorBinary: torPath}
+			if n.Role == chutney.RoleTarget {
+				src.Role = envinfo.RoleTarget
+			}
+			if c := p.Control(); c != nil {
+				src.GetInfo = envinfo.GetInfoFunc(c)
+				if src.Role == envinfo.RoleTarget {
+					src.GetConf = envinfo.GetConfFunc(c)
+				}
+			}
+			out = append(out, src)
+		}
+	}
+	for _, c := range t.clients {
+		src := envinfo.Source{Name: c.Name, Role: envinfo.RoleClient, PID: c.Process.PID(), TorBinary: torPath}
+		if ctl := c.Process.Control(); ctl != nil {
+			src.GetInfo = envinfo.GetInfoFunc(ctl)
+		}
+		out = append(out, src)
+	}
+	return out
 }
