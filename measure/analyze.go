@@ -91,8 +91,10 @@ type StepResult struct {
 	// time from its first to its last byte.
 	StreamGoodput Distribution `json:"stream_goodput"`
 	// Connect is the SOCKS connect time (tor's circuit build and stream
-	// attach) of new connections, TTFB the time to first body byte, TTLB
-	// the time to last byte of successful requests. Seconds.
+	// attach) of new connections, TTFB the time to first body byte (a
+	// request cut by the step's end before its first byte counts with the
+	// time it waited, a lower bound), TTLB the time to last byte of
+	// successful requests. Seconds.
 	Connect Distribution `json:"connect_s"`
 	TTFB    Distribution `json:"ttfb_s"`
 	TTLB    Distribution `json:"ttlb_s"`
@@ -204,6 +206,11 @@ func Analyze(r *Run) *Analysis {
 	}
 	if r.Info != nil && r.Info.StoppedBy != "" {
 		a.StoppedBy = r.Info.StoppedBy
+	}
+	if r.Info != nil {
+		for _, w := range r.Info.Warnings {
+			a.Problems = append(a.Problems, "run: "+w)
+		}
 	}
 	steps := slices.Clone(r.Steps)
 	sortSteps(steps)
@@ -364,9 +371,16 @@ func stepResult(windows []runner.StepSummary, recs map[stepKey][]runner.Record) 
 			if rec.ConnectNS > 0 {
 				connect = append(connect, seconds(rec.ConnectNS))
 			}
-			if rec.TTFBNS > 0 {
+			switch {
+			case rec.TTFBNS > 0:
 				ttfb = append(ttfb, seconds(rec.TTFBNS))
 				repTTFB = append(repTTFB, seconds(rec.TTFBNS))
+			case rec.Error == runner.ClassStepEnd && rec.TTLBNS > 0:
+				// Cut by the step's end before its first byte: its TTFB is
+				// at least the time it waited. Leaving it out would make
+				// TTFB look best exactly when the relay is overloaded.
+				ttfb = append(ttfb, seconds(rec.TTLBNS))
+				repTTFB = append(repTTFB, seconds(rec.TTLBNS))
 			}
 		}
 		series, b, s := bins.rates(), 0.0, 0.0

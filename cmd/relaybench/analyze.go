@@ -43,7 +43,7 @@ func runAnalyze(cmd string, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if cmd == "analyze" && len(failed) > 0 {
-		return gateError{fmt.Errorf("thresholds failed in %s (see the FAIL lines above)", strings.Join(failed, ", "))}
+		return checkFailed{fmt.Errorf("thresholds failed in %s (see the FAIL lines above)", strings.Join(failed, ", "))}
 	}
 	return nil
 }
@@ -61,9 +61,3 @@ func analyzeDir(dir string) (*measure.Analysis, error) {
 	}
 	return a, nil
 }
-
-// gateError means a threshold of the scenario failed (exit code 1).
-type gateError struct{ err error }
-
-func (e gateError) Error() string { return e.err.Error() }
-func (e gateError) Unwrap() error { return e.err }

@@ -5,10 +5,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/relaybench/relaybench/chutney"
 	"github.com/relaybench/relaybench/measure"
 	"github.com/relaybench/relaybench/measure/metricsport"
 	"github.com/relaybench/relaybench/scenarios"
@@ -75,6 +77,30 @@ func TestRunRateLimitedBridge(t *testing.T) {
 	if !strings.Contains(out.String(), "cause rate-limit") || !strings.Contains(out.String(), "tor_relay_load_global_rate_limit_reached_total") {
 		t.Errorf("analyze output does not give the cause and its evidence:\n%s", out.String())
 	}
+	// The thresholds gate through `analyze` too: exit 1 when one fails,
+	// 0 when all pass.
+	for _, tc := range []struct {
+		thresholds string
+		want       int
+	}{
+		{"thresholds: {min_capacity: 1 MiB/s, no_overload_before_step: 1}\n", exitOK},
+		{"thresholds: {min_capacity: 100 MiB/s}\n", exitCheckFail},
+		{"thresholds: {no_overload_before_step: 2}\n", exitCheckFail},
+	} {
+		sc2 := *sc
+		withTh, err := scenarios.Parse(append(mustMarshal(t, &sc2), tc.thresholds...), "x.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(res.dir, "scenario.yaml"), mustMarshal(t, withTh), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		err = run([]string{"analyze", res.dir}, &out, &out)
+		if exitCode(err) != tc.want {
+			t.Errorf("%s: analyze exit %d (%v), want %d\n%s", tc.thresholds, exitCode(err), err, tc.want, out.String())
+		}
+	}
 	again, err := measure.ReadSummary(res.dir)
 	if err != nil {
 		t.Fatal(err)
@@ -94,5 +120,34 @@ func TestAnalyzeUsage(t *testing.T) {
 	err := run([]string{"analyze", dir}, &out, &out)
 	if err == nil || !strings.Contains(err.Error(), "not a relaybench run directory") || exitCode(err) != exitRunFailure {
 		t.Errorf("analyze of a non-run dir: %v (exit %d)", err, exitCode(err))
+	}
+}
+
+func mustMarshal(t *testing.T, sc *scenarios.Scenario) []byte {
+	t.Helper()
+	b, err := sc.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestRunExitCodeWhenTheRunFails: `relaybench run` on a scenario whose
+// SocksPort does not listen exits 3 (the run failed), not 1 or 2.
+func TestRunExitCodeWhenTheRunFails(t *testing.T) {
+	port, err := chutney.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "s.yaml")
+	os.WriteFile(file, []byte(`name: dead
+target: {kind: socks, socks: {addresses: ["127.0.0.1:`+strconv.Itoa(port)+`"]}}
+workload: {kind: bulk}
+ramp: {steps: [1], step_duration: 5s, warmup: 1s}
+`), 0o644)
+	var out bytes.Buffer
+	err = run([]string{"run", "--out", t.TempDir(), file}, &out, &out)
+	if exitCode(err) != exitRunFailure || !strings.Contains(err.Error(), "not listening") {
+		t.Errorf("exit %d (%v), want 3 naming the SocksPort", exitCode(err), err)
 	}
 }

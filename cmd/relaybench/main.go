@@ -22,6 +22,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -29,7 +30,7 @@ import (
 
 func main() {
 	err := run(os.Args[1:], os.Stdout, os.Stderr)
-	if err != nil && !errors.Is(err, errQuiet) {
+	if err != nil && !errors.Is(err, errQuiet) && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintf(os.Stderr, "relaybench: %v\n", err)
 	}
 	os.Exit(exitCode(err))
@@ -53,19 +54,27 @@ func usagef(format string, args ...any) error {
 	return usageError{fmt.Errorf(format, args...)}
 }
 
+// checkFailed marks a check that ran and failed (exit code 1): a
+// threshold of the scenario, or a regression found by compare
+// --fail-on-regression. The measurement itself succeeded.
+type checkFailed struct{ err error }
+
+func (e checkFailed) Error() string { return e.err.Error() }
+func (e checkFailed) Unwrap() error { return e.err }
+
 // errQuiet is returned after the message was already printed (e.g. by the
 // flag package), so main only sets the exit code.
 var errQuiet = errors.New("quiet")
 
 func exitCode(err error) int {
 	var ue usageError
-	var ge gateError
+	var cf checkFailed
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, flag.ErrHelp):
 		return exitOK
 	case errors.As(err, &ue):
 		return exitUsage
-	case errors.As(err, &ge):
+	case errors.As(err, &cf):
 		return exitCheckFail
 	default:
 		return exitRunFailure
@@ -81,6 +90,10 @@ Commands:
   analyze RUN_DIR  recompute a run's statistics, overload onset and capacity
                    from its raw files, rewrite summary.json and the reports,
                    and apply the scenario's thresholds (exit 1 if one fails)
+  compare RUN_A RUN_B...
+                   compare runs with statistics (Mann-Whitney U, as
+                   benchstat); --fail-on-regression PCT exits 1 on a
+                   significant regression beyond PCT percent
   report RUN_DIR   regenerate summary.json, steps.csv, report.md,
                    report.html and bench.txt from the raw files
   validate FILE... check scenario files and say what is wrong
@@ -109,6 +122,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runTestnet(args[1:], stdout, stderr)
 	case "run":
 		return runRun(args[1:], stdout, stderr)
+	case "compare":
+		return runCompare(args[1:], stdout, stderr)
 	case "analyze", "report":
 		return runAnalyze(args[0], args[1:], stdout, stderr)
 	case "validate":

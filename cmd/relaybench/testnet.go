@@ -126,7 +126,7 @@ func (nf *networkFlags) options(progress io.Writer) []chutney.Option {
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return nil
+			return err // usage printed; the caller stops, main exits 0
 		}
 		return usageError{err}
 	}
