@@ -49,6 +49,8 @@ type RunInfo struct {
 	Version int `json:"version"`
 	// Scenario is the scenario's name.
 	Scenario string `json:"scenario"`
+	// Variant is the variant this directory holds, empty without variants.
+	Variant string `json:"variant,omitempty"`
 	// Started is when the run directory was created; Finished when the run
 	// ended (zero while it runs or when it crashed).
 	Started  time.Time `json:"started"`
@@ -57,6 +59,9 @@ type RunInfo struct {
 	StoppedBy string `json:"stopped_by,omitempty"`
 	// Error is why the run failed, empty when it did not.
 	Error string `json:"error,omitempty"`
+	// Warnings are what went wrong without stopping the run, e.g. a tor
+	// client of the pool that did not bootstrap.
+	Warnings []string `json:"warnings,omitempty"`
 	// Metrics lists the MetricsPort URLs sampled and what is behind each.
 	Metrics []MetricsEndpoint `json:"metrics,omitempty"`
 }
@@ -84,6 +89,15 @@ type MetricsEndpoint struct {
 func WriteRunInfo(dir string, info RunInfo) error {
 	info.Version = RunInfoVersion
 	return writeJSONAtomic(filepath.Join(dir, RunInfoFile), info)
+}
+
+// ReadRunInfo reads dir/run.json.
+func ReadRunInfo(dir string) (*RunInfo, error) {
+	var info RunInfo
+	if err := readJSON(filepath.Join(dir, RunInfoFile), &info); err != nil {
+		return nil, err
+	}
+	return &info, nil
 }
 
 func writeJSONAtomic(path string, v any) error {

@@ -1,7 +1,10 @@
 package scenarios
 
 import (
+	"fmt"
+	"maps"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -286,4 +289,28 @@ func (s *Scenario) PlannedDuration() time.Duration {
 		d *= time.Duration(n)
 	}
 	return d
+}
+
+// ForVariant returns the scenario one variant runs: the variant's torrc
+// merged over target.testnet.torrc, its nofile over target.testnet.nofile,
+// its repetitions, and no variants. The result is a valid scenario of its
+// own, so each variant's run directory reads like a run without variants.
+func (s *Scenario) ForVariant(v Variant) *Scenario {
+	out := *s
+	out.Variants = nil
+	out.Repetitions = v.Repetitions
+	out.Description = strings.TrimSpace(fmt.Sprintf("%s (variant %s)", s.Description, v.Name))
+	if s.Target.Testnet != nil {
+		tn := *s.Target.Testnet
+		tn.Torrc = maps.Clone(s.Target.Testnet.Torrc)
+		if len(v.Torrc) > 0 && tn.Torrc == nil {
+			tn.Torrc = map[string]string{}
+		}
+		maps.Copy(tn.Torrc, v.Torrc)
+		if v.Nofile != 0 {
+			tn.Nofile = v.Nofile
+		}
+		out.Target.Testnet = &tn
+	}
+	return &out
 }

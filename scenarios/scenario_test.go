@@ -455,3 +455,44 @@ func TestExampleFilesOnDiskAreAllEmbedded(t *testing.T) {
 		}
 	}
 }
+
+func TestForVariant(t *testing.T) {
+	sc, err := Parse([]byte(`name: ab
+target:
+  kind: testnet
+  role: bridge
+  testnet:
+    torrc: {BandwidthRate: 1 MBytes, NumCPUs: "2"}
+    nofile: 4096
+workload: {kind: bulk}
+ramp: {steps: [1, 2], step_duration: 10s}
+repetitions: 3
+variants:
+  - name: base
+  - name: fast
+    torrc: {BandwidthRate: 4 MBytes}
+    nofile: 8192
+    repetitions: 2
+`), "ab.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, fast := sc.ForVariant(sc.Variants[0]), sc.ForVariant(sc.Variants[1])
+	if base.Repetitions != 3 || base.Variants != nil || base.Target.Testnet.Torrc["BandwidthRate"] != "1 MBytes" || base.Target.Testnet.Nofile != 4096 {
+		t.Errorf("base variant: %+v %+v", base, base.Target.Testnet)
+	}
+	if fast.Repetitions != 2 || fast.Target.Testnet.Torrc["BandwidthRate"] != "4 MBytes" || fast.Target.Testnet.Torrc["NumCPUs"] != "2" || fast.Target.Testnet.Nofile != 8192 {
+		t.Errorf("fast variant: %+v %+v", fast, fast.Target.Testnet)
+	}
+	if sc.Target.Testnet.Torrc["BandwidthRate"] != "1 MBytes" {
+		t.Error("ForVariant changed the scenario it was called on")
+	}
+	// Each variant is a scenario of its own: it survives a round trip.
+	b, err := fast.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Parse(b, "fast.yaml"); err != nil {
+		t.Errorf("the variant's scenario does not validate: %v\n%s", err, b)
+	}
+}

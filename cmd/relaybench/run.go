@@ -50,6 +50,17 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	res, err := runScenario(ctx, sc, runConfig{outDir: *out, stdout: stdout, progress: stderr})
 	if res != nil {
+		if res.ranking != nil {
+			fmt.Fprintf(stdout, "\nvariants ranked by capacity (each variant's report is in %s/variants/<name>/):\n", res.dir)
+			if terr := res.ranking.Text(stdout); terr != nil && err == nil {
+				err = terr
+			}
+			for _, e := range res.ranking.Entries {
+				if len(e.Failed) > 0 && err == nil {
+					err = checkFailed{fmt.Errorf("variant %s failed thresholds: %s", e.Variant, strings.Join(e.Failed, ", "))}
+				}
+			}
+		}
 		if res.analysis != nil {
 			fmt.Fprintln(stdout)
 			if terr := reports.Terminal(stdout, res.analysis); terr != nil && err == nil {
@@ -58,7 +69,7 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "\nresults in %s: report.html, report.md, steps.csv, summary.json, bench.txt and the raw files\n", res.dir)
 		if a := res.analysis; a != nil && err == nil && len(a.Failed()) > 0 {
-			err = gateError{fmt.Errorf("%d threshold(s) of scenario %s failed (see the FAIL lines above)", len(a.Failed()), sc.Name)}
+			err = checkFailed{fmt.Errorf("%d threshold(s) of scenario %s failed (see the FAIL lines above)", len(a.Failed()), sc.Name)}
 		}
 		if errors.Is(err, context.Canceled) {
 			return fmt.Errorf("interrupted: the run stopped early; every request measured so far is in %s", res.dir)
@@ -87,6 +98,8 @@ type runConfig struct {
 	dirAuthorities []string
 	// onClients, for tests only, sees the pool once it is bootstrapped.
 	onClients func([]*chutney.Client)
+	// variant names the variant being run into the directory, if any.
+	variant string
 }
 
 // runResult is what a run produced, also when it failed part way.
@@ -99,22 +112,57 @@ type runResult struct {
 	// client to ask).
 	circuits [][]int
 	// analysis is computed from the run directory after everything
-	// stopped; nil when the run produced no requests file.
+	// stopped; nil when the run produced no requests file, and for a run
+	// with variants (each variant directory has its own).
 	analysis *measure.Analysis
+	// ranking compares the variants of a run with variants.
+	ranking *reports.Ranking
 }
 
 // runScenario runs sc: it creates the run directory, brings up the target
 // (an embedded network, tor clients for a real relay, or nothing for given
 // SocksPorts), starts the MetricsPort sampler, drives the load and stops
-// every process it started on every way out.
-func runScenario(ctx context.Context, sc *scenarios.Scenario, cfg runConfig) (_ *runResult, err error) {
+// every process it started on every way out. A scenario with variants runs
+// each variant's repetitions interleaved (see runVariants).
+func runScenario(ctx context.Context, sc *scenarios.Scenario, cfg runConfig) (*runResult, error) {
 	started := time.Now().UTC()
 	dir := filepath.Join(cfg.outDir, started.Format("20060102-150405")+"-"+sc.Name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create run directory: %w", err)
 	}
+	if err := writeScenario(dir, sc); err != nil {
+		return &runResult{dir: dir}, err
+	}
+	if len(sc.Variants) > 0 {
+		return runVariants(ctx, sc, dir, cfg)
+	}
+	fmt.Fprintf(cfg.progress, "run %s: scenario %s, %s target as %s, %d steps, about %s\n",
+		dir, sc.Name, sc.Target.Kind, roleOf(sc), len(sc.Ramp.Steps), sc.PlannedDuration())
+	reps := make([]int, max(sc.Repetitions, 1))
+	for i := range reps {
+		reps[i] = i
+	}
+	return runInDir(ctx, sc, dir, reps, cfg)
+}
+
+func writeScenario(dir string, sc *scenarios.Scenario) error {
+	resolved, err := sc.Marshal()
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, measure.ScenarioFile), resolved, 0o644)
+}
+
+// runInDir runs the given repetitions of sc into dir, with one target
+// brought up for them and stopped after. The raw files are appended to, so
+// that a variant's interleaved repetitions, each with a fresh target,
+// accumulate in one directory that reads like a run without variants.
+func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []int, cfg runConfig) (_ *runResult, err error) {
 	res := &runResult{dir: dir}
-	info := measure.RunInfo{Scenario: sc.Name, Started: started}
+	info := measure.RunInfo{Scenario: sc.Name, Variant: cfg.variant, Started: time.Now().UTC()}
+	if old, rerr := measure.ReadRunInfo(dir); rerr == nil {
+		info.Started = old.Started // a variant's later repetition
+	}
 	// Registered first, so it runs last: after every file is closed and
 	// every process stopped, the run is described and analysed from what
 	// reached the disk, whichever way the run ended.
@@ -139,17 +187,12 @@ func runScenario(ctx context.Context, sc *scenarios.Scenario, cfg runConfig) (_ 
 		}
 		res.analysis = a
 	}()
-	resolved, err := sc.Marshal()
-	if err != nil {
-		return res, err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "scenario.yaml"), resolved, 0o644); err != nil {
-		return res, err
-	}
-	fmt.Fprintf(cfg.progress, "run %s: scenario %s, %s target as %s, %d steps, about %s\n",
-		dir, sc.Name, sc.Target.Kind, roleOf(sc), len(sc.Ramp.Steps), sc.PlannedDuration())
 
-	tgt, err := setUpTarget(ctx, sc, dir, cfg)
+	netDir := "testnet"
+	if reps[0] > 0 {
+		netDir = fmt.Sprintf("testnet-%d", reps[0]) // keep each repetition's tor logs
+	}
+	tgt, err := setUpTarget(ctx, sc, dir, netDir, cfg)
 	if err != nil {
 		return res, err
 	}
@@ -170,7 +213,7 @@ func runScenario(ctx context.Context, sc *scenarios.Scenario, cfg runConfig) (_ 
 		plan.PayloadURL = func(int64) string { return url }
 	}
 
-	requests, err := os.OpenFile(filepath.Join(dir, measure.RequestsFile), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	requests, err := os.OpenFile(filepath.Join(dir, measure.RequestsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return res, err
 	}
@@ -184,6 +227,7 @@ func runScenario(ctx context.Context, sc *scenarios.Scenario, cfg runConfig) (_ 
 		return res, fmt.Errorf("write %s: %w", envinfo.FileName, err)
 	}
 	info.Metrics = slices.Clone(tgt.metrics)
+	info.Warnings = append(info.Warnings, tgt.warnings...)
 	for i, u := range sc.Sampling.MetricsURLs {
 		info.Metrics = append(info.Metrics, measure.MetricsEndpoint{URL: u, Name: fmt.Sprintf("extra%d", i), Role: measure.RoleOther})
 	}
@@ -201,7 +245,7 @@ func runScenario(ctx context.Context, sc *scenarios.Scenario, cfg runConfig) (_ 
 		<-samplerDone
 	}()
 	if len(metricsURLs) > 0 {
-		metrics, err := os.OpenFile(filepath.Join(dir, measure.MetricsFile), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+		metrics, err := os.OpenFile(filepath.Join(dir, measure.MetricsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
 			return res, err
 		}
@@ -215,7 +259,7 @@ func runScenario(ctx context.Context, sc *scenarios.Scenario, cfg runConfig) (_ 
 	if cfg.onClients != nil {
 		cfg.onClients(tgt.clients)
 	}
-	procFile, err := os.OpenFile(filepath.Join(dir, measure.ProcessesFile), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	procFile, err := os.OpenFile(filepath.Join(dir, measure.ProcessesFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return res, err
 	}
@@ -230,7 +274,7 @@ func runScenario(ctx context.Context, sc *scenarios.Scenario, cfg runConfig) (_ 
 		return res, err
 	}
 	defer circuits.Close()
-	stepsFile, err := os.OpenFile(filepath.Join(dir, measure.StepsFile), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	stepsFile, err := os.OpenFile(filepath.Join(dir, measure.StepsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return res, err
 	}
@@ -292,7 +336,7 @@ func runScenario(ctx context.Context, sc *scenarios.Scenario, cfg runConfig) (_ 
 			}
 		}()
 	}
-	for rep := range max(sc.Repetitions, 1) {
+	for _, rep := range reps {
 		plan.Repetition = rep
 		engine, err := runner.New(plan, runner.WithProgress(progressPrinter(cfg.progress, sc, rep)), runner.WithStepDone(stepDone))
 		if err != nil {
@@ -341,7 +385,7 @@ type circuitLog struct {
 // recordCircuits watches every pool client's CIRC and STREAM events until
 // ctx ends.
 func recordCircuits(ctx context.Context, clients []*chutney.Client, path string) (*circuitLog, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
 	}
@@ -407,6 +451,8 @@ type target struct {
 	// metrics lists the MetricsPorts to sample, the target's first.
 	metrics      []measure.MetricsEndpoint
 	loopbackOnly bool
+	// warnings are what went wrong setting up without stopping the run.
+	warnings []string
 }
 
 // processes lists the local processes the run depends on, for the
@@ -440,7 +486,7 @@ func (t *target) close() {
 
 // setUpTarget starts what the target kind needs and returns the SOCKS
 // endpoints to load through. On failure everything it started is stopped.
-func setUpTarget(ctx context.Context, sc *scenarios.Scenario, dir string, cfg runConfig) (_ *target, err error) {
+func setUpTarget(ctx context.Context, sc *scenarios.Scenario, dir, netDir string, cfg runConfig) (_ *target, err error) {
 	t := &target{}
 	defer func() {
 		if err != nil {
@@ -463,7 +509,7 @@ func setUpTarget(ctx context.Context, sc *scenarios.Scenario, dir string, cfg ru
 		if n := sc.Target.Testnet.Nofile; n > 0 {
 			opts = append(opts, chutney.WithTargetNofile(uint64(n)))
 		}
-		if t.network, err = chutney.Start(ctx, filepath.Join(dir, "testnet"), opts...); err != nil {
+		if t.network, err = chutney.Start(ctx, filepath.Join(dir, netDir), opts...); err != nil {
 			return nil, err
 		}
 		t.loopbackOnly = true
@@ -509,10 +555,20 @@ func setUpTarget(ctx context.Context, sc *scenarios.Scenario, dir string, cfg ru
 	}
 	fmt.Fprintf(cfg.progress, "starting %d tor clients (target as %s)...\n", len(clientCfgs), mode)
 	start := time.Now()
-	if t.clients, err = chutney.StartClients(ctx, clientCfgs); err != nil {
+	// A client that cannot bootstrap (its bridge out of sockets, say) is
+	// part of what is measured: the run goes on with the others and says
+	// so, rather than failing or waiting forever.
+	var failures []error
+	t.clients, failures, err = chutney.StartPool(ctx, clientCfgs, chutney.PoolOptions{AllowPartial: true})
+	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(cfg.progress, "%d tor clients bootstrapped in %s\n", len(t.clients), time.Since(start).Round(100*time.Millisecond))
+	for _, f := range failures {
+		w := fmt.Sprintf("a tor client of the pool did not bootstrap and was left out: %s", strings.SplitN(f.Error(), "\n", 2)[0])
+		t.warnings = append(t.warnings, w)
+		fmt.Fprintf(cfg.progress, "warning: %v\n", f)
+	}
+	fmt.Fprintf(cfg.progress, "%d of %d tor clients bootstrapped in %s\n", len(t.clients), len(clientCfgs), time.Since(start).Round(100*time.Millisecond))
 	for _, c := range t.clients {
 		t.endpoints = append(t.endpoints, runner.Endpoint{Name: c.Name, Addr: c.SocksAddr})
 		t.metrics = append(t.metrics, measure.MetricsEndpoint{URL: fmt.Sprintf("http://127.0.0.1:%d/metrics", c.MetricsPort), Name: c.Name, Role: measure.RoleClient})

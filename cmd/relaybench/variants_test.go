@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/relaybench/relaybench/chutney"
+	"github.com/relaybench/relaybench/scenarios"
+)
+
+// standIn is a setting a test may change: a file holding "original". A
+// variant's setup tunes it (keeping the old value, as `sysctl -n` would)
+// and its teardown restores it; both leave a line in a log so the test
+// sees they ran, and in which order.
+type standIn struct{ state, log string }
+
+func newStandIn(t *testing.T) standIn {
+	dir := t.TempDir()
+	s := standIn{state: filepath.Join(dir, "state"), log: filepath.Join(dir, "log")}
+	if err := os.WriteFile(s.state, []byte("original\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func (s standIn) variant(name string) scenarios.Variant {
+	return scenarios.Variant{
+		Name:        name,
+		Repetitions: 1,
+		Setup:       []string{`cp "` + s.state + `" "` + s.state + `.bak" && echo tuned-$RELAYBENCH_VARIANT > "` + s.state + `" && echo "setup $RELAYBENCH_VARIANT $(cat ` + s.state + `)" >> "` + s.log + `"`},
+		Teardown:    []string{`mv "` + s.state + `.bak" "` + s.state + `" && echo "teardown $RELAYBENCH_VARIANT $(cat ` + s.state + `)" >> "` + s.log + `"`},
+	}
+}
+
+func (s standIn) check(t *testing.T, wantLog string) {
+	t.Helper()
+	state, _ := os.ReadFile(s.state)
+	if string(state) != "original\n" {
+		t.Errorf("the setting is %q after the run, want it restored to \"original\"", state)
+	}
+	log, _ := os.ReadFile(s.log)
+	if string(log) != wantLog {
+		t.Errorf("setup/teardown log:\n%s\nwant:\n%s", log, wantLog)
+	}
+}
+
+// TestVariantTeardownAfterFailedRun: the variant's run fails (its SocksPort
+// does not listen) after the setup changed the setting; the teardown must
+// still run and put it back, and the error must say both.
+func TestVariantTeardownAfterFailedRun(t *testing.T) {
+	port, err := chutney.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newStandIn(t)
+	sc := shortScenario(t, "local", 1)
+	sc.Target = scenarios.Target{Kind: scenarios.TargetSocks, Socks: &scenarios.SocksTarget{Addresses: []string{"127.0.0.1:" + strconv.Itoa(port)}}}
+	sc.Clients = 0
+	sc.Variants = []scenarios.Variant{s.variant("tuned")}
+	_, err = runScenario(context.Background(), sc, testRunConfig(t))
+	if err == nil || !strings.Contains(err.Error(), "variant tuned") || !strings.Contains(err.Error(), "not listening") {
+		t.Fatalf("err = %v, want the variant's run failure", err)
+	}
+	s.check(t, "setup tuned tuned-tuned\nteardown tuned original\n")
+}
+
+// TestVariantTeardownAfterFailedSetup: a setup command that fails part way
+// still gets the teardown, and the run does not start.
+func TestVariantTeardownAfterFailedSetup(t *testing.T) {
+	s := newStandIn(t)
+	sc := shortScenario(t, "local", 1)
+	v := s.variant("broken")
+	v.Setup = append(v.Setup, "echo about to fail; exit 7")
+	sc.Variants = []scenarios.Variant{v}
+	_, err := runScenario(context.Background(), sc, testRunConfig(t))
+	if err == nil || !strings.Contains(err.Error(), `setup[1] "echo about to fail; exit 7": exit status 7`) || !strings.Contains(err.Error(), "teardown ran") {
+		t.Fatalf("err = %v, want the failing setup command named", err)
+	}
+	s.check(t, "setup broken tuned-broken\nteardown broken original\n")
+}
+
+// TestVariantTeardownAfterInterrupt: Ctrl-C while the variant's load runs
+// through a real tor (the embedded network's own client): the teardown
+// runs with a context of its own, the setting is restored, and the
+// records measured so far are on disk.
+func TestVariantTeardownAfterInterrupt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a tor test network; skipped with -short")
+	}
+	net, err := chutney.Start(context.Background(), filepath.Join(t.TempDir(), "net"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer net.Stop()
+	s := newStandIn(t)
+	sc := shortScenario(t, "local", 1, 2, 4)
+	sc.Target = scenarios.Target{Kind: scenarios.TargetSocks, Socks: &scenarios.SocksTarget{Addresses: []string{net.Client.SocksAddr}}}
+	sc.Clients = 0
+	sc.Variants = []scenarios.Variant{s.variant("a"), s.variant("b")}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg := testRunConfig(t)
+	// Interrupt 3 s into variant a's ramp: the setup has run, load flows.
+	cfg.progress = cancelAfter{w: cfg.progress, marker: "rep 1/1 step 1/3", after: 3 * time.Second, cancel: cancel}
+	start := time.Now()
+	res, err := runScenario(ctx, sc, cfg)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want the run canceled", err)
+	}
+	if time.Since(start) > 30*time.Second {
+		t.Errorf("the interrupted run took %s to stop", time.Since(start))
+	}
+	s.check(t, "setup a tuned-a\nteardown a original\n")
+	recs, err := os.ReadFile(filepath.Join(res.dir, "variants", "a", "requests.jsonl"))
+	if err != nil || strings.Count(string(recs), "\n") == 0 {
+		t.Errorf("variant a's requests were lost: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(res.dir, "variants", "b")); err == nil {
+		t.Errorf("variant b ran after the interrupt")
+	}
+}
+
+// cancelAfter cancels after a delay once marker was written.
+type cancelAfter struct {
+	w      interface{ Write([]byte) (int, error) }
+	marker string
+	after  time.Duration
+	cancel context.CancelFunc
+}
+
+func (c cancelAfter) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), c.marker) {
+		time.AfterFunc(c.after, c.cancel)
+	}
+	return c.w.Write(p)
+}
