@@ -347,6 +347,12 @@ func (n *Network) relayTorrc(node *Node) *torrc {
 	case RoleAuthority:
 		t.add("AuthoritativeDirectory", "1")
 		t.add("V3AuthoritativeDirectory", "1")
+		// Stable goes to relays above the network's median uptime, so in a
+		// network that started together a relay that restarted (the
+		// target, when it refreshes its consensus) or published late on a
+		// busy machine may never get it; EntryNodes clients need it.
+		// Uptime >= 0 guarantees it.
+		t.add("AuthDirVoteStableGuaranteeMinUptime", "0")
 		t.add("ExitRelay", "0")
 		t.add("ExitPolicy", "reject *:*")
 	case RoleExit:
