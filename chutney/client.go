@@ -241,7 +241,9 @@ func (c *Client) WaitBootstrapped(ctx context.Context) error {
 		case <-c.Process.Exited():
 			return fmt.Errorf("client %s exited while bootstrapping at %s: %w\n%s", c.Name, last, c.Process.ExitError(), c.Process.LogTail(15))
 		case <-ctx.Done():
-			return fmt.Errorf("client %s not bootstrapped (%s): %w\n%s", c.Name, last, ctx.Err(), c.Process.LogTail(15))
+			// The cause says why the wait ended (a pool's straggler timeout,
+			// a deadline, Ctrl-C), not just "context canceled".
+			return fmt.Errorf("client %s not bootstrapped (%s): %w\n%s", c.Name, last, context.Cause(ctx), c.Process.LogTail(15))
 		case <-tick.C:
 		}
 	}

@@ -74,9 +74,6 @@ func StartPool(ctx context.Context, cfgs []ClientConfig, opts PoolOptions) (read
 			}
 			clients[i] = c
 			if err := c.WaitBootstrapped(stragglerCtx); err != nil {
-				if cause := context.Cause(stragglerCtx); cause != nil && ctx.Err() == nil {
-					err = fmt.Errorf("%w (%v)", err, cause)
-				}
 				errs[i] = err
 				return
 			}

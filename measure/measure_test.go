@@ -567,3 +567,34 @@ func TestGates(t *testing.T) {
 		})
 	}
 }
+
+// TestSocketsSignalAlreadyHighBeforeTheStep: the relay's sockets were at
+// 94% of its limit before the step began (every client connection is
+// opened at bootstrap). The signal must still fire in the step, not be
+// lost as "the baseline's".
+func TestSocketsSignalAlreadyHighBeforeTheStep(t *testing.T) {
+	const url = "http://127.0.0.1:9035/metrics"
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	s := synth{t0: t0, loads: []int{1, 2},
+		perStream: func(int) float64 { return 1e6 }, ttfb: func(int) time.Duration { return 10 * time.Millisecond }}
+	r := s.run(t)
+	sockets := func(opened float64) []metricsport.Family {
+		return []metricsport.Family{{Name: metricsport.FamilySockets, Type: "gauge", Samples: []metricsport.Sample{
+			{Name: metricsport.FamilySockets, Labels: map[string]string{"state": "opened"}, Value: opened},
+			{Name: metricsport.FamilySockets, Value: 32},
+		}}}
+	}
+	for sec := -2; sec <= 20; sec += 2 {
+		r.Metrics = append(r.Metrics, metricsport.ScrapeRecord{URL: url, At: t0.Add(time.Duration(sec)*time.Second + 500*time.Millisecond), OK: true, Families: sockets(30)})
+	}
+	a := Analyze(r)
+	if a.Onset == nil || a.Onset.Step != 0 || a.Onset.Cause != string(metricsport.SignalSockets) {
+		t.Fatalf("onset %+v, want sockets at step 1", a.Onset)
+	}
+	if sg := a.Onset.Signals[0]; sg.Value != 30 || sg.Threshold != 32 || !strings.Contains(sg.Evidence, "socket limit") {
+		t.Errorf("signal %+v, want 30 of 32 with evidence", sg)
+	}
+	if a.Steps[0].Relay == nil || a.Steps[0].Relay.SocketsMax != 30 || a.Steps[0].Relay.SocketLimit != 32 {
+		t.Errorf("relay %+v, want sockets 30 of 32", a.Steps[0].Relay)
+	}
+}

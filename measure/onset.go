@@ -113,7 +113,18 @@ func relaySignals(url string, obs []metricsport.Observation, windows []runner.St
 				win = append(win, o)
 			}
 		}
-		for _, s := range metricsport.DetectOnsets(win, metricsport.SignalConfig{SocketFraction: th.SocketFraction}) {
+		cfg := metricsport.SignalConfig{SocketFraction: th.SocketFraction}
+		found := metricsport.DetectOnsets(win, cfg)
+		// DetectOnsets reports each signal's first firing only. A gauge
+		// signal (sockets) already true at the baseline fires there, before
+		// the step, and would be lost to the step; the window without its
+		// baseline finds it within the step. Counter signals need the
+		// baseline, so both runs are merged, earliest in-step first.
+		if len(win) > 0 && win[0].At.Before(w.Start) {
+			found = append(found, metricsport.DetectOnsets(win[1:], cfg)...)
+			slices.SortStableFunc(found, func(a, b metricsport.OnsetSignal) int { return a.At.Compare(b.At) })
+		}
+		for _, s := range found {
 			if s.At.Before(w.Start) {
 				continue // the baseline itself, from the step before
 			}
@@ -122,7 +133,7 @@ func relaySignals(url string, obs []metricsport.Observation, windows []runner.St
 				if !slices.Contains(sig.Reps, w.Repetition) {
 					sig.Reps = append(sig.Reps, w.Repetition)
 				}
-				continue
+				continue // the first firing in the step is the evidence
 			}
 			byName[name] = &Signal{
 				Name: name, Source: SourceRelay, Step: w.Step, Load: w.Load, At: s.At,

@@ -42,6 +42,7 @@ func WriteAll(dir string, a *measure.Analysis) error {
 	}{
 		{StepsCSVFile, CSV},
 		{MarkdownFile, Markdown},
+		{HTMLFile, HTML},
 		{BenchFile, Bench},
 	} {
 		var buf bytes.Buffer

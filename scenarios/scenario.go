@@ -227,16 +227,16 @@ type Thresholds struct {
 type Onset struct {
 	// SaturationGain: overloaded when goodput grows by less than this
 	// fraction while offered load doubles. Default 0.10, in (0, 1).
-	SaturationGain float64 `yaml:"saturation_gain"`
+	SaturationGain float64 `yaml:"saturation_gain" json:"saturation_gain"`
 	// LatencyFactor: overloaded when p95 time to first byte exceeds this
 	// multiple of the first step's. Default 2.0, above 1.
-	LatencyFactor float64 `yaml:"latency_factor"`
+	LatencyFactor float64 `yaml:"latency_factor" json:"latency_factor"`
 	// ErrorRate: overloaded when more than this fraction of requests
 	// fail. Default 0.01, in [0, 1].
-	ErrorRate float64 `yaml:"error_rate"`
+	ErrorRate float64 `yaml:"error_rate" json:"error_rate"`
 	// SocketFraction: overloaded when the relay uses more than this
 	// fraction of its socket limit. Default 0.90, in (0, 1].
-	SocketFraction float64 `yaml:"socket_fraction"`
+	SocketFraction float64 `yaml:"socket_fraction" json:"socket_fraction"`
 }
 
 // Variant is one A/B tuning arm.

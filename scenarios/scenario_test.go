@@ -26,7 +26,7 @@ var invalidCases = []struct {
 	{"clients-too-few", ":9: clients: 0 is too few: use at least 1 tor client (default 2)"},
 	{"duplicate-field", ":9: name: set twice (first on line 1); keep only one"},
 	{"duration", ":7: workload.timeout: \"60\" is not a duration (use e.g. 500ms, 30s, 1m30s)"},
-	{"empty", ": the file is empty; start from a built-in scenario (local, local-churn, local-entry, relay-bridge.example, socks.example) in relaybench's scenarios/ directory"},
+	{"empty", ": the file is empty; start from a built-in scenario (ci-gate, compare-bandwidthrate, compare-maxmem, compare-nofile, local, local-churn, local-entry, relay-bridge.example, socks.example) in relaybench's scenarios/ directory"},
 	{"fingerprint-missing", ":5: target.relay.fingerprint: not set (role middle needs the relay's 40 hex digit fingerprint)"},
 	{"fingerprint", ":6: target.relay.fingerprint: \"$0123456789ABCDEF0123456789ABCDEF01234567\" is not a relay fingerprint: use the 40 hex digits from the relay's DataDirectory/fingerprint file, without spaces or '$'"},
 	{"interval-longer-than-step", ":12: sampling.interval: 15s is longer than ramp.step_duration (10s), so steps would get no samples; lower it"},
@@ -146,7 +146,7 @@ func TestInvalidFilesAllListed(t *testing.T) {
 }
 
 func TestExamples(t *testing.T) {
-	want := []string{"local", "local-churn", "local-entry", "relay-bridge.example", "socks.example"}
+	want := []string{"ci-gate", "compare-bandwidthrate", "compare-maxmem", "compare-nofile", "local", "local-churn", "local-entry", "relay-bridge.example", "socks.example"}
 	if got := Names(); !slices.Equal(got, want) {
 		t.Fatalf("Names() = %v, want %v", got, want)
 	}
@@ -395,12 +395,12 @@ func TestValidateProgrammatic(t *testing.T) {
 
 func TestLoadErrors(t *testing.T) {
 	_, err := Load("testdata/no-such-file.yaml")
-	want := "scenario testdata/no-such-file.yaml: cannot read it: no such file or directory (built-in scenarios: local, local-churn, local-entry, relay-bridge.example, socks.example)"
+	want := "scenario testdata/no-such-file.yaml: cannot read it: no such file or directory (built-in scenarios: ci-gate, compare-bandwidthrate, compare-maxmem, compare-nofile, local, local-churn, local-entry, relay-bridge.example, socks.example)"
 	if err == nil || err.Error() != want {
 		t.Errorf("Load(missing) = %v\nwant %s", err, want)
 	}
 	_, err = Builtin("nope")
-	want = `scenario nope.yaml: no built-in scenario "nope" (built-ins: local, local-churn, local-entry, relay-bridge.example, socks.example); to use your own file, give its path`
+	want = `scenario nope.yaml: no built-in scenario "nope" (built-ins: ci-gate, compare-bandwidthrate, compare-maxmem, compare-nofile, local, local-churn, local-entry, relay-bridge.example, socks.example); to use your own file, give its path`
 	if err == nil || err.Error() != want {
 		t.Errorf("Builtin(nope) = %v\nwant %s", err, want)
 	}

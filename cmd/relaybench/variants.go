@@ -158,6 +158,10 @@ func setupDifferences(a, b *scenarios.Scenario, envA, envB *envinfo.Env) []repor
 	}
 	if envA != nil && envB != nil {
 		for _, d := range envinfo.Diff(envA, envB) {
+			// Ports are picked anew for every network: not a difference.
+			if strings.HasSuffix(d.Key, "Port") {
+				continue
+			}
 			if strings.HasPrefix(d.Key, "target/") || strings.HasPrefix(d.Key, "sysctl/") {
 				out = append(out, reports.EnvDifference{Key: d.Key, A: d.A, B: d.B})
 			}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -139,4 +141,87 @@ func (c cancelAfter) Write(p []byte) (int, error) {
 		time.AfterFunc(c.after, c.cancel)
 	}
 	return c.w.Write(p)
+}
+
+// TestVariantsRankBandwidthRate runs three variants interleaved on the
+// embedded network, each repetition on a fresh network whose target has the
+// variant's torrc: BandwidthRate 1 MBytes twice (the same config) and
+// 4 MBytes. The ranking must put 4 MBytes first with a significant
+// difference to both 1 MBytes variants, and compare must call the two
+// 1 MBytes runs the same ("~").
+func TestVariantsRankBandwidthRate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts tor test networks; skipped with -short")
+	}
+	sc := shortScenario(t, "local", 2, 4)
+	sc.Name = "ab"
+	sc.Ramp.StepDuration = scenarios.Duration(10 * time.Second)
+	sc.Ramp.Warmup = scenarios.Duration(2 * time.Second)
+	sc.Payload.Size = 1 << 20
+	rate := func(name, r string) scenarios.Variant {
+		return scenarios.Variant{Name: name, Repetitions: 1, Torrc: map[string]string{"BandwidthRate": r, "BandwidthBurst": r}}
+	}
+	sc.Variants = []scenarios.Variant{rate("slow-a", "1 MBytes"), rate("fast", "4 MBytes"), rate("slow-b", "1 MBytes")}
+	res, err := runScenario(context.Background(), sc, testRunConfig(t))
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	r := res.ranking
+	if r == nil || len(r.Entries) != 3 {
+		t.Fatalf("ranking %+v, want 3 entries", r)
+	}
+	var out strings.Builder
+	r.Text(&out)
+	t.Logf("\n%s", out.String())
+	if r.Entries[0].Variant != "fast" {
+		t.Fatalf("best variant %s, want fast (4 MBytes)", r.Entries[0].Variant)
+	}
+	for _, e := range r.Entries[1:] {
+		if e.VsBest == nil || !e.VsBest.Significant || e.VsBest.DeltaPct == nil || *e.VsBest.DeltaPct > -50 {
+			t.Errorf("%s vs fast: %+v, want a significant drop of more than 50%%", e.Variant, e.VsBest)
+		}
+	}
+	if d := r.Entries[0].Differences; len(d) == 0 || !strings.Contains(fmt.Sprint(d), "4 MBytes") {
+		t.Errorf("fast's differences from the baseline %v, want its BandwidthRate", d)
+	}
+	for _, name := range []string{"comparison.md", "comparison.json", "variants/fast/summary.json", "variants/slow-a/env.json"} {
+		if _, err := os.Stat(filepath.Join(res.dir, name)); err != nil {
+			t.Errorf("%s missing: %v", name, err)
+		}
+	}
+	// Each variant's repetition ran on a network of its own, with its torrc.
+	torrc, err := os.ReadFile(filepath.Join(res.dir, "variants", "fast", "testnet", "nodes", "rbtarget", "torrc"))
+	if err != nil || !strings.Contains(string(torrc), "BandwidthRate 4 MBytes") {
+		t.Errorf("fast's target torrc lacks its BandwidthRate: %v\n%s", err, torrc)
+	}
+
+	// The same config twice: not significantly different. Per-second
+	// samples are autocorrelated, which makes p optimistic; a small
+	// significant difference would be noise, a real one is the 4x above.
+	var cmp strings.Builder
+	err = run([]string{"compare", "--format", "json", filepath.Join(res.dir, "variants", "slow-a"), filepath.Join(res.dir, "variants", "slow-b")}, &cmp, &cmp)
+	if err != nil {
+		t.Fatalf("compare: %v\n%s", err, cmp.String())
+	}
+	var cs []struct {
+		Capacity struct {
+			Goodput struct {
+				Significant bool     `json:"significant"`
+				Delta       string   `json:"delta"`
+				DeltaPct    *float64 `json:"delta_pct"`
+				Test        string   `json:"test"`
+			} `json:"goodput"`
+		} `json:"capacity"`
+	}
+	if err := json.Unmarshal([]byte(cmp.String()), &cs); err != nil || len(cs) != 1 {
+		t.Fatalf("compare json: %v\n%s", err, cmp.String())
+	}
+	g := cs[0].Capacity.Goodput
+	t.Logf("slow-a vs slow-b capacity: %s %s", g.Delta, g.Test)
+	if g.Significant && (g.DeltaPct == nil || *g.DeltaPct > 5 || *g.DeltaPct < -5) {
+		t.Errorf("the same config twice differs significantly by %v (%s)", g.Delta, g.Test)
+	}
+	if !g.Significant && g.Delta != "~" {
+		t.Errorf("not significant but shown as %q, want ~", g.Delta)
+	}
 }

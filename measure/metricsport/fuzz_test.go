@@ -79,7 +79,9 @@ func FuzzRatesAndSignals(f *testing.F) {
 		deltaMS %= 1e9 // ~11 days; keeps time.Duration from overflowing
 		t0 := time.Date(2025, 11, 23, 8, 0, 0, 0, time.UTC)
 		t1 := t0.Add(time.Duration(deltaMS) * time.Millisecond)
-		obs := []Observation{observe(a, t0, underLoad), {At: t0.Add(time.Duration(deltaMS/2) * time.Millisecond), Err: "timeout", UnderLoad: underLoad}, observe(b, t1, underLoad)}
+		// Two failed scrapes in a row (UnreachableScrapes) between the two.
+		mid := t0.Add(time.Duration(deltaMS/2) * time.Millisecond)
+		obs := []Observation{observe(a, t0, underLoad), {At: mid, Err: "timeout", UnderLoad: underLoad}, {At: mid, Err: "timeout", UnderLoad: underLoad}, observe(b, t1, underLoad)}
 		var snaps []RelaySnapshot
 		for _, o := range obs {
 			if o.Snapshot != nil {

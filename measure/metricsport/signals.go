@@ -36,6 +36,10 @@ const (
 	SignalMetricsPortUnreachable SignalName = "metricsport-unreachable"
 )
 
+// UnreachableScrapes is how many scrapes in a row must fail under load
+// for the metricsport-unreachable signal.
+const UnreachableScrapes = 2
+
 // DefaultSocketFraction is the share of the socket limit at which the sockets
 // signal fires.
 const DefaultSocketFraction = 0.90
@@ -103,16 +107,29 @@ func DetectOnsets(obs []Observation, cfg SignalConfig) []OnsetSignal {
 	}
 	var prev *RelaySnapshot
 	var prevAt time.Time
+	var failedRun []Observation // consecutive failed scrapes under load
 	for _, o := range sorted {
 		if o.Snapshot == nil {
-			if o.UnderLoad {
-				fire(OnsetSignal{
-					Name: SignalMetricsPortUnreachable, At: o.At, Since: prevAt,
-					Evidence: fmt.Sprintf("scrape failed under load at %s: %s", fmtTime(o.At), o.Err),
-				})
+			if !o.UnderLoad {
+				failedRun = nil
+				continue
+			}
+			failedRun = append(failedRun, o)
+			// One slow answer is a busy machine as often as a relay out of
+			// descriptors; a relay at fd exhaustion stays silent, so it
+			// takes UnreachableScrapes failures in a row.
+			if len(failedRun) == UnreachableScrapes {
+				first := failedRun[0]
+				ev := fmt.Sprintf("%d scrapes in a row failed under load, from %s: %s", UnreachableScrapes, fmtTime(first.At), first.Err)
+				if prev != nil && prev.Has(FamilySockets) && prev.Gauges.SocketLimit > 0 {
+					ev += fmt.Sprintf("; the last scrape that answered showed %s of %s sockets open",
+						formatFloat(prev.Gauges.SocketsOpened), formatFloat(prev.Gauges.SocketLimit))
+				}
+				fire(OnsetSignal{Name: SignalMetricsPortUnreachable, At: o.At, Since: prevAt, Evidence: ev})
 			}
 			continue
 		}
+		failedRun = nil
 		cur := o.Snapshot
 		if s, ok := socketSignal(cur, prev, o.At, prevAt, frac); ok {
 			fire(s)
