@@ -148,33 +148,28 @@ func maxTime(a, b time.Time) time.Time {
 	return b
 }
 
-func TestAnalyzeClientSignalsAndCapacity(t *testing.T) {
-	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
-	// Total goodput 1, 2, 4 MB/s, then 4.2 MB/s at 8 streams (saturation,
-	// +5 % on a doubling), where TTFB also jumps 20 ms -> 100 ms and 1 in
-	// 20 requests fails.
-	s := synth{
-		t0: t0, loads: []int{1, 2, 4, 8},
-		perStream: func(load int) float64 {
+// saturating is a run of 1, 2, 4, 8 streams with total goodput 1, 2, 4,
+// then 4.2 MB/s at 8 streams (saturation, +5 % on a doubling), where TTFB
+// also jumps 20 ms -> 100 ms and 1 in 20 requests fails.
+func saturating(t0 time.Time) synth {
+	at8 := func(v8, other float64) func(int) float64 {
+		return func(load int) float64 {
 			if load == 8 {
-				return 4.2e6 / 8
+				return v8
 			}
-			return 1e6
-		},
-		ttfb: func(load int) time.Duration {
-			if load == 8 {
-				return 100 * time.Millisecond
-			}
-			return 20 * time.Millisecond
-		},
-		failEvery: func(load int) int {
-			if load == 8 {
-				return 20
-			}
-			return 0
-		},
+			return other
+		}
 	}
-	a := Analyze(s.run(t))
+	return synth{
+		t0: t0, loads: []int{1, 2, 4, 8},
+		perStream: at8(4.2e6/8, 1e6),
+		ttfb:      func(load int) time.Duration { return time.Duration(at8(100, 20)(load)) * time.Millisecond },
+		failEvery: func(load int) int { return int(at8(20, 0)(load)) },
+	}
+}
+
+func TestAnalyzeClientSignalsAndCapacity(t *testing.T) {
+	a := Analyze(saturating(time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)).run(t))
 	if len(a.Steps) != 4 {
 		t.Fatalf("%d steps, want 4", len(a.Steps))
 	}
@@ -511,25 +506,7 @@ func TestLoadRunDirectory(t *testing.T) {
 
 func TestGates(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
-	s := synth{t0: t0, loads: []int{1, 2, 4, 8},
-		perStream: func(load int) float64 {
-			if load == 8 {
-				return 4.2e6 / 8
-			}
-			return 1e6
-		},
-		ttfb: func(load int) time.Duration {
-			if load == 8 {
-				return 100 * time.Millisecond
-			}
-			return 20 * time.Millisecond
-		},
-		failEvery: func(load int) int {
-			if load == 8 {
-				return 20
-			}
-			return 0
-		}}
+	s := saturating(t0)
 	rate := func(v string) *scenarios.Rate {
 		var r scenarios.Rate
 		if err := r.UnmarshalText([]byte(v)); err != nil {

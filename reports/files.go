@@ -15,7 +15,6 @@ import (
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
-	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/relaybench/relaybench/measure"
 )
@@ -142,18 +141,7 @@ func Markdown(w io.Writer, a *measure.Analysis) error {
 	fmt.Fprintf(w, "# relaybench: %s\n\n", a.Scenario)
 	fmt.Fprintf(w, "%s, %s workload, %d repetition(s), stopped by %s.\n\n", a.Target, a.Workload, a.Repetitions, a.StoppedBy)
 	fmt.Fprintf(w, "## Verdict\n\n```\n%s```\n\n## Steps\n\n", Verdict(a))
-	t := tablewriter.NewTable(w,
-		tablewriter.WithRenderer(renderer.NewMarkdown()),
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithRowAlignment(tw.AlignRight),
-	)
-	t.Header(StepColumns(a))
-	for _, s := range a.Steps {
-		if err := t.Append(StepRow(a, s)); err != nil {
-			return err
-		}
-	}
-	if err := t.Render(); err != nil {
+	if err := renderStepTable(w, a, tablewriter.WithRenderer(renderer.NewMarkdown())); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\nGoodput is the client's body bytes per second after each step's warm-up, ± the 95%% confidence interval of the per-second series. Latencies are exact percentiles of all requests. Raw data and the other formats are in the run directory.\n")

@@ -19,11 +19,18 @@ import (
 // 1, 2, 4, 8 streams on the embedded network).
 func loadSummary(t *testing.T, name string) *measure.Analysis {
 	t.Helper()
-	dir := t.TempDir()
-	b, err := os.ReadFile(filepath.Join("testdata", name+".summary.json"))
+	return readSummaryFile(t, filepath.Join("testdata", name+".summary.json"))
+}
+
+// readSummaryFile reads a summary.json kept in testdata the way analyze
+// and report read a run directory's.
+func readSummaryFile(t *testing.T, path string) *measure.Analysis {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, measure.SummaryFile), b, 0o644); err != nil {
 		t.Fatal(err)
 	}

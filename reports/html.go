@@ -655,19 +655,25 @@ const (
 	colGrey   = "col7"
 )
 
+// stepChart makes a chart with one column per step of a (x = load) and
+// returns it with the number of columns, their width and the x of a
+// column's centre.
+func stepChart(a *measure.Analysis, name, title, desc string, left float64) (ch *svgChart, n int, col float64, xAt func(int) float64) {
+	ch = newChart(name, title, desc, 600, 380, left, 18, 34, 46)
+	ch.XName, ch.XUnit = "load", a.LoadUnit
+	n = len(a.Steps)
+	col = ch.Plot.W / float64(n)
+	ch.Tol = col / 2
+	return ch, n, col, func(i int) float64 { return ch.Plot.X + (float64(i)+0.5)*col }
+}
+
 // goodputChart is goodput against load, one column per step.
 func goodputChart(a *measure.Analysis) (*svgChart, string) {
 	if len(a.Steps) == 0 {
 		return nil, "No steps in summary.json: nothing to plot."
 	}
-	ch := newChart("goodput", "Goodput against load",
-		"Client goodput in MiB/s at each load step with 95% confidence intervals; the capacity point and the overload onset are marked.",
-		600, 380, 62, 18, 34, 46)
-	ch.XName, ch.XUnit = "load", a.LoadUnit
-	n := len(a.Steps)
-	col := ch.Plot.W / float64(n)
-	ch.Tol = col / 2
-	xAt := func(i int) float64 { return ch.Plot.X + (float64(i)+0.5)*col }
+	ch, _, col, xAt := stepChart(a, "goodput", "Goodput against load",
+		"Client goodput in MiB/s at each load step with 95% confidence intervals; the capacity point and the overload onset are marked.", 62)
 
 	top := 0.0
 	anyRelay := false
@@ -828,14 +834,8 @@ func latencyChart(a *measure.Analysis) (*svgChart, string) {
 	if hi == 0 {
 		return nil, "No latency samples: no request reached its first byte."
 	}
-	ch := newChart("latency", "Latency against load",
-		"Time to first byte p50, p95 and p99, connect p95 and time to last byte p95 in milliseconds, log scale, at each load step.",
-		600, 380, 74, 18, 34, 46)
-	ch.XName, ch.XUnit = "load", a.LoadUnit
-	n := len(a.Steps)
-	col := ch.Plot.W / float64(n)
-	ch.Tol = col / 2
-	xAt := func(i int) float64 { return ch.Plot.X + (float64(i)+0.5)*col }
+	ch, _, _, xAt := stepChart(a, "latency", "Latency against load",
+		"Time to first byte p50, p95 and p99, connect p95 and time to last byte p95 in milliseconds, log scale, at each load step.", 74)
 	d0, d1 := math.Floor(math.Log10(lo)), math.Ceil(math.Log10(hi))
 	if d1 <= d0 {
 		d1 = d0 + 1

@@ -59,23 +59,10 @@ func htmlInputs(t *testing.T) []htmlInput {
 	)
 }
 
-// readHTMLInput reads testdata/html/<name>.summary.json the way analyze
-// and report read a run directory's.
+// readHTMLInput reads testdata/html/<name>.summary.json.
 func readHTMLInput(t *testing.T, name string) *measure.Analysis {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "html", name+".summary.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, measure.SummaryFile), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	a, err := measure.ReadSummary(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
+	return readSummaryFile(t, filepath.Join("testdata", "html", name+".summary.json"))
 }
 
 func dist(n int, p50, p95 float64) measure.Distribution {

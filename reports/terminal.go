@@ -21,21 +21,27 @@ const mib = 1 << 20
 func Terminal(w io.Writer, a *measure.Analysis) error {
 	fmt.Fprintf(w, "%s: %s, %s workload, %d repetition(s), stopped by %s\n",
 		a.Scenario, a.Target, a.Workload, a.Repetitions, a.StoppedBy)
-	t := tablewriter.NewTable(w,
+	if err := renderStepTable(w, a); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, Verdict(a))
+	return err
+}
+
+// renderStepTable renders the step table, one row per step, with extra
+// tablewriter options (a Markdown renderer, say).
+func renderStepTable(w io.Writer, a *measure.Analysis, opts ...tablewriter.Option) error {
+	t := tablewriter.NewTable(w, append([]tablewriter.Option{
 		tablewriter.WithHeaderAutoFormat(tw.Off),
 		tablewriter.WithRowAlignment(tw.AlignRight),
-	)
+	}, opts...)...)
 	t.Header(StepColumns(a))
 	for _, s := range a.Steps {
 		if err := t.Append(StepRow(a, s)); err != nil {
 			return err
 		}
 	}
-	if err := t.Render(); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, Verdict(a))
-	return err
+	return t.Render()
 }
 
 // StepColumns are the column titles of the step table.
