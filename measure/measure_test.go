@@ -2,6 +2,7 @@ package measure
 
 import (
 	"encoding/json"
+	"flag"
 	"math"
 	"os"
 	"path/filepath"
@@ -573,5 +574,43 @@ func TestSocketsSignalAlreadyHighBeforeTheStep(t *testing.T) {
 	}
 	if a.Steps[0].Relay == nil || a.Steps[0].Relay.SocketsMax != 30 || a.Steps[0].Relay.SocketLimit != 32 {
 		t.Errorf("relay %+v, want sockets 30 of 32", a.Steps[0].Relay)
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// TestSummaryJSONGolden pins summary.json, the versioned schema other
+// tools read: a field renamed or dropped shows here. Refresh with
+// go test ./measure/ -update when the change is intended (and bump
+// AnalysisVersion when a field changes meaning or goes away).
+func TestSummaryJSONGolden(t *testing.T) {
+	r := saturating(time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)).run(t)
+	r.Scenario.Thresholds.NoOverloadBeforeStep = new(int)
+	*r.Scenario.Thresholds.NoOverloadBeforeStep = 4
+	dir := t.TempDir()
+	if err := WriteSummary(dir, Analyze(r)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, SummaryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("testdata", "saturating.summary.json")
+	if *update {
+		os.MkdirAll("testdata", 0o755)
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("summary.json differs from %s (run with -update if intended)", path)
+	}
+	var generic map[string]any
+	if err := json.Unmarshal(got, &generic); err != nil || generic["version"] != float64(AnalysisVersion) {
+		t.Errorf("summary.json version %v (%v), want %d", generic["version"], err, AnalysisVersion)
 	}
 }
