@@ -141,9 +141,21 @@ func TestRunOnExistingNetwork(t *testing.T) {
 	target := net.Target()
 	relayScenario := func(role scenarios.Role, steps ...int) *scenarios.Scenario {
 		sc := shortScenario(t, "local", steps...)
-		sc.Target = scenarios.Target{Kind: scenarios.TargetRelay, Role: role, Relay: &scenarios.RelayTarget{
-			BridgeLine: target.BridgeLine(), Fingerprint: target.Fingerprint, MetricsURL: target.MetricsURL(),
-		}}
+		relay := &scenarios.RelayTarget{MetricsURL: target.MetricsURL()}
+		if role == scenarios.RoleBridge {
+			relay.BridgeLine = target.BridgeLine()
+		} else {
+			relay.Fingerprint = target.Fingerprint
+		}
+		sc.Target = scenarios.Target{Kind: scenarios.TargetRelay, Role: role, Relay: relay}
+		// The run directory's scenario.yaml must load again for analyze.
+		b, err := sc.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := scenarios.Parse(b, "relay.yaml"); err != nil {
+			t.Fatalf("test scenario is not valid: %v", err)
+		}
 		return sc
 	}
 
