@@ -156,11 +156,14 @@ type Run struct {
 // crash mid-write) is ignored silently.
 func Load(dir string) (*Run, error) {
 	r := &Run{Dir: dir}
-	sc, err := scenarios.Load(filepath.Join(dir, ScenarioFile))
+	sc, invalid, err := scenarios.LoadRun(filepath.Join(dir, ScenarioFile))
 	if err != nil {
 		return nil, fmt.Errorf("%s is not a relaybench run directory (or its scenario is damaged): %w", dir, err)
 	}
 	r.Scenario = sc
+	if invalid != nil {
+		r.Problems = append(r.Problems, fmt.Sprintf("the recorded scenario breaks a current rule (%v); analysed as it ran", invalid))
+	}
 
 	f, err := os.Open(filepath.Join(dir, RequestsFile))
 	if err != nil {

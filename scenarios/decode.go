@@ -84,17 +84,43 @@ func readAtMost(path string, n int64) ([]byte, error) {
 // Parse decodes, defaults and validates a scenario. name identifies the data
 // in error messages (usually the file name). Every error is an *Error.
 func Parse(data []byte, name string) (*Scenario, error) {
+	s, invalid, err := parse(data, name)
+	if err != nil {
+		return nil, err
+	}
+	if invalid != nil {
+		return nil, invalid
+	}
+	return s, nil
+}
+
+// LoadRun reads the scenario.yaml of a run directory. Unlike Load, a
+// scenario that decodes but breaks a rule is returned, with the broken
+// rule in invalid: the run happened with it, and must stay analysable when
+// the rules change between versions or a test ran something they reject
+// (a relay target served by the embedded network).
+func LoadRun(path string) (s *Scenario, invalid, err error) {
+	data, err := readAtMost(path, MaxFileSize+1)
+	if err != nil {
+		return nil, nil, &Error{Source: path, Msg: fmt.Sprintf("cannot read it: %v", err)}
+	}
+	return parse(data, path)
+}
+
+// parse decodes and defaults data, then validates it: invalid is the
+// first broken rule, err a failure to decode at all.
+func parse(data []byte, name string) (s *Scenario, invalid, err error) {
 	if len(data) > MaxFileSize {
-		return nil, &Error{Source: name, Msg: fmt.Sprintf("larger than %s; scenario files are a few KiB, so check that this is the right file",
+		return nil, nil, &Error{Source: name, Msg: fmt.Sprintf("larger than %s; scenario files are a few KiB, so check that this is the right file",
 			ByteSize(MaxFileSize))}
 	}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
 		if err == io.EOF {
-			return nil, emptyError(name)
+			return nil, nil, emptyError(name)
 		}
-		return nil, syntaxError(name, err)
+		return nil, nil, syntaxError(name, err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err != io.EOF {
@@ -102,7 +128,7 @@ func Parse(data []byte, name string) (*Scenario, error) {
 		if len(extra.Content) > 0 {
 			line = extra.Content[0].Line
 		}
-		return nil, &Error{Source: name, Line: line,
+		return nil, nil, &Error{Source: name, Line: line,
 			Msg: "more than one YAML document: a scenario file holds exactly one; remove the '---' separator and what follows, or split the file"}
 	}
 	root := &doc
@@ -110,25 +136,25 @@ func Parse(data []byte, name string) (*Scenario, error) {
 		root = root.Content[0]
 	}
 	if root.Kind == yaml.DocumentNode || (root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null") {
-		return nil, emptyError(name)
+		return nil, nil, emptyError(name)
 	}
 	if root.Kind != yaml.MappingNode {
-		return nil, &Error{Source: name, Line: root.Line,
+		return nil, nil, &Error{Source: name, Line: root.Line,
 			Msg: fmt.Sprintf("the top level must be a mapping of fields (name:, target:, workload:, ...), not %s", describeNode(root))}
 	}
 	idx := newIndex(root)
 
-	s := defaultScenario()
+	s = defaultScenario()
 	strict := yaml.NewDecoder(bytes.NewReader(data))
 	strict.KnownFields(true)
 	if err := strict.Decode(s); err != nil {
-		return nil, idx.decodeError(name, err)
+		return nil, nil, idx.decodeError(name, err)
 	}
 	s.applyKindDefaults(idx.present("clients"))
-	if err := s.validate(name, idx); err != nil {
-		return nil, err
+	if verr := s.validate(name, idx); verr != nil {
+		return s, verr, nil
 	}
-	return s, nil
+	return s, nil, nil
 }
 
 func emptyError(name string) *Error {

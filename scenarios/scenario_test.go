@@ -496,3 +496,26 @@ variants:
 		t.Errorf("the variant's scenario does not validate: %v\n%s", err, b)
 	}
 }
+
+// TestLoadRunKeepsAScenarioThatBreaksARule: a run directory's scenario is
+// analysed as it ran, even when it breaks a rule (rules change between
+// versions); a file that does not decode is still an error.
+func TestLoadRunKeepsAScenarioThatBreaksARule(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "scenario.yaml")
+	os.WriteFile(path, []byte("name: old\ntarget: {kind: relay, role: bridge, relay: {bridge_line: \"127.0.0.1:1 0123456789ABCDEF0123456789ABCDEF01234567\"}}\nworkload: {kind: bulk}\nramp: {steps: [1], step_duration: 10s}\n"), 0o644)
+	sc, invalid, err := LoadRun(path)
+	if err != nil || sc == nil || sc.Name != "old" || sc.Ramp.Steps[0] != 1 {
+		t.Fatalf("LoadRun = %+v, %v", sc, err)
+	}
+	if invalid == nil || !strings.Contains(invalid.Error(), "payload.url") {
+		t.Errorf("invalid = %v, want the payload.url rule", invalid)
+	}
+	if _, err := Load(path); err == nil {
+		t.Error("Load accepted a scenario that breaks a rule")
+	}
+	os.WriteFile(path, []byte("name: [oops\n"), 0o644)
+	if _, _, err := LoadRun(path); err == nil {
+		t.Error("LoadRun accepted broken YAML")
+	}
+}
