@@ -426,29 +426,45 @@ func stepResult(windows []runner.StepSummary, recs map[stepKey][]runner.Record) 
 // measuredSeconds returns the goodput of each whole second of w's
 // measured window from the byte counts the runner kept per second, and
 // false when it kept none (a step inferred from the records). Seconds that
-// straddle the end of the warm-up are left out, and so is a last second
-// shorter than half a second.
+// straddle the end of the warm-up are left out.
 func measuredSeconds(w runner.StepSummary) ([]float64, bool) {
 	if len(w.SecondBytes) == 0 {
 		return nil, false
 	}
 	var out []float64
+	for _, sr := range secondRates(w) {
+		if !sr.from.Before(w.WarmupEnd) {
+			out = append(out, sr.rate)
+		}
+	}
+	return out, true
+}
+
+// secondRate is the goodput of one second of a step.
+type secondRate struct {
+	from time.Time
+	secs float64 // 1, or less for the step's last second
+	rate float64 // bytes per second
+}
+
+// secondRates turns the runner's per-second byte counts of w into rates.
+// A last second shorter than half a second is left out: its rate would
+// rest on too little time.
+func secondRates(w runner.StepSummary) []secondRate {
+	var out []secondRate
 	for i, n := range w.SecondBytes {
 		from := w.Start.Add(time.Duration(i) * time.Second)
 		to := from.Add(time.Second)
 		if w.End.Before(to) {
 			to = w.End
 		}
-		if from.Before(w.WarmupEnd) {
-			continue
-		}
 		secs := to.Sub(from).Seconds()
 		if secs < 0.5 {
 			continue
 		}
-		out = append(out, float64(n)/secs)
+		out = append(out, secondRate{from: from, secs: secs, rate: float64(n) / secs})
 	}
-	return out, true
+	return out
 }
 
 func countCircuits(circs []CircuitRecord, windows []runner.StepSummary) int {

@@ -166,20 +166,11 @@ func timeline(r *Run, onset *Onset) *Timeline {
 }
 
 // stepSeconds is the goodput of each second of a step, warm-up included
-// (the chart shades it), from the runner's per-second byte counts.
+// (the chart shades it), placed at the middle of its second.
 func stepSeconds(s runner.StepSummary, at func(time.Time) float64) []Point {
 	var out []Point
-	for i, n := range s.SecondBytes {
-		from := s.Start.Add(time.Duration(i) * time.Second)
-		to := from.Add(time.Second)
-		if s.End.Before(to) {
-			to = s.End
-		}
-		secs := to.Sub(from).Seconds()
-		if secs < 0.5 {
-			continue
-		}
-		out = append(out, Point{at(from.Add(to.Sub(from) / 2)), float64(n) / secs})
+	for _, sr := range secondRates(s) {
+		out = append(out, Point{at(sr.from.Add(time.Duration(sr.secs / 2 * float64(time.Second)))), sr.rate})
 	}
 	return out
 }

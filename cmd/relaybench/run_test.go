@@ -130,14 +130,7 @@ func TestRunTestnetBridgeRamp(t *testing.T) {
 // standing in for the real one), `socks` (a SocksPort we did not start),
 // the churn workload, and a pool client killed mid-run.
 func TestRunOnExistingNetwork(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a tor test network; skipped with -short")
-	}
-	net, err := chutney.Start(context.Background(), filepath.Join(t.TempDir(), "net"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer net.Stop()
+	net := startNetwork(t)
 	target := net.Target()
 	relayScenario := func(role scenarios.Role, steps ...int) *scenarios.Scenario {
 		sc := shortScenario(t, "local", steps...)
@@ -248,4 +241,19 @@ func TestRunSocksPortNotListening(t *testing.T) {
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("took %s to report an unreachable SocksPort, want under 5 s", took)
 	}
+}
+
+// startNetwork starts an embedded network for a test that loads an
+// existing one, stopped when the test ends; skipped with -short.
+func startNetwork(t *testing.T) *chutney.Network {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a tor test network; skipped with -short")
+	}
+	net, err := chutney.Start(context.Background(), filepath.Join(t.TempDir(), "net"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(net.Stop)
+	return net
 }

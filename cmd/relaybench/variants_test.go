@@ -92,14 +92,7 @@ func TestVariantTeardownAfterFailedSetup(t *testing.T) {
 // runs with a context of its own, the setting is restored, and the
 // records measured so far are on disk.
 func TestVariantTeardownAfterInterrupt(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a tor test network; skipped with -short")
-	}
-	net, err := chutney.Start(context.Background(), filepath.Join(t.TempDir(), "net"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer net.Stop()
+	net := startNetwork(t)
 	s := newStandIn(t)
 	sc := shortScenario(t, "local", 1, 2, 4)
 	sc.Target = scenarios.Target{Kind: scenarios.TargetSocks, Socks: &scenarios.SocksTarget{Addresses: []string{net.Client.SocksAddr}}}
