@@ -328,10 +328,7 @@ func stepResult(windows []runner.StepSummary, recs map[stepKey][]runner.Record) 
 	var connect, ttfb, ttlb, streams []float64
 	var totalBytes, totalSecs float64
 	for _, w := range windows {
-		from := w.WarmupEnd
-		if from.IsZero() || from.Before(w.Start) {
-			from = w.Start
-		}
+		from := measuredFrom(w)
 		bins := newPerSecond(from, w.End)
 		rs := RepStat{Rep: w.Repetition}
 		var repTTFB []float64
@@ -423,6 +420,15 @@ func stepResult(windows []runner.StepSummary, recs map[stepKey][]runner.Record) 
 	return res
 }
 
+// measuredFrom is where w's measured window begins: after the warm-up, or
+// at the start for a step without one recorded.
+func measuredFrom(w runner.StepSummary) time.Time {
+	if w.WarmupEnd.IsZero() || w.WarmupEnd.Before(w.Start) {
+		return w.Start
+	}
+	return w.WarmupEnd
+}
+
 // measuredSeconds returns the goodput of each whole second of w's
 // measured window from the byte counts the runner kept per second, and
 // false when it kept none (a step inferred from the records). Seconds that
@@ -492,10 +498,7 @@ func relayStep(url string, obs []metricsport.Observation, windows []runner.StepS
 	var inc metricsport.RelayCounters
 	any := false
 	for _, w := range windows {
-		from := w.WarmupEnd
-		if from.IsZero() || from.Before(w.Start) {
-			from = w.Start
-		}
+		from := measuredFrom(w)
 		var snaps []metricsport.RelaySnapshot
 		for _, o := range obs {
 			if !o.At.Before(w.Start) && !o.At.After(w.End) {
@@ -599,10 +602,7 @@ func processSteps(procs map[string][]procstat.Sample, windows []runner.StepSumma
 		ps := ProcessStep{Name: name, Role: samples[0].Role, Cores: samples[0].Cores}
 		var cpu, secs float64
 		for _, w := range windows {
-			from := w.WarmupEnd
-			if from.IsZero() || from.Before(w.Start) {
-				from = w.Start
-			}
+			from := measuredFrom(w)
 			var prev *procstat.Sample
 			for i := range samples {
 				s := &samples[i]

@@ -49,7 +49,7 @@ func gates(a *Analysis, th scenarios.Thresholds) []Gate {
 		limit := float64(*th.MinCapacity)
 		g := Gate{Name: "min_capacity", Limit: th.MinCapacity.String()}
 		if c := a.Capacity; c != nil {
-			g.Value = rateText(c.Goodput.Mean)
+			g.Value = fmtRate(c.Goodput.Mean)
 			g.Passed = c.Goodput.Mean >= limit
 			g.Detail = fmt.Sprintf("capacity %s at step %d (%d %s)", g.Value, c.Step+1, c.Load, a.LoadUnit)
 		} else {
@@ -112,8 +112,6 @@ func gates(a *Analysis, th scenarios.Thresholds) []Gate {
 	}
 	return out
 }
-
-func rateText(bps float64) string { return fmt.Sprintf("%.2f MiB/s", bps/(1<<20)) }
 
 func durationText(secs float64) string {
 	return time.Duration(secs * float64(time.Second)).Round(time.Millisecond).String()

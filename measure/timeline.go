@@ -3,6 +3,7 @@ package measure
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -121,7 +122,7 @@ func timeline(r *Run, onset *Onset) *Timeline {
 		}
 	}
 	procs := groupProcesses(r.Processes)
-	for _, name := range sortedKeys(procs) {
+	for _, name := range slices.Sorted(maps.Keys(procs)) {
 		samples := procs[name]
 		ps := ProcessSeries{Name: name, Role: samples[0].Role}
 		var prev *procstat.Sample
@@ -173,13 +174,4 @@ func stepSeconds(s runner.StepSummary, at func(time.Time) float64) []Point {
 		out = append(out, Point{at(sr.from.Add(time.Duration(sr.secs / 2 * float64(time.Second)))), sr.rate})
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
