@@ -8,8 +8,7 @@ import (
 	"time"
 
 	"github.com/relaybench/relaybench/measure/metricsport"
-	"github.com/relaybench/relaybench/measure/procstat"
-	"github.com/relaybench/relaybench/runner"
+	"github.com/relaybench/relaybench/runner/rundir"
 	"github.com/relaybench/relaybench/scenarios"
 )
 
@@ -232,7 +231,7 @@ func Analyze(r *Run) *Analysis {
 	procs := groupProcesses(r.Processes)
 
 	for _, index := range stepIndexes(steps) {
-		var windows []runner.StepSummary
+		var windows []rundir.StepSummary
 		for _, s := range steps {
 			if s.Step == index {
 				windows = append(windows, s)
@@ -281,7 +280,7 @@ func (r *Run) targetURLs() []string {
 	if r.Info != nil && len(r.Info.Metrics) > 0 {
 		var out []string
 		for _, m := range r.Info.Metrics {
-			if m.Role == RoleTarget {
+			if m.Role == rundir.RoleTarget {
 				out = append(out, m.URL)
 			}
 		}
@@ -293,13 +292,13 @@ func (r *Run) targetURLs() []string {
 	return nil
 }
 
-func sortSteps(s []runner.StepSummary) {
-	slices.SortStableFunc(s, func(a, b runner.StepSummary) int {
+func sortSteps(s []rundir.StepSummary) {
+	slices.SortStableFunc(s, func(a, b rundir.StepSummary) int {
 		return cmp.Or(cmp.Compare(a.Repetition, b.Repetition), cmp.Compare(a.Step, b.Step))
 	})
 }
 
-func stepIndexes(steps []runner.StepSummary) []int {
+func stepIndexes(steps []rundir.StepSummary) []int {
 	var out []int
 	for _, s := range steps {
 		if !slices.Contains(out, s.Step) {
@@ -312,8 +311,8 @@ func stepIndexes(steps []runner.StepSummary) []int {
 
 type stepKey struct{ rep, step int }
 
-func groupRecords(recs []runner.Record) map[stepKey][]runner.Record {
-	out := map[stepKey][]runner.Record{}
+func groupRecords(recs []rundir.Record) map[stepKey][]rundir.Record {
+	out := map[stepKey][]rundir.Record{}
 	for _, r := range recs {
 		k := stepKey{r.Repetition, r.Step}
 		out[k] = append(out[k], r)
@@ -323,7 +322,7 @@ func groupRecords(recs []runner.Record) map[stepKey][]runner.Record {
 
 // stepResult computes the client side of one step from its windows (one
 // per repetition).
-func stepResult(windows []runner.StepSummary, recs map[stepKey][]runner.Record) StepResult {
+func stepResult(windows []rundir.StepSummary, recs map[stepKey][]rundir.Record) StepResult {
 	res := StepResult{Step: windows[0].Step, Load: windows[0].Load, Reps: len(windows)}
 	var connect, ttfb, ttlb, streams []float64
 	var totalBytes, totalSecs float64
@@ -343,7 +342,7 @@ func stepResult(windows []runner.StepSummary, recs map[stepKey][]runner.Record) 
 			// A stream counts if it moved bytes in the measured window, also
 			// when it started in the warm-up: with downloads longer than a
 			// step, no stream would count otherwise.
-			if (rec.Error == "" || rec.Error == runner.ClassStepEnd) && rec.Bytes > 0 && rec.TTLBNS > rec.TTFBNS && rec.End().After(from) {
+			if (rec.Error == "" || rec.Error == rundir.ClassStepEnd) && rec.Bytes > 0 && rec.TTLBNS > rec.TTFBNS && rec.End().After(from) {
 				streams = append(streams, float64(rec.Bytes)/seconds(rec.TTLBNS-rec.TTFBNS))
 			}
 			if rec.Warmup {
@@ -356,7 +355,7 @@ func stepResult(windows []runner.StepSummary, recs map[stepKey][]runner.Record) 
 			case "":
 				res.OK++
 				ttlb = append(ttlb, seconds(rec.TTLBNS))
-			case runner.ClassStepEnd:
+			case rundir.ClassStepEnd:
 				res.Cut++
 			default:
 				if res.Errors == nil {
@@ -372,7 +371,7 @@ func stepResult(windows []runner.StepSummary, recs map[stepKey][]runner.Record) 
 			case rec.TTFBNS > 0:
 				ttfb = append(ttfb, seconds(rec.TTFBNS))
 				repTTFB = append(repTTFB, seconds(rec.TTFBNS))
-			case rec.Error == runner.ClassStepEnd && rec.TTLBNS > 0:
+			case rec.Error == rundir.ClassStepEnd && rec.TTLBNS > 0:
 				// Cut by the step's end before its first byte: its TTFB is
 				// at least the time it waited. Leaving it out would make
 				// TTFB look best exactly when the relay is overloaded.
@@ -422,7 +421,7 @@ func stepResult(windows []runner.StepSummary, recs map[stepKey][]runner.Record) 
 
 // measuredFrom is where w's measured window begins: after the warm-up, or
 // at the start for a step without one recorded.
-func measuredFrom(w runner.StepSummary) time.Time {
+func measuredFrom(w rundir.StepSummary) time.Time {
 	if w.WarmupEnd.IsZero() || w.WarmupEnd.Before(w.Start) {
 		return w.Start
 	}
@@ -433,7 +432,7 @@ func measuredFrom(w runner.StepSummary) time.Time {
 // measured window from the byte counts the runner kept per second, and
 // false when it kept none (a step inferred from the records). Seconds that
 // straddle the end of the warm-up are left out.
-func measuredSeconds(w runner.StepSummary) ([]float64, bool) {
+func measuredSeconds(w rundir.StepSummary) ([]float64, bool) {
 	if len(w.SecondBytes) == 0 {
 		return nil, false
 	}
@@ -456,7 +455,7 @@ type secondRate struct {
 // secondRates turns the runner's per-second byte counts of w into rates.
 // A last second shorter than half a second is left out: its rate would
 // rest on too little time.
-func secondRates(w runner.StepSummary) []secondRate {
+func secondRates(w rundir.StepSummary) []secondRate {
 	var out []secondRate
 	for i, n := range w.SecondBytes {
 		from := w.Start.Add(time.Duration(i) * time.Second)
@@ -473,10 +472,10 @@ func secondRates(w runner.StepSummary) []secondRate {
 	return out
 }
 
-func countCircuits(circs []CircuitRecord, windows []runner.StepSummary) int {
+func countCircuits(circs []rundir.CircuitRecord, windows []rundir.StepSummary) int {
 	n := 0
 	for _, c := range circs {
-		if c.Event != CircuitUsed {
+		if c.Event != rundir.CircuitUsed {
 			continue
 		}
 		for _, w := range windows {
@@ -493,7 +492,7 @@ func countCircuits(circs []CircuitRecord, windows []runner.StepSummary) int {
 // the last scrape at or before each window's start to the last scrape
 // within it, increases summed over consecutive scrapes so that a restart
 // inside costs only its own interval.
-func relayStep(url string, obs []metricsport.Observation, windows []runner.StepSummary) *RelayStep {
+func relayStep(url string, obs []metricsport.Observation, windows []rundir.StepSummary) *RelayStep {
 	rs := &RelayStep{URL: url}
 	var inc metricsport.RelayCounters
 	any := false
@@ -582,20 +581,20 @@ func sumMap(m map[string]float64) float64 {
 	return s
 }
 
-func groupProcesses(samples []procstat.Sample) map[string][]procstat.Sample {
-	out := map[string][]procstat.Sample{}
+func groupProcesses(samples []rundir.ProcessSample) map[string][]rundir.ProcessSample {
+	out := map[string][]rundir.ProcessSample{}
 	for _, s := range samples {
 		out[s.Name] = append(out[s.Name], s)
 	}
 	for _, v := range out {
-		slices.SortStableFunc(v, func(a, b procstat.Sample) int { return a.Time.Compare(b.Time) })
+		slices.SortStableFunc(v, func(a, b rundir.ProcessSample) int { return a.Time.Compare(b.Time) })
 	}
 	return out
 }
 
 // processSteps computes each process's CPU over the measured windows from
 // the samples bracketing them.
-func processSteps(procs map[string][]procstat.Sample, windows []runner.StepSummary) []ProcessStep {
+func processSteps(procs map[string][]rundir.ProcessSample, windows []rundir.StepSummary) []ProcessStep {
 	var out []ProcessStep
 	for _, name := range slices.Sorted(maps.Keys(procs)) {
 		samples := procs[name]
@@ -603,7 +602,7 @@ func processSteps(procs map[string][]procstat.Sample, windows []runner.StepSumma
 		var cpu, secs float64
 		for _, w := range windows {
 			from := measuredFrom(w)
-			var prev *procstat.Sample
+			var prev *rundir.ProcessSample
 			for i := range samples {
 				s := &samples[i]
 				if s.Err != "" || s.Time.After(w.End) {
@@ -682,7 +681,7 @@ func bottlenecks(procs []ProcessStep) []Bottleneck {
 		case "harness":
 			b.Kind = BottleneckHarness
 			b.Evidence = fmt.Sprintf("relaybench itself used %.0f%% of a core: the load generator, not the relay, was the limit", u*100)
-		case procstat.MachineName:
+		case rundir.MachineName:
 			b.Kind = BottleneckMachine
 			b.Evidence = fmt.Sprintf("the machine was CPU-saturated (%.0f%% of %d cores busy): load generator and relay competed for CPU", u*100, p.Cores)
 		case "target":

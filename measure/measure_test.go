@@ -14,8 +14,7 @@ import (
 	"time"
 
 	"github.com/relaybench/relaybench/measure/metricsport"
-	"github.com/relaybench/relaybench/measure/procstat"
-	"github.com/relaybench/relaybench/runner"
+	"github.com/relaybench/relaybench/runner/rundir"
 	"github.com/relaybench/relaybench/scenarios"
 )
 
@@ -93,7 +92,7 @@ ramp: {steps: [1, 2, 4, 8], step_duration: 10s, warmup: 2s}
 	r := &Run{Scenario: sc}
 	at := s.t0
 	for i, load := range s.loads {
-		st := runner.StepSummary{Step: i, Load: load, Start: at, WarmupEnd: at.Add(2 * time.Second), End: at.Add(10 * time.Second)}
+		st := rundir.StepSummary{Step: i, Load: load, Start: at, WarmupEnd: at.Add(2 * time.Second), End: at.Add(10 * time.Second)}
 		st.SecondBytes = make([]int64, 11)
 		rate := s.perStream(load)
 		n := 0
@@ -104,7 +103,7 @@ ramp: {steps: [1, 2, 4, 8], step_duration: 10s, warmup: 2s}
 				ttfb := s.ttfb(load)
 				size := 1e6
 				dur := ttfb + time.Duration(size/rate*float64(time.Second))
-				rec := runner.Record{Step: i, Load: load, Worker: w, Start: start, Intended: start,
+				rec := rundir.Record{Step: i, Load: load, Worker: w, Start: start, Intended: start,
 					ConnectNS: int64(ttfb / 2), TTFBNS: int64(ttfb), Status: 200, Warmup: start.Before(st.WarmupEnd)}
 				end := start.Add(dur)
 				switch {
@@ -114,7 +113,7 @@ ramp: {steps: [1, 2, 4, 8], step_duration: 10s, warmup: 2s}
 					end = start.Add(dur)
 				case end.After(st.End):
 					dur, end = st.End.Sub(start), st.End
-					rec.Error = runner.ClassStepEnd
+					rec.Error = rundir.ClassStepEnd
 				}
 				rec.TTLBNS = int64(dur)
 				if rec.Error != "socks-general-failure" {
@@ -249,9 +248,9 @@ func TestAnalyzeBottleneckMakesCapacityALowerBound(t *testing.T) {
 	for sec := 0; sec <= 30; sec++ {
 		at := t0.Add(time.Duration(sec) * time.Second)
 		r.Processes = append(r.Processes,
-			procstat.Sample{Time: at, Name: "load0", Role: "client", PID: 10, CPUSeconds: 0.95 * float64(sec), RSSBytes: 50 << 20},
-			procstat.Sample{Time: at, Name: "rbtarget", Role: "target", PID: 11, CPUSeconds: 0.30 * float64(sec), RSSBytes: 80 << 20},
-			procstat.Sample{Time: at, Name: procstat.MachineName, Role: procstat.MachineName, CPUSeconds: 1.2 * float64(sec), Cores: 2},
+			rundir.ProcessSample{Time: at, Name: "load0", Role: "client", PID: 10, CPUSeconds: 0.95 * float64(sec), RSSBytes: 50 << 20},
+			rundir.ProcessSample{Time: at, Name: "rbtarget", Role: "target", PID: 11, CPUSeconds: 0.30 * float64(sec), RSSBytes: 80 << 20},
+			rundir.ProcessSample{Time: at, Name: rundir.MachineName, Role: rundir.MachineName, CPUSeconds: 1.2 * float64(sec), Cores: 2},
 		)
 	}
 	a := Analyze(r)
@@ -336,7 +335,7 @@ func TestAnalyzeRelaySideFromFixtureSeries(t *testing.T) {
 	} {
 		t.Run(tc.series, func(t *testing.T) {
 			r := s.run(t)
-			r.Info = &RunInfo{Metrics: []MetricsEndpoint{{URL: url, Name: "relay", Role: RoleTarget}}}
+			r.Info = &rundir.RunInfo{Metrics: []rundir.MetricsEndpoint{{URL: url, Name: "relay", Role: rundir.RoleTarget}}}
 			r.Metrics = retime(fixtureMetrics(t, tc.series, url), t0)
 			a := Analyze(r)
 			first := a.Steps[0]
@@ -433,21 +432,21 @@ func TestLoadRunDirectory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, ScenarioFile), sc, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, rundir.ScenarioFile), sc, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var recs []any
 	for _, rec := range r.Records {
 		recs = append(recs, rec)
 	}
-	write(RequestsFile, recs...)
+	write(rundir.RequestsFile, recs...)
 	// A crash mid-write: the last requests line is cut short.
-	f, _ := os.OpenFile(filepath.Join(dir, RequestsFile), os.O_APPEND|os.O_WRONLY, 0)
+	f, _ := os.OpenFile(filepath.Join(dir, rundir.RequestsFile), os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString(`{"rep":0,"step":1,"load":2,"wor`)
 	f.Close()
-	write(CircuitsFile, CircuitRecord{Time: s.t0.Add(3 * time.Second), Client: "load0", Event: CircuitUsed, ID: "7"},
-		CircuitRecord{Time: s.t0.Add(12 * time.Second), Client: "load0", Event: CircuitUsed, ID: "8"},
-		CircuitRecord{Time: s.t0.Add(13 * time.Second), Client: "load0", Event: CircuitBuilt, ID: "9"})
+	write(rundir.CircuitsFile, rundir.CircuitRecord{Time: s.t0.Add(3 * time.Second), Client: "load0", Event: rundir.CircuitUsed, ID: "7"},
+		rundir.CircuitRecord{Time: s.t0.Add(12 * time.Second), Client: "load0", Event: rundir.CircuitUsed, ID: "8"},
+		rundir.CircuitRecord{Time: s.t0.Add(13 * time.Second), Client: "load0", Event: rundir.CircuitBuilt, ID: "9"})
 
 	t.Run("without steps.jsonl", func(t *testing.T) {
 		got, err := Load(dir)
@@ -473,13 +472,13 @@ func TestLoadRunDirectory(t *testing.T) {
 		for _, st := range r.Steps {
 			steps = append(steps, st)
 		}
-		write(StepsFile, steps...)
-		os.WriteFile(filepath.Join(dir, ProcessesFile), []byte("{\"t\":\"2026-01-01T10:00:00Z\",\"name\":\"x\"}\nnot json\n{}\n"), 0o644)
+		write(rundir.StepsFile, steps...)
+		os.WriteFile(filepath.Join(dir, rundir.ProcessesFile), []byte("{\"t\":\"2026-01-01T10:00:00Z\",\"name\":\"x\"}\nnot json\n{}\n"), 0o644)
 		got, err := Load(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !slices.EqualFunc(got.Steps, r.Steps, func(a, b runner.StepSummary) bool { return a.Start.Equal(b.Start) && a.End.Equal(b.End) }) {
+		if !slices.EqualFunc(got.Steps, r.Steps, func(a, b rundir.StepSummary) bool { return a.Start.Equal(b.Start) && a.End.Equal(b.End) }) {
 			t.Errorf("steps differ from what was written")
 		}
 		if len(got.Processes) != 1 || !strings.Contains(strings.Join(got.Problems, "\n"), "processes.jsonl: line 2") {
@@ -591,7 +590,7 @@ func TestSummaryJSONGolden(t *testing.T) {
 	if err := WriteSummary(dir, Analyze(r)); err != nil {
 		t.Fatal(err)
 	}
-	got, err := os.ReadFile(filepath.Join(dir, SummaryFile))
+	got, err := os.ReadFile(filepath.Join(dir, rundir.SummaryFile))
 	if err != nil {
 		t.Fatal(err)
 	}

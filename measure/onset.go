@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/relaybench/relaybench/measure/metricsport"
-	"github.com/relaybench/relaybench/runner"
+	"github.com/relaybench/relaybench/runner/rundir"
 	"github.com/relaybench/relaybench/scenarios"
 )
 
@@ -97,7 +97,7 @@ type Capacity struct {
 // of one step: the last successful scrape before the step is the baseline,
 // so a counter that rose during the step fires there and counts carried
 // over from earlier steps do not.
-func relaySignals(url string, obs []metricsport.Observation, windows []runner.StepSummary, th scenarios.Onset) []Signal {
+func relaySignals(url string, obs []metricsport.Observation, windows []rundir.StepSummary, th scenarios.Onset) []Signal {
 	byName := map[string]*Signal{}
 	var order []string
 	for _, w := range windows {

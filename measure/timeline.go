@@ -10,8 +10,7 @@ import (
 	"time"
 
 	"github.com/relaybench/relaybench/measure/metricsport"
-	"github.com/relaybench/relaybench/measure/procstat"
-	"github.com/relaybench/relaybench/runner"
+	"github.com/relaybench/relaybench/runner/rundir"
 )
 
 // Point is one value of a time series: T seconds after Timeline.Start. In
@@ -125,7 +124,7 @@ func timeline(r *Run, onset *Onset) *Timeline {
 	for _, name := range slices.Sorted(maps.Keys(procs)) {
 		samples := procs[name]
 		ps := ProcessSeries{Name: name, Role: samples[0].Role}
-		var prev *procstat.Sample
+		var prev *rundir.ProcessSample
 		for i := range samples {
 			s := &samples[i]
 			if s.Err != "" {
@@ -168,7 +167,7 @@ func timeline(r *Run, onset *Onset) *Timeline {
 
 // stepSeconds is the goodput of each second of a step, warm-up included
 // (the chart shades it), placed at the middle of its second.
-func stepSeconds(s runner.StepSummary, at func(time.Time) float64) []Point {
+func stepSeconds(s rundir.StepSummary, at func(time.Time) float64) []Point {
 	var out []Point
 	for _, sr := range secondRates(s) {
 		out = append(out, Point{at(sr.from.Add(time.Duration(sr.secs / 2 * float64(time.Second)))), sr.rate})

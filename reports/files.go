@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -17,20 +16,13 @@ import (
 	"github.com/olekukonko/tablewriter/renderer"
 
 	"github.com/relaybench/relaybench/measure"
+	"github.com/relaybench/relaybench/runner/rundir"
 )
 
-// The report files of a run directory, next to summary.json.
-const (
-	StepsCSVFile = "steps.csv"
-	MarkdownFile = "report.md"
-	HTMLFile     = "report.html"
-	// BenchFile holds the run in Go benchmark format, for benchstat.
-	BenchFile = "bench.txt"
-)
-
-// WriteAll writes summary.json and every report file into dir. Each file
-// is written whole to a temporary name and renamed, so an interrupted
-// report never leaves half a file behind.
+// WriteAll writes summary.json and every report file (rundir.StepsCSVFile,
+// MarkdownFile, HTMLFile, BenchFile) into dir. Each file is written whole
+// with rundir.WriteFileAtomic, so an interrupted report never leaves half a
+// file behind.
 func WriteAll(dir string, a *measure.Analysis) error {
 	if err := measure.WriteSummary(dir, a); err != nil {
 		return err
@@ -39,20 +31,16 @@ func WriteAll(dir string, a *measure.Analysis) error {
 		name  string
 		write func(io.Writer, *measure.Analysis) error
 	}{
-		{StepsCSVFile, CSV},
-		{MarkdownFile, Markdown},
-		{HTMLFile, HTML},
-		{BenchFile, Bench},
+		{rundir.StepsCSVFile, CSV},
+		{rundir.MarkdownFile, Markdown},
+		{rundir.HTMLFile, HTML},
+		{rundir.BenchFile, Bench},
 	} {
 		var buf bytes.Buffer
 		if err := f.write(&buf, a); err != nil {
 			return fmt.Errorf("%s: %w", f.name, err)
 		}
-		path := filepath.Join(dir, f.name)
-		if err := os.WriteFile(path+".tmp", buf.Bytes(), 0o644); err != nil {
-			return err
-		}
-		if err := os.Rename(path+".tmp", path); err != nil {
+		if err := rundir.WriteFileAtomic(filepath.Join(dir, f.name), buf.Bytes(), 0o644); err != nil {
 			return err
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/perf/benchfmt"
 
 	"github.com/relaybench/relaybench/measure"
+	"github.com/relaybench/relaybench/runner/rundir"
 )
 
 // loadSummary reads testdata/<name>.summary.json: the summary.json of a
@@ -31,7 +32,7 @@ func readSummaryFile(t *testing.T, path string) *measure.Analysis {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, measure.SummaryFile), b, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, rundir.SummaryFile), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	a, err := measure.ReadSummary(dir)

@@ -10,39 +10,8 @@ import (
 	"strings"
 
 	"github.com/relaybench/relaybench/runner/payload"
+	"github.com/relaybench/relaybench/runner/rundir"
 )
-
-// Error classes of a Record. A class is short, stable and meant for
-// grouping; Record.Detail holds the full error text.
-const (
-	// ClassSocksUnreachable: the SocksPort itself could not be reached (tor
-	// not running, wrong address), or no endpoint was left to dial.
-	ClassSocksUnreachable = "socks-unreachable"
-	// ClassTimeout: the request hit the workload's per-request timeout, or
-	// a network timeout.
-	ClassTimeout = "timeout"
-	// ClassShortRead: the body ended before its announced length (circuit
-	// or stream torn down mid-transfer).
-	ClassShortRead = "short-read"
-	// ClassPayloadMismatch: the body differed from the expected payload.
-	ClassPayloadMismatch = "payload-mismatch"
-	// ClassCanceled: the run was canceled (Ctrl-C) or stopped (limit,
-	// Abort, no endpoints left) while the request was running.
-	ClassCanceled = "canceled"
-	// ClassStepEnd: the request was still running when its step ended and
-	// was cut. Not a failure: its bytes count toward the step's goodput.
-	ClassStepEnd = "step-end"
-	// ClassOther: anything else; see Record.Detail.
-	ClassOther = "other"
-)
-
-// Further classes are formed as "socks-<reply>" from a SOCKS5 reply code
-// (socks-general-failure, socks-not-allowed, socks-network-unreachable,
-// socks-host-unreachable, socks-connection-refused, socks-ttl-expired,
-// socks-command-not-supported, socks-address-type-not-supported,
-// socks-reply-<n> for unknown codes), "socks-auth-failed" and
-// "socks-protocol" for failed SOCKS handshakes, and "http-<code>" for HTTP
-// statuses other than 2xx.
 
 // ErrStepEnd is the cause given to requests cut at the end of their step.
 var ErrStepEnd = errors.New("step ended while the request was running")
@@ -124,8 +93,8 @@ func (e *EndpointError) Error() string {
 // Unwrap returns the dial error.
 func (e *EndpointError) Unwrap() error { return e.Err }
 
-// ClassifyError returns the error class of err for Record.Error: "" for
-// nil, otherwise one of the Class constants, "socks-<reply>" or
+// ClassifyError returns the error class of err for rundir.Record.Error: ""
+// for nil, otherwise one of the rundir.Class constants, "socks-<reply>" or
 // "http-<code>". Cancellation causes are checked first, so a request cut
 // by the step end or a canceled run is never blamed on the network.
 func ClassifyError(err error) string {
@@ -138,28 +107,28 @@ func ClassifyError(err error) string {
 	)
 	switch {
 	case errors.Is(err, ErrStepEnd):
-		return ClassStepEnd
+		return rundir.ClassStepEnd
 	case errors.Is(err, ErrStopped), errors.Is(err, context.Canceled):
-		return ClassCanceled
+		return rundir.ClassCanceled
 	case errors.Is(err, ErrNoEndpoints):
-		return ClassSocksUnreachable
+		return rundir.ClassSocksUnreachable
 	case errors.Is(err, payload.ErrMismatch):
-		return ClassPayloadMismatch
+		return rundir.ClassPayloadMismatch
 	case errors.Is(err, payload.ErrShortRead), errors.Is(err, io.ErrUnexpectedEOF):
-		return ClassShortRead
+		return rundir.ClassShortRead
 	case errors.As(err, &status):
 		return "http-" + strconv.Itoa(status.Code)
 	case errors.As(err, &port):
-		return ClassSocksUnreachable
+		return rundir.ClassSocksUnreachable
 	}
 	if c := socksClass(err); c != "" {
 		return c
 	}
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-		return ClassTimeout
+		return rundir.ClassTimeout
 	}
-	return ClassOther
+	return rundir.ClassOther
 }
 
 // socksClass classifies errors of the SOCKS5 handshake done by
@@ -181,7 +150,7 @@ func socksClass(err error) string {
 	}
 	var ne net.Error
 	if errors.Is(op.Err, context.DeadlineExceeded) || (errors.As(op.Err, &ne) && ne.Timeout()) {
-		return ClassTimeout
+		return rundir.ClassTimeout
 	}
 	if strings.Contains(msg, "authentication") || strings.Contains(msg, "username/password") {
 		return "socks-auth-failed"

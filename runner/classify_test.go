@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/relaybench/relaybench/runner/payload"
+	"github.com/relaybench/relaybench/runner/rundir"
 )
 
 func dialThrough(t *testing.T, addr string, timeout time.Duration) error {
@@ -61,17 +62,17 @@ func TestClassifyErrors(t *testing.T) {
 		want string
 	}{
 		{"nil", nil, ""},
-		{"socks port closed", dialThrough(t, closed, 5*time.Second), ClassSocksUnreachable},
-		{"socks port silent", dialThrough(t, mute.Addr(), 200*time.Millisecond), ClassTimeout},
-		{"mismatch", mismatch, ClassPayloadMismatch},
-		{"short", short, ClassShortRead},
+		{"socks port closed", dialThrough(t, closed, 5*time.Second), rundir.ClassSocksUnreachable},
+		{"socks port silent", dialThrough(t, mute.Addr(), 200*time.Millisecond), rundir.ClassTimeout},
+		{"mismatch", mismatch, rundir.ClassPayloadMismatch},
+		{"short", short, rundir.ClassShortRead},
 		{"http", &HTTPStatusError{Code: 503, Status: "503 Service Unavailable"}, "http-503"},
-		{"step end beats network", fmt.Errorf("%w: %w", ErrStepEnd, short), ClassStepEnd},
-		{"canceled", fmt.Errorf("%w: read: %w", context.Canceled, net.ErrClosed), ClassCanceled},
-		{"stopped", fmt.Errorf("%w: limit", ErrStopped), ClassCanceled},
-		{"deadline", fmt.Errorf("%w: read", context.DeadlineExceeded), ClassTimeout},
-		{"no endpoints", ErrNoEndpoints, ClassSocksUnreachable},
-		{"other", errors.New("weird"), ClassOther},
+		{"step end beats network", fmt.Errorf("%w: %w", ErrStepEnd, short), rundir.ClassStepEnd},
+		{"canceled", fmt.Errorf("%w: read: %w", context.Canceled, net.ErrClosed), rundir.ClassCanceled},
+		{"stopped", fmt.Errorf("%w: limit", ErrStopped), rundir.ClassCanceled},
+		{"deadline", fmt.Errorf("%w: read", context.DeadlineExceeded), rundir.ClassTimeout},
+		{"no endpoints", ErrNoEndpoints, rundir.ClassSocksUnreachable},
+		{"other", errors.New("weird"), rundir.ClassOther},
 	} {
 		if got := ClassifyError(tc.err); got != tc.want {
 			t.Errorf("%s: class %q, want %q (%v)", tc.name, got, tc.want, tc.err)

@@ -1,7 +1,7 @@
 // Package runner owns relaybench's load engine: it drives HTTP downloads
 // through tor SocksPorts (Endpoints), step by step along a scenario's ramp,
-// and records one Record per request as a JSON line the moment the request
-// ends.
+// and records one rundir.Record per request as a JSON line the moment the
+// request ends.
 //
 // The engine is built on vegeta's Attacker (github.com/tsenart/vegeta/v12)
 // with an http.Client of its own: a RoundTripper that picks a live SOCKS
@@ -26,5 +26,5 @@
 // it no circuit) is reused across steps.
 //
 // The package keeps only a small per-step Summary; the full statistics are
-// computed later from the records (see ReadRecords).
+// computed later from the records (see package rundir).
 package runner

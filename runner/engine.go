@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/relaybench/relaybench/chutney"
+	"github.com/relaybench/relaybench/runner/rundir"
 	"github.com/relaybench/relaybench/scenarios"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
@@ -37,8 +38,10 @@ type Plan struct {
 	// Seed is the payload seed verified against when the response carries
 	// no payload.SeedHeader.
 	Seed uint64
-	// Records receives one JSON line per request (requests.jsonl), each
-	// written with a single Write call as the request ends. Nil discards.
+	// Records receives one JSON line per request (requests.jsonl, a
+	// rundir.Record each), written with a single Write call as the request
+	// ends. Nil discards. The first failed write aborts the run: a record
+	// that did not reach the disk is a hole in the measurement.
 	Records io.Writer
 	// LoopbackOnly refuses payload URLs and SOCKS destinations that are not
 	// loopback addresses; switch it on for testnet and socks targets.
@@ -75,7 +78,7 @@ type config struct {
 	maxWorkers       uint64
 	deadAfter        int
 	preflightTimeout time.Duration
-	stepDone         func(StepSummary)
+	stepDone         func(rundir.StepSummary)
 }
 
 // WithProgress sets a callback called about every 500 ms while the run
@@ -102,7 +105,7 @@ func WithDeadAfter(n int) Option { return func(c *config) { c.deadAfter = n } }
 // the step has ended and its last request is recorded, so that a caller can
 // stream step boundaries to disk before the run ends (a crash then still
 // leaves them behind). It is called from Run's goroutine.
-func WithStepDone(f func(StepSummary)) Option { return func(c *config) { c.stepDone = f } }
+func WithStepDone(f func(rundir.StepSummary)) Option { return func(c *config) { c.stepDone = f } }
 
 // WithPreflightTimeout sets how long the start-up check of each SocksPort
 // may take (default 3 s).
@@ -121,7 +124,7 @@ type Engine struct {
 	size     int64
 	timeout  time.Duration
 	readRate int64
-	records  recordWriter
+	records  *rundir.Writer[rundir.Record] // nil discards
 	started  atomic.Bool
 
 	abortOnce sync.Once
@@ -203,7 +206,9 @@ func New(plan Plan, opts ...Option) (*Engine, error) {
 		}
 	}
 	e.eps = newEndpoints(plan.Endpoints, cfg.deadAfter)
-	e.records.w = plan.Records
+	if plan.Records != nil {
+		e.records = rundir.NewWriter[rundir.Record](plan.Records, rundir.RequestsFile)
+	}
 	return e, nil
 }
 
@@ -335,7 +340,12 @@ func (e *Engine) Run(ctx context.Context) (Summary, error) {
 	default:
 		sum.StoppedBy = "completed"
 	}
-	return sum, errors.Join(err, e.records.error())
+	if e.records != nil {
+		if werr := e.records.Err(); werr != nil && !errors.Is(err, werr) {
+			err = errors.Join(err, werr)
+		}
+	}
+	return sum, err
 }
 
 // progressLoop calls the progress callback until done is closed.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/relaybench/relaybench/runner/payload"
+	"github.com/relaybench/relaybench/runner/rundir"
 	"github.com/relaybench/relaybench/scenarios"
 )
 
@@ -30,11 +31,12 @@ func (b *lockedBuffer) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
-func (b *lockedBuffer) records(t *testing.T) []Record {
+func (b *lockedBuffer) records(t *testing.T) []rundir.Record {
 	t.Helper()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	recs, err := ReadRecords(bytes.NewReader(b.buf.Bytes()))
+	lines, err := rundir.ReadLines[rundir.Record](bytes.NewReader(b.buf.Bytes()), rundir.RequestsFile)
+	recs := lines.Records
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +89,7 @@ func (f *fixture) users() []string {
 	return all
 }
 
-func classes(recs []Record) map[string]int {
+func classes(recs []rundir.Record) map[string]int {
 	m := map[string]int{}
 	for _, r := range recs {
 		m[r.Error]++
@@ -125,7 +127,7 @@ func TestBulkRamp(t *testing.T) {
 		if r.Error == "" && (r.Bytes != 1<<20 || r.Status != 200 || r.ConnectNS <= 0 || r.TTFBNS < r.ConnectNS || r.TTLBNS < r.TTFBNS) {
 			t.Errorf("successful record is inconsistent: %+v", r)
 		}
-		if r.Error != "" && r.Error != ClassStepEnd {
+		if r.Error != "" && r.Error != rundir.ClassStepEnd {
 			t.Errorf("unexpected failure: %+v", r)
 		}
 	}
@@ -191,7 +193,7 @@ func TestChurn(t *testing.T) {
 	if len(recs) < 38 || len(recs) > 42 {
 		t.Fatalf("%d requests at 20/s for 2s, want about 40", len(recs))
 	}
-	slices.SortFunc(recs, func(a, b Record) int { return a.Intended.Compare(b.Intended) })
+	slices.SortFunc(recs, func(a, b rundir.Record) int { return a.Intended.Compare(b.Intended) })
 	for i, r := range recs {
 		if r.Worker != -1 {
 			t.Errorf("open loop record has worker %d, want -1", r.Worker)
@@ -237,8 +239,8 @@ func TestPayloadErrors(t *testing.T) {
 		opt  payload.Option
 		want string
 	}{
-		{"corrupted", payload.WithCorruption(100000), ClassPayloadMismatch},
-		{"truncated", payload.WithTruncation(100000), ClassShortRead},
+		{"corrupted", payload.WithCorruption(100000), rundir.ClassPayloadMismatch},
+		{"truncated", payload.WithTruncation(100000), rundir.ClassShortRead},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sc := scenario(scenarios.WorkloadBulk, 256<<10, time.Second, 0, 2)
@@ -351,7 +353,7 @@ func TestEndpointDiesUnnoticed(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := classes(f.recs.records(t))
-	if n := got[ClassSocksUnreachable]; n < 3 || n > 6 || e.Alive(1) || got[""] < 30 {
+	if n := got[rundir.ClassSocksUnreachable]; n < 3 || n > 6 || e.Alive(1) || got[""] < 30 {
 		t.Errorf("classes %v; want 3 (a few more racing) socks-unreachable, then endpoint 1 dead", got)
 	}
 }
@@ -396,7 +398,7 @@ func TestCancel(t *testing.T) {
 		t.Errorf("run took %v, want it to stop about 1s after the cancel at 0.5s", d)
 	}
 	recs := f.recs.records(t)
-	if got := classes(recs); got[ClassCanceled] != 4 || len(recs) != 4 {
+	if got := classes(recs); got[rundir.ClassCanceled] != 4 || len(recs) != 4 {
 		t.Errorf("classes %v, want 4 canceled", got)
 	}
 	for _, r := range recs {
@@ -432,23 +434,6 @@ func TestLoopbackOnly(t *testing.T) {
 	}
 }
 
-func TestReadRecordsTruncated(t *testing.T) {
-	var b bytes.Buffer
-	rw := recordWriter{w: &b}
-	for i := range 3 {
-		rw.write(&Record{Step: i, Error: "timeout"})
-	}
-	full := b.Bytes()
-	recs, err := ReadRecords(bytes.NewReader(full[:len(full)-10]))
-	if err != nil || len(recs) != 2 || recs[1].Step != 1 {
-		t.Errorf("truncated: %d records, %v; want 2", len(recs), err)
-	}
-	bad := append([]byte("{not json}\n"), full...)
-	if _, err := ReadRecords(bytes.NewReader(bad)); err == nil || !strings.Contains(err.Error(), "line 1") {
-		t.Errorf("damaged first line: %v", err)
-	}
-}
-
 func TestAbort(t *testing.T) {
 	// Slow readers (1 MiB at 64 KiB/s: 16 s a request) are certainly in
 	// flight at the abort; fast bulk workers may both be between two
@@ -467,7 +452,30 @@ func TestAbort(t *testing.T) {
 		t.Fatalf("err %v, stopped by %q after %v; want the abort error at once", err, sum.StoppedBy, sum.End.Sub(sum.Start))
 	}
 	// Both streams were running: both are recorded, as canceled.
-	if got := classes(f.recs.records(t)); got[ClassCanceled] != 2 || len(got) != 1 {
+	if got := classes(f.recs.records(t)); got[rundir.ClassCanceled] != 2 || len(got) != 1 {
 		t.Errorf("classes %v: want the 2 running requests recorded as canceled", got)
+	}
+}
+
+type brokenDisk struct{}
+
+func (brokenDisk) Write([]byte) (int, error) { return 0, errors.New("no space left on device") }
+
+// A request record that cannot be written stops the run at once with the
+// write error: a record missing from requests.jsonl is a hole in the
+// measurement, not something to find out after a 30-minute run.
+func TestRecordWriteFailureAbortsTheRun(t *testing.T) {
+	sc := scenario(scenarios.WorkloadBulk, 64<<10, 5*time.Second, 0, 2)
+	f := newFixture(t, sc, 1)
+	f.plan.Records = brokenDisk{}
+	sum, err := Run(t.Context(), f.plan)
+	if err == nil || !strings.Contains(err.Error(), "write requests.jsonl: no space left on device") || sum.StoppedBy != "aborted" {
+		t.Fatalf("err %v, stopped by %q; want the write error and an aborted run", err, sum.StoppedBy)
+	}
+	if strings.Count(err.Error(), "no space left") != 1 {
+		t.Errorf("error %q repeats the write error", err)
+	}
+	if d := sum.End.Sub(sum.Start); d > 3*time.Second {
+		t.Errorf("run went on for %v after the first failed write", d)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
+
+	"github.com/relaybench/relaybench/runner/rundir"
 )
 
 // step is the state of one running ramp step.
@@ -39,7 +41,7 @@ type step struct {
 }
 
 // observe adds a finished request to the step's tallies.
-func (s *step) observe(rec *Record, streamRate float64) {
+func (s *step) observe(rec *rundir.Record, streamRate float64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.first.IsZero() || rec.Start.Before(s.first) {
@@ -60,7 +62,7 @@ func (s *step) observe(rec *Record, streamRate float64) {
 	case "":
 		s.ok++
 		s.ttlb = append(s.ttlb, time.Duration(rec.TTLBNS))
-	case ClassStepEnd:
+	case rundir.ClassStepEnd:
 		s.cut++
 	default:
 		if s.errs == nil {
@@ -80,7 +82,7 @@ func (s *step) observe(rec *Record, streamRate float64) {
 // from the records.
 type Summary struct {
 	// Steps holds one entry per step that ran (a stopped run has fewer).
-	Steps []StepSummary `json:"steps"`
+	Steps []rundir.StepSummary `json:"steps"`
 	// StoppedBy is "completed", "max-duration", "max-bytes", "canceled",
 	// "no-endpoints" or "aborted".
 	StoppedBy string `json:"stopped_by"`
@@ -95,70 +97,10 @@ type Summary struct {
 	Bytes int64 `json:"bytes"`
 }
 
-// StepSummary is one step's outcome. Counts and latencies exclude requests
-// that started during the warm-up; Bytes and Goodput count the bytes
-// received after the warm-up, whenever their request started.
-type StepSummary struct {
-	// Repetition is the 0-based repetition of the ramp the step belongs to.
-	Repetition int `json:"rep"`
-	// Step is the 0-based step index.
-	Step int `json:"step"`
-	// Load is the step's streams or requests per second.
-	Load int `json:"load"`
-	// Start and End delimit the step; the measured window is
-	// [WarmupEnd, End].
-	Start time.Time `json:"start"`
-	End   time.Time `json:"end"`
-	// WarmupEnd is Start plus the scenario's warm-up.
-	WarmupEnd time.Time `json:"warmup_end"`
-	// Requests started after the warm-up: OK + Cut + the sum of Errors.
-	Requests int `json:"requests"`
-	// Warmup is the number of requests started within the warm-up.
-	Warmup int `json:"warmup"`
-	// OK is the number of successful requests.
-	OK int `json:"ok"`
-	// Cut is the number of requests cut by the step's end (not failures).
-	Cut int `json:"cut"`
-	// Errors counts failed requests by class.
-	Errors map[string]int `json:"errors,omitempty"`
-	// Bytes is the body bytes received in the measured window.
-	Bytes int64 `json:"bytes"`
-	// SecondBytes holds the body bytes received in each second since
-	// Start, warm-up included; the last second may be partial (End).
-	SecondBytes []int64 `json:"second_bytes"`
-	// Goodput is Bytes per second of the measured window.
-	Goodput float64 `json:"goodput"`
-	// StreamGoodputP50 is the median per-stream goodput in bytes/s: each
-	// successful or cut stream's bytes in the measured window over its
-	// time in it.
-	StreamGoodputP50 float64 `json:"stream_goodput_p50"`
-	// Latency percentiles over the step's requests after the warm-up:
-	// SOCKS connect (new connections only), first byte, and last byte
-	// (successes only).
-	ConnectP50 time.Duration `json:"connect_p50"`
-	ConnectP95 time.Duration `json:"connect_p95"`
-	TTFBP50    time.Duration `json:"ttfb_p50"`
-	TTFBP95    time.Duration `json:"ttfb_p95"`
-	TTLBP50    time.Duration `json:"ttlb_p50"`
-	TTLBP95    time.Duration `json:"ttlb_p95"`
-	// First is the earliest record start, Last the latest record end.
-	First time.Time `json:"first"`
-	Last  time.Time `json:"last"`
-}
-
-// ErrorCount returns the number of failed requests.
-func (s *StepSummary) ErrorCount() int {
-	n := 0
-	for _, c := range s.Errors {
-		n += c
-	}
-	return n
-}
-
-func (s *step) summary() StepSummary {
+func (s *step) summary() rundir.StepSummary {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := StepSummary{
+	out := rundir.StepSummary{
 		Repetition: s.rep, Step: s.index, Load: s.load, Start: s.start, End: s.end,
 		Requests: s.requests, Warmup: s.warm, OK: s.ok, Cut: s.cut, Errors: s.errs,
 		WarmupEnd: s.warmEnd, Bytes: s.windowBytes.Load(), First: s.first, Last: s.last,

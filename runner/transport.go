@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/relaybench/relaybench/runner/payload"
+	"github.com/relaybench/relaybench/runner/rundir"
 	"github.com/relaybench/relaybench/scenarios"
 )
 
@@ -189,7 +190,7 @@ func (r *request) finish(err error) {
 	if r.start.IsZero() {
 		r.start, r.intended = end, end
 	}
-	rec := Record{
+	rec := rundir.Record{
 		Repetition: st.rep, Step: st.index, Load: st.load, Worker: r.worker, Endpoint: ep,
 		Intended: r.intended, Start: r.start,
 		ConnectNS: r.connect.Load(), TTFBNS: r.ttfb.Load(), TTLBNS: int64(end.Sub(r.start)),
@@ -199,16 +200,20 @@ func (r *request) finish(err error) {
 		rec.Error, rec.Detail = ClassifyError(err), err.Error()
 	}
 	var rate float64
-	if (rec.Error == "" || rec.Error == ClassStepEnd) && r.winBytes > 0 {
+	if (rec.Error == "" || rec.Error == rundir.ClassStepEnd) && r.winBytes > 0 {
 		if d := end.Sub(r.winStart).Seconds(); d > 0 {
 			rate = float64(r.winBytes) / d
 		}
 	}
 	r.e.requests.Add(1)
-	if rec.Error != "" && rec.Error != ClassStepEnd {
+	if rec.Error != "" && rec.Error != rundir.ClassStepEnd {
 		r.e.errors.Add(1)
 	}
-	r.e.records.write(&rec)
+	if r.e.records != nil {
+		if err := r.e.records.Write(rec); err != nil {
+			r.e.Abort(err)
+		}
+	}
 	st.observe(&rec, rate)
 	if r.worker >= 0 && st.slots != nil {
 		st.slots <- r.worker

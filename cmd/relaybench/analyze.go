@@ -8,6 +8,7 @@ import (
 
 	"github.com/relaybench/relaybench/measure"
 	"github.com/relaybench/relaybench/reports"
+	"github.com/relaybench/relaybench/runner/rundir"
 )
 
 // runAnalyze is `relaybench analyze RUN_DIR...` and `relaybench report
@@ -36,8 +37,8 @@ func runAnalyze(cmd string, args []string, stdout, stderr io.Writer) error {
 		if err := reports.Terminal(stdout, a); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "wrote %s and the reports (%s, %s, %s, %s)\n", filepath.Join(dir, measure.SummaryFile),
-			reports.StepsCSVFile, reports.MarkdownFile, reports.HTMLFile, reports.BenchFile)
+		fmt.Fprintf(stdout, "wrote %s and the reports (%s, %s, %s, %s)\n", filepath.Join(dir, rundir.SummaryFile),
+			rundir.StepsCSVFile, rundir.MarkdownFile, rundir.HTMLFile, rundir.BenchFile)
 		if len(a.Failed()) > 0 {
 			failed = append(failed, dir)
 		}

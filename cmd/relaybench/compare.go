@@ -20,6 +20,7 @@ import (
 	"github.com/relaybench/relaybench/measure"
 	"github.com/relaybench/relaybench/measure/envinfo"
 	"github.com/relaybench/relaybench/reports"
+	"github.com/relaybench/relaybench/runner/rundir"
 	"github.com/relaybench/relaybench/scenarios"
 )
 
@@ -202,17 +203,17 @@ type loadedRun struct {
 // Anything else that is not a run is a run failure naming dir.
 func loadCompareRun(dir string) (loadedRun, error) {
 	lr := loadedRun{dir: dir, name: runName(dir)}
-	_, rerr := os.Stat(filepath.Join(dir, measure.RequestsFile))
-	_, serr := os.Stat(filepath.Join(dir, measure.SummaryFile))
+	_, rerr := os.Stat(filepath.Join(dir, rundir.RequestsFile))
+	_, serr := os.Stat(filepath.Join(dir, rundir.SummaryFile))
 	if errors.Is(rerr, fs.ErrNotExist) && serr == nil {
 		a, err := measure.ReadSummary(dir)
 		if err != nil {
 			return lr, fmt.Errorf("%s has no raw files and its summary cannot be read: %w", dir, err)
 		}
 		lr.analysis = a
-		lr.notes = append(lr.notes, fmt.Sprintf("%s: no raw files (%s): using %s", dir, measure.RequestsFile, measure.SummaryFile))
+		lr.notes = append(lr.notes, fmt.Sprintf("%s: no raw files (%s): using %s", dir, rundir.RequestsFile, rundir.SummaryFile))
 		lr.notes = append(lr.notes, staleSummaryNotes(dir, a)...)
-		if sc, err := scenarios.Load(filepath.Join(dir, measure.ScenarioFile)); err == nil {
+		if sc, err := scenarios.Load(filepath.Join(dir, rundir.ScenarioFile)); err == nil {
 			lr.scenario = sc
 		}
 		return lr, nil
@@ -232,7 +233,7 @@ func staleSummaryNotes(dir string, a *measure.Analysis) []string {
 	var out []string
 	for _, s := range a.Steps {
 		if s.Goodput.N > 0 && len(s.GoodputSeries) == 0 || s.TTFB.N > 0 && len(s.TTFBSamples) == 0 {
-			out = append(out, fmt.Sprintf("%s: its %s predates the raw samples (goodput_series, ttfb_samples): run `relaybench analyze` on the raw files, or those steps show no samples", dir, measure.SummaryFile))
+			out = append(out, fmt.Sprintf("%s: its %s predates the raw samples (goodput_series, ttfb_samples): run `relaybench analyze` on the raw files, or those steps show no samples", dir, rundir.SummaryFile))
 			break
 		}
 	}
@@ -261,20 +262,20 @@ func envDifferences(a, b loadedRun) ([]reports.EnvDifference, []string) {
 	} else {
 		for _, r := range []loadedRun{a, b} {
 			if r.scenario == nil {
-				notes = append(notes, fmt.Sprintf("%s has no readable %s: torrc and scenario settings not compared", r.name, measure.ScenarioFile))
+				notes = append(notes, fmt.Sprintf("%s has no readable %s: torrc and scenario settings not compared", r.name, rundir.ScenarioFile))
 			}
 		}
 	}
 
-	ea, erra := envinfo.ReadFile(filepath.Join(a.dir, envinfo.FileName))
-	eb, errb := envinfo.ReadFile(filepath.Join(b.dir, envinfo.FileName))
+	ea, erra := envinfo.ReadFile(filepath.Join(a.dir, rundir.EnvFile))
+	eb, errb := envinfo.ReadFile(filepath.Join(b.dir, rundir.EnvFile))
 	switch {
 	case erra == nil && errb == nil:
 		for _, d := range envinfo.Diff(ea, eb) {
 			diffs = append(diffs, reports.EnvDifference{Key: d.Key, A: d.A, B: d.B})
 		}
 	case errors.Is(erra, fs.ErrNotExist) && errors.Is(errb, fs.ErrNotExist):
-		notes = append(notes, fmt.Sprintf("neither run has %s: tor versions, the target's effective config, sysctls and the machine not compared", envinfo.FileName))
+		notes = append(notes, fmt.Sprintf("neither run has %s: tor versions, the target's effective config, sysctls and the machine not compared", rundir.EnvFile))
 	default:
 		for _, r := range []struct {
 			name string
@@ -282,7 +283,7 @@ func envDifferences(a, b loadedRun) ([]reports.EnvDifference, []string) {
 		}{{a.name, erra}, {b.name, errb}} {
 			switch {
 			case errors.Is(r.err, fs.ErrNotExist):
-				notes = append(notes, fmt.Sprintf("%s has no %s: tor versions, the target's effective config, sysctls and the machine not compared", r.name, envinfo.FileName))
+				notes = append(notes, fmt.Sprintf("%s has no %s: tor versions, the target's effective config, sysctls and the machine not compared", r.name, rundir.EnvFile))
 			case r.err != nil:
 				notes = append(notes, fmt.Sprintf("%s: %v: tor versions, the target's effective config, sysctls and the machine not compared", r.name, r.err))
 			}

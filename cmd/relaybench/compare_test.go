@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/relaybench/relaybench/measure/envinfo"
 	"github.com/relaybench/relaybench/reports"
+	"github.com/relaybench/relaybench/runner/rundir"
 )
 
 // testdata/runs holds three real runs of a bridge limited by
@@ -171,7 +171,7 @@ func TestCompareEnvDifferences(t *testing.T) {
 	a, b := copyRun("bw1"), copyRun("bw1-rerun")
 	writeEnv := func(dir, somaxconn string) {
 		env := `{"version": 1, "machine": {"cores": 2}, "sysctls": {"net.core.somaxconn": "` + somaxconn + `"}}`
-		if err := os.WriteFile(filepath.Join(dir, envinfo.FileName), []byte(env), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, rundir.EnvFile), []byte(env), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +23,7 @@ import (
 	"github.com/relaybench/relaybench/reports"
 	"github.com/relaybench/relaybench/runner"
 	"github.com/relaybench/relaybench/runner/payload"
+	"github.com/relaybench/relaybench/runner/rundir"
 	"github.com/relaybench/relaybench/scenarios"
 )
 
@@ -150,7 +150,7 @@ func writeScenario(dir string, sc *scenarios.Scenario) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, measure.ScenarioFile), resolved, 0o644)
+	return rundir.WriteFileAtomic(filepath.Join(dir, rundir.ScenarioFile), resolved, 0o644)
 }
 
 // runInDir runs the given repetitions of sc into dir, with one target
@@ -159,8 +159,8 @@ func writeScenario(dir string, sc *scenarios.Scenario) error {
 // accumulate in one directory that reads like a run without variants.
 func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []int, cfg runConfig) (_ *runResult, err error) {
 	res := &runResult{dir: dir}
-	info := measure.RunInfo{Scenario: sc.Name, Variant: cfg.variant, Started: time.Now().UTC()}
-	if old, rerr := measure.ReadRunInfo(dir); rerr == nil {
+	info := rundir.RunInfo{Scenario: sc.Name, Variant: cfg.variant, Started: time.Now().UTC()}
+	if old, rerr := rundir.ReadRunInfo(dir); rerr == nil {
 		info.Started = old.Started // a variant's later repetition
 	}
 	// Registered first, so it runs last: after every file is closed and
@@ -174,10 +174,10 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 		if err != nil {
 			info.Error = err.Error()
 		}
-		if werr := measure.WriteRunInfo(dir, info); werr != nil && err == nil {
+		if werr := rundir.WriteRunInfo(dir, info); werr != nil && err == nil {
 			err = werr
 		}
-		if _, serr := os.Stat(filepath.Join(dir, measure.RequestsFile)); serr != nil {
+		if _, serr := os.Stat(filepath.Join(dir, rundir.RequestsFile)); serr != nil {
 			return // failed before any load: nothing to analyse
 		}
 		a, aerr := analyzeDir(dir)
@@ -213,7 +213,7 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 		plan.PayloadURL = func(int64) string { return url }
 	}
 
-	requests, err := os.OpenFile(filepath.Join(dir, measure.RequestsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	requests, err := rundir.OpenAppend(dir, rundir.RequestsFile)
 	if err != nil {
 		return res, err
 	}
@@ -223,15 +223,15 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 	// What the run ran on, captured once the target is up so that its
 	// effective configuration can be read over its control port.
 	env := envinfo.Capture(ctx, tgt.envSources())
-	if err := env.WriteFile(filepath.Join(dir, envinfo.FileName)); err != nil {
-		return res, fmt.Errorf("write %s: %w", envinfo.FileName, err)
+	if err := env.WriteFile(filepath.Join(dir, rundir.EnvFile)); err != nil {
+		return res, fmt.Errorf("write %s: %w", rundir.EnvFile, err)
 	}
 	info.Metrics = slices.Clone(tgt.metrics)
 	info.Warnings = append(info.Warnings, tgt.warnings...)
 	for i, u := range sc.Sampling.MetricsURLs {
-		info.Metrics = append(info.Metrics, measure.MetricsEndpoint{URL: u, Name: fmt.Sprintf("extra%d", i), Role: measure.RoleOther})
+		info.Metrics = append(info.Metrics, rundir.MetricsEndpoint{URL: u, Name: fmt.Sprintf("extra%d", i), Role: rundir.RoleOther})
 	}
-	if err := measure.WriteRunInfo(dir, info); err != nil {
+	if err := rundir.WriteRunInfo(dir, info); err != nil {
 		return res, err
 	}
 	var metricsURLs []string
@@ -245,7 +245,7 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 		<-samplerDone
 	}()
 	if len(metricsURLs) > 0 {
-		metrics, err := os.OpenFile(filepath.Join(dir, measure.MetricsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		metrics, err := rundir.OpenAppend(dir, rundir.MetricsFile)
 		if err != nil {
 			return res, err
 		}
@@ -259,7 +259,7 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 	if cfg.onClients != nil {
 		cfg.onClients(tgt.clients)
 	}
-	procFile, err := os.OpenFile(filepath.Join(dir, measure.ProcessesFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	procFile, err := rundir.OpenAppend(dir, rundir.ProcessesFile)
 	if err != nil {
 		return res, err
 	}
@@ -269,25 +269,19 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 	go func() { procSampler.Run(samplerCtx); close(procDone) }()
 	defer func() { stopSampler(); <-procDone }()
 
-	circuits, err := recordCircuits(samplerCtx, tgt.clients, filepath.Join(dir, measure.CircuitsFile))
+	circuits, err := recordCircuits(samplerCtx, tgt.clients, dir)
 	if err != nil {
 		return res, err
 	}
 	defer circuits.Close()
-	stepsFile, err := os.OpenFile(filepath.Join(dir, measure.StepsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	stepsLog, err := rundir.Append[rundir.StepSummary](dir, rundir.StepsFile)
 	if err != nil {
 		return res, err
 	}
-	defer stepsFile.Close()
+	defer stepsLog.Close()
 	// Each step's boundaries reach the disk as the step ends: the analysis
 	// needs them, and a crash must not take the finished steps with it.
-	var stepsErr error
-	stepDone := func(st runner.StepSummary) {
-		line, _ := json.Marshal(st)
-		if _, err := stepsFile.Write(append(line, '\n')); err != nil && stepsErr == nil {
-			stepsErr = fmt.Errorf("write %s: %w", measure.StepsFile, err)
-		}
-	}
+	stepDone := func(st rundir.StepSummary) { stepsLog.Write(st) }
 
 	// The pool outlives each repetition's engine: a client that died stays
 	// out of the pool, and a dead network node aborts whatever runs.
@@ -363,7 +357,7 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 			return res, err
 		}
 	}
-	return res, stepsErr
+	return res, errors.Join(stepsLog.Err(), circuits.Err())
 }
 
 func roleOf(sc *scenarios.Scenario) string {
@@ -377,22 +371,22 @@ func roleOf(sc *scenarios.Scenario) string {
 // circuit was first used.
 type circuitLog struct {
 	mu    sync.Mutex
-	f     *os.File
+	w     *rundir.Writer[rundir.CircuitRecord]
 	used  map[string]time.Time
 	built []time.Time
 }
 
 // recordCircuits watches every pool client's CIRC and STREAM events until
 // ctx ends.
-func recordCircuits(ctx context.Context, clients []*chutney.Client, path string) (*circuitLog, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+func recordCircuits(ctx context.Context, clients []*chutney.Client, dir string) (*circuitLog, error) {
+	w, err := rundir.Append[rundir.CircuitRecord](dir, rundir.CircuitsFile)
 	if err != nil {
 		return nil, err
 	}
-	l := &circuitLog{f: f, used: map[string]time.Time{}}
+	l := &circuitLog{w: w, used: map[string]time.Time{}}
 	for _, c := range clients {
 		err := c.WatchCircuits(ctx, func(circ chutney.Circuit, at time.Time) {
-			l.write(measure.CircuitRecord{Time: at.UTC(), Client: c.Name, Event: measure.CircuitBuilt, ID: circ.ID, Path: circ.Path}, func() {
+			l.write(rundir.CircuitRecord{Time: at.UTC(), Client: c.Name, Event: rundir.CircuitBuilt, ID: circ.ID, Path: circ.Path}, func() {
 				l.built = append(l.built, at)
 			})
 		})
@@ -403,23 +397,22 @@ func recordCircuits(ctx context.Context, clients []*chutney.Client, path string)
 				_, seen := l.used[key]
 				l.mu.Unlock()
 				if !seen {
-					l.write(measure.CircuitRecord{Time: at.UTC(), Client: c.Name, Event: measure.CircuitUsed, ID: id}, func() { l.used[key] = at })
+					l.write(rundir.CircuitRecord{Time: at.UTC(), Client: c.Name, Event: rundir.CircuitUsed, ID: id}, func() { l.used[key] = at })
 				}
 			})
 		}
 		if err != nil {
-			f.Close()
+			w.Close()
 			return nil, err
 		}
 	}
 	return l, nil
 }
 
-func (l *circuitLog) write(rec measure.CircuitRecord, note func()) {
-	line, _ := json.Marshal(rec)
+func (l *circuitLog) write(rec rundir.CircuitRecord, note func()) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.f.Write(append(line, '\n'))
+	l.w.Write(rec)
 	note()
 }
 
@@ -436,11 +429,14 @@ func (l *circuitLog) UsedBetween(from, to time.Time) int {
 	return n
 }
 
+// Err returns the first error writing the log.
+func (l *circuitLog) Err() error { return l.w.Err() }
+
 // Close closes the file.
 func (l *circuitLog) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.f.Close()
+	return l.w.Close()
 }
 
 // target is what a scenario's target kind set up.
@@ -449,7 +445,7 @@ type target struct {
 	clients   []*chutney.Client
 	endpoints []runner.Endpoint
 	// metrics lists the MetricsPorts to sample, the target's first.
-	metrics      []measure.MetricsEndpoint
+	metrics      []rundir.MetricsEndpoint
 	loopbackOnly bool
 	// warnings are what went wrong setting up without stopping the run.
 	warnings []string
@@ -513,7 +509,7 @@ func setUpTarget(ctx context.Context, sc *scenarios.Scenario, dir, netDir string
 			return nil, err
 		}
 		t.loopbackOnly = true
-		t.metrics = append(t.metrics, measure.MetricsEndpoint{URL: t.network.Target().MetricsURL(), Name: t.network.Target().Nickname, Role: measure.RoleTarget})
+		t.metrics = append(t.metrics, rundir.MetricsEndpoint{URL: t.network.Target().MetricsURL(), Name: t.network.Target().Nickname, Role: rundir.RoleTarget})
 		for i := range sc.Clients {
 			port, err := chutney.FreePort()
 			if err != nil {
@@ -524,7 +520,7 @@ func setUpTarget(ctx context.Context, sc *scenarios.Scenario, dir, netDir string
 	case scenarios.TargetRelay:
 		r := sc.Target.Relay
 		if r.MetricsURL != "" {
-			t.metrics = append(t.metrics, measure.MetricsEndpoint{URL: r.MetricsURL, Name: "relay", Role: measure.RoleTarget})
+			t.metrics = append(t.metrics, rundir.MetricsEndpoint{URL: r.MetricsURL, Name: "relay", Role: rundir.RoleTarget})
 		}
 		fingerprint := r.Fingerprint
 		if fingerprint == "" && r.BridgeLine != "" {
@@ -546,7 +542,7 @@ func setUpTarget(ctx context.Context, sc *scenarios.Scenario, dir, netDir string
 	case scenarios.TargetSocks:
 		t.loopbackOnly = true
 		for i, u := range sc.Target.Socks.MetricsURLs {
-			t.metrics = append(t.metrics, measure.MetricsEndpoint{URL: u, Name: fmt.Sprintf("relay%d", i), Role: measure.RoleTarget})
+			t.metrics = append(t.metrics, rundir.MetricsEndpoint{URL: u, Name: fmt.Sprintf("relay%d", i), Role: rundir.RoleTarget})
 		}
 		for i, addr := range sc.Target.Socks.Addresses {
 			t.endpoints = append(t.endpoints, runner.Endpoint{Name: fmt.Sprintf("socks%d", i), Addr: addr})
@@ -571,7 +567,7 @@ func setUpTarget(ctx context.Context, sc *scenarios.Scenario, dir, netDir string
 	fmt.Fprintf(cfg.progress, "%d of %d tor clients bootstrapped in %s\n", len(t.clients), len(clientCfgs), time.Since(start).Round(100*time.Millisecond))
 	for _, c := range t.clients {
 		t.endpoints = append(t.endpoints, runner.Endpoint{Name: c.Name, Addr: c.SocksAddr})
-		t.metrics = append(t.metrics, measure.MetricsEndpoint{URL: fmt.Sprintf("http://127.0.0.1:%d/metrics", c.MetricsPort), Name: c.Name, Role: measure.RoleClient})
+		t.metrics = append(t.metrics, rundir.MetricsEndpoint{URL: fmt.Sprintf("http://127.0.0.1:%d/metrics", c.MetricsPort), Name: c.Name, Role: rundir.RoleClient})
 	}
 	return t, nil
 }

@@ -13,8 +13,7 @@ import (
 	"time"
 
 	"github.com/relaybench/relaybench/chutney"
-	"github.com/relaybench/relaybench/measure/metricsport"
-	"github.com/relaybench/relaybench/runner"
+	"github.com/relaybench/relaybench/runner/rundir"
 	"github.com/relaybench/relaybench/scenarios"
 )
 
@@ -62,15 +61,11 @@ func checkRamp(t *testing.T, res *runResult, wantCircuitsGrow bool) {
 			t.Errorf("step %d (load %d): %d ok requests, %d bytes; want some", st.Step+1, st.Load, st.OK, st.Bytes)
 		}
 	}
-	f, err := os.Open(filepath.Join(res.dir, "requests.jsonl"))
+	lines, err := rundir.ReadFile[rundir.Record](res.dir, rundir.RequestsFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	recs, err := runner.ReadRecords(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := lines.Records
 	if int64(len(recs)) != sum.Requests {
 		t.Errorf("requests.jsonl has %d records, summary counts %d", len(recs), sum.Requests)
 	}
@@ -110,12 +105,8 @@ func TestRunTestnetBridgeRamp(t *testing.T) {
 		t.Fatalf("run: %v", err)
 	}
 	checkRamp(t, res, true)
-	f, err := os.Open(filepath.Join(res.dir, "metrics.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	scrapes, err := metricsport.ReadMetricsLog(f)
+	metrics, err := rundir.ReadFile[rundir.ScrapeRecord](res.dir, rundir.MetricsFile)
+	scrapes := metrics.Records
 	if err != nil || len(scrapes) == 0 {
 		t.Fatalf("metrics.jsonl: %d scrapes, %v", len(scrapes), err)
 	}
@@ -196,12 +187,11 @@ func TestRunOnExistingNetwork(t *testing.T) {
 			t.Fatalf("run with a dead client: %v (want the run to go on with the rest of the pool)", err)
 		}
 		checkRamp(t, res, false)
-		f, err := os.Open(filepath.Join(res.dir, "requests.jsonl"))
+		lines, err := rundir.ReadFile[rundir.Record](res.dir, rundir.RequestsFile)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer f.Close()
-		recs, _ := runner.ReadRecords(f)
+		recs := lines.Records
 		mu.Lock()
 		defer mu.Unlock()
 		before, lateOnDead := 0, 0

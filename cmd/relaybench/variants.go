@@ -19,6 +19,7 @@ import (
 	"github.com/relaybench/relaybench/measure"
 	"github.com/relaybench/relaybench/measure/envinfo"
 	"github.com/relaybench/relaybench/reports"
+	"github.com/relaybench/relaybench/runner/rundir"
 	"github.com/relaybench/relaybench/scenarios"
 )
 
@@ -26,10 +27,6 @@ import (
 // to the relay's host takes seconds; a command that hangs must not hold
 // the run (or its teardown) forever.
 const commandTimeout = 2 * time.Minute
-
-// VariantsDir is the subdirectory of a run that holds one run directory per
-// variant.
-const VariantsDir = "variants"
 
 // runVariants runs each variant's repetitions interleaved, A B A B ..., so
 // that drift (a warming machine, a busier network) spreads evenly over the
@@ -57,7 +54,7 @@ func runVariants(ctx context.Context, sc *scenarios.Scenario, dir string, cfg ru
 				continue
 			}
 			vsc := sc.ForVariant(v)
-			vdir := filepath.Join(dir, VariantsDir, v.Name)
+			vdir := filepath.Join(dir, rundir.VariantsDir, v.Name)
 			if err := os.MkdirAll(vdir, 0o755); err != nil {
 				return res, err
 			}
@@ -103,13 +100,13 @@ func finishVariants(dir string, sc *scenarios.Scenario) (*reports.Ranking, error
 	var base *scenarios.Scenario
 	var baseEnv *envinfo.Env
 	for _, v := range sc.Variants {
-		vdir := filepath.Join(dir, VariantsDir, v.Name)
+		vdir := filepath.Join(dir, rundir.VariantsDir, v.Name)
 		a, err := measure.ReadSummary(vdir)
 		if err != nil {
 			continue // not run (yet)
 		}
 		vsc := sc.ForVariant(v)
-		env, _ := envinfo.ReadFile(filepath.Join(vdir, envinfo.FileName))
+		env, _ := envinfo.ReadFile(filepath.Join(vdir, rundir.EnvFile))
 		if base == nil {
 			base, baseEnv = vsc, env
 		}
@@ -122,12 +119,12 @@ func finishVariants(dir string, sc *scenarios.Scenario) (*reports.Ranking, error
 	for _, f := range []struct {
 		name  string
 		write func(io.Writer) error
-	}{{"comparison.md", r.Markdown}, {"comparison.json", r.JSON}} {
+	}{{rundir.ComparisonMarkdownFile, r.Markdown}, {rundir.ComparisonJSONFile, r.JSON}} {
 		var buf bytes.Buffer
 		if err := f.write(&buf); err != nil {
 			return r, err
 		}
-		if err := os.WriteFile(filepath.Join(dir, f.name), buf.Bytes(), 0o644); err != nil {
+		if err := rundir.WriteFileAtomic(filepath.Join(dir, f.name), buf.Bytes(), 0o644); err != nil {
 			return r, err
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/relaybench/relaybench/runner/rundir"
 )
 
 func sampleEnv() *Env {
@@ -95,7 +97,7 @@ func TestDiff(t *testing.T) {
 
 func TestWriteReadFile(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, FileName)
+	path := filepath.Join(dir, rundir.EnvFile)
 	e := sampleEnv()
 	if err := e.WriteFile(path); err != nil {
 		t.Fatal(err)
@@ -151,7 +153,7 @@ func TestReadFileErrors(t *testing.T) {
 			t.Errorf("%s: err = %v, want %q", name, err, want)
 		}
 	}
-	if err := sampleEnv().WriteFile(filepath.Join(dir, "no/such/dir", FileName)); err == nil {
+	if err := sampleEnv().WriteFile(filepath.Join(dir, "no/such/dir", rundir.EnvFile)); err == nil {
 		t.Error("WriteFile into a missing directory succeeded")
 	}
 }

@@ -12,13 +12,12 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/relaybench/relaybench/runner/rundir"
 )
 
 // SchemaVersion is the version of the env.json format Capture writes.
 const SchemaVersion = 1
-
-// FileName is the name of the file in a run directory.
-const FileName = "env.json"
 
 // Roles of the processes of a run, as used by procstat too.
 const (
@@ -464,33 +463,7 @@ func (c *capturer) crossChecks(env *Env) {
 // writes a temporary file next to path and renames it, so a reader never
 // sees half a file.
 func (e *Env) WriteFile(path string) error {
-	data, err := json.MarshalIndent(e, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", path, err)
-	}
-	data = append(data, '\n')
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return rundir.WriteJSON(path, e)
 }
 
 // ReadFile reads an env.json written by WriteFile. It refuses files of a

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/cretz/bine/control"
+
+	"github.com/relaybench/relaybench/runner/rundir"
 )
 
 // startTor starts a tor that never touches the network, with a control
@@ -173,7 +175,7 @@ func TestCaptureRealTor(t *testing.T) {
 		t.Errorf("budget = %+v", b)
 	}
 
-	path := filepath.Join(t.TempDir(), FileName)
+	path := filepath.Join(t.TempDir(), rundir.EnvFile)
 	if err := env.WriteFile(path); err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +188,7 @@ func TestCaptureRealTor(t *testing.T) {
 	}
 	if testing.Verbose() {
 		data, _ := os.ReadFile(path)
-		t.Logf("%s:\n%s", FileName, data)
+		t.Logf("%s:\n%s", rundir.EnvFile, data)
 	}
 
 	// With MaxMemInQueues unset, tor's own budget must match the rule

@@ -74,7 +74,7 @@ func BenchmarkRecordLine(b *testing.B) {
 	var buf []byte
 	b.ReportAllocs()
 	for b.Loop() {
-		buf = rec.appendJSON(buf[:0])
+		buf = rec.AppendJSON(buf[:0])
 	}
 	b.SetBytes(int64(len(buf)))
 }

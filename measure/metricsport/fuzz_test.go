@@ -47,15 +47,15 @@ func FuzzParseScrape(f *testing.F) {
 			}
 		}
 		_ = NewRelaySnapshot(sc, time.Unix(1, 0))
-		line := ScrapeRecord{URL: "u", At: time.Unix(1, 0), OK: true, Families: sc.Families}.appendJSON(nil)
+		line := ScrapeRecord{URL: "u", At: time.Unix(1, 0), OK: true, Families: sc.Families}.AppendJSON(nil)
 		if !json.Valid(line) {
 			t.Fatalf("record is not valid JSON: %q", line)
 		}
-		recs, err := ReadMetricsLog(bytes.NewReader(append(line, '\n')))
+		recs, err := readMetricsLog(bytes.NewReader(append(line, '\n')))
 		if err != nil || len(recs) != 1 {
 			t.Fatalf("record does not read back: %d records, %v\n%s", len(recs), err, line)
 		}
-		again := ScrapeRecord{URL: "u", At: time.Unix(1, 0), OK: true, Families: recs[0].Scrape().Families}.appendJSON(nil)
+		again := ScrapeRecord{URL: "u", At: time.Unix(1, 0), OK: true, Families: ScrapeOf(recs[0]).Families}.AppendJSON(nil)
 		if !bytes.Equal(again, line) {
 			t.Fatalf("round trip changed the record:\n%s\n%s", line, again)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,7 +12,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/relaybench/relaybench/runner/rundir"
 )
+
+// readMetricsLog reads a metrics.jsonl the way a run directory is read.
+func readMetricsLog(r io.Reader) ([]ScrapeRecord, error) {
+	lines, err := rundir.ReadLines[ScrapeRecord](r, rundir.MetricsFile)
+	return lines.Records, err
+}
 
 func withoutHelp(sc Scrape) Scrape {
 	out := Scrape{Families: make([]Family, len(sc.Families))}
@@ -29,7 +38,7 @@ func TestRecordRoundTripKeepsEverySample(t *testing.T) {
 			t.Fatal(err)
 		}
 		rec := ScrapeRecord{URL: "http://127.0.0.1:1/metrics", At: time.Date(2025, 11, 23, 8, 26, 34, 123456789, time.UTC), DurationMS: 1.5, OK: true, HTTPStatus: 200, Families: sc.Families}
-		line := rec.appendJSON(nil)
+		line := rec.AppendJSON(nil)
 		if !json.Valid(line) {
 			t.Fatalf("%s: record is not valid JSON", name)
 		}
@@ -40,12 +49,12 @@ func TestRecordRoundTripKeepsEverySample(t *testing.T) {
 		if err != nil || !bytes.Equal(std, line) {
 			t.Errorf("%s: json.Marshal differs from the sampler's encoder (err %v)", name, err)
 		}
-		recs, err := ReadMetricsLog(bytes.NewReader(append(line, '\n')))
+		recs, err := readMetricsLog(bytes.NewReader(append(line, '\n')))
 		if err != nil || len(recs) != 1 {
 			t.Fatalf("%s: read back %d records, err %v", name, len(recs), err)
 		}
 		got := recs[0]
-		if !reflect.DeepEqual(got.Scrape(), withoutHelp(sc)) {
+		if !reflect.DeepEqual(ScrapeOf(got), withoutHelp(sc)) {
 			t.Errorf("%s: samples changed in the round trip", name)
 		}
 		if !got.At.Equal(rec.At) || got.URL != rec.URL || !got.OK || got.DurationMS != 1.5 || got.HTTPStatus != 200 {
@@ -60,17 +69,17 @@ func TestRecordNonFiniteAndOddNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	line := ScrapeRecord{OK: true, At: time.Unix(0, 0), Families: sc.Families}.appendJSON(nil)
+	line := ScrapeRecord{OK: true, At: time.Unix(0, 0), Families: sc.Families}.AppendJSON(nil)
 	if !json.Valid(line) {
 		t.Fatalf("invalid JSON: %s", line)
 	}
-	recs, err := ReadMetricsLog(bytes.NewReader(line))
+	recs, err := readMetricsLog(bytes.NewReader(line))
 	if err != nil || len(recs) != 1 {
 		t.Fatalf("%d records, err %v", len(recs), err)
 	}
-	got := recs[0].Scrape()
+	got := ScrapeOf(recs[0])
 	// NaN != NaN, so compare through the encoder instead of DeepEqual.
-	if again := (ScrapeRecord{OK: true, At: time.Unix(0, 0), Families: got.Families}).appendJSON(nil); !bytes.Equal(again, line) {
+	if again := (ScrapeRecord{OK: true, At: time.Unix(0, 0), Families: got.Families}).AppendJSON(nil); !bytes.Equal(again, line) {
 		t.Errorf("round trip changed the record:\n%s\n%s", line, again)
 	}
 	if v := got.Family("lat").Samples[1].Value; !math.IsNaN(v) {
@@ -80,24 +89,24 @@ func TestRecordNonFiniteAndOddNames(t *testing.T) {
 
 func TestReadMetricsLogToleratesTruncatedLastLine(t *testing.T) {
 	sc, _ := ParseScrapeBytes(readFixture(t, "relay-idle.prom"))
-	full := ScrapeRecord{URL: "u", At: time.Unix(100, 0), OK: true, Families: sc.Families}.appendJSON(nil)
-	fail := ScrapeRecord{URL: "u", At: time.Unix(101, 0), Kind: FailTimeout, Error: "no complete answer"}.appendJSON(nil)
+	full := ScrapeRecord{URL: "u", At: time.Unix(100, 0), OK: true, Families: sc.Families}.AppendJSON(nil)
+	fail := ScrapeRecord{URL: "u", At: time.Unix(101, 0), Kind: FailTimeout, Error: "no complete answer"}.AppendJSON(nil)
 	var log []byte
 	log = append(append(log, full...), '\n')
 	log = append(append(log, fail...), '\n')
 	cut := append(bytes.Clone(log), full[:len(full)/2]...) // crash mid-write
 
-	recs, err := ReadMetricsLog(bytes.NewReader(cut))
+	recs, err := readMetricsLog(bytes.NewReader(cut))
 	if err != nil || len(recs) != 2 || !recs[0].OK || recs[1].OK || recs[1].Kind != FailTimeout {
 		t.Fatalf("got %d records err %v, want the 2 complete ones", len(recs), err)
 	}
 	// Blank lines and a final newline are fine too.
-	if recs, err := ReadMetricsLog(bytes.NewReader(append([]byte("\n"), log...))); err != nil || len(recs) != 2 {
+	if recs, err := readMetricsLog(bytes.NewReader(append([]byte("\n"), log...))); err != nil || len(recs) != 2 {
 		t.Errorf("blank line: %d records err %v", len(recs), err)
 	}
 	// Damage in the middle is an error, with the records before it.
 	mid := append(append(bytes.Clone(full), "\n{\"url\":\n"...), fail...)
-	recs, err = ReadMetricsLog(bytes.NewReader(mid))
+	recs, err = readMetricsLog(bytes.NewReader(mid))
 	if err == nil || len(recs) != 1 || !strings.Contains(err.Error(), "line 2") {
 		t.Errorf("middle damage: %d records err %v, want 1 record and an error naming line 2", len(recs), err)
 	}
@@ -145,7 +154,7 @@ func TestRecordSize(t *testing.T) {
 		}
 		text += len(body)
 		sc, _ := ParseScrapeBytes(body)
-		log.Write(ScrapeRecord{URL: "http://127.0.0.1:9035/metrics", At: snaps[0].At.Add(time.Duration(i) * time.Second), DurationMS: 1.234, OK: true, HTTPStatus: 200, Families: sc.Families}.appendJSON(nil))
+		log.Write(ScrapeRecord{URL: "http://127.0.0.1:9035/metrics", At: snaps[0].At.Add(time.Duration(i) * time.Second), DurationMS: 1.234, OK: true, HTTPStatus: 200, Families: sc.Families}.AppendJSON(nil))
 		log.WriteByte('\n')
 	}
 	zw := gzip.NewWriter(&gz)

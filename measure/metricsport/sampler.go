@@ -11,6 +11,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/relaybench/relaybench/runner/rundir"
 )
 
 // Sampler defaults and bounds.
@@ -23,12 +25,6 @@ const (
 	// bodyHeadBytes is how much of a failed body a record keeps.
 	bodyHeadBytes = 256
 )
-
-// Flusher is implemented by buffered writers (bufio.Writer); the sampler
-// flushes after every line so a crash loses at most the line being written.
-type Flusher interface {
-	Flush() error
-}
 
 // Sampler scrapes each MetricsPort URL every Interval and writes every scrape,
 // failed or not, as one ScrapeRecord line to Out. Configure the fields, then
@@ -43,8 +39,8 @@ type Sampler struct {
 	// Interval. It must be below Interval so scrapes of one URL never overlap
 	// and a hung relay shows up as one failed record per interval.
 	Timeout time.Duration
-	// Out receives one JSON line per scrape. Each line is a single Write,
-	// followed by Flush when Out is a Flusher. Lines are not fsynced: a
+	// Out receives one JSON line per scrape (rundir.Writer). Each line is a
+	// single Write, followed by Flush when Out has a Flush() error method. Lines are not fsynced: a
 	// process crash loses nothing already written, a power cut may.
 	Out io.Writer
 	// KeepFamily, when set, chooses which families are recorded. nil keeps
@@ -55,12 +51,8 @@ type Sampler struct {
 	Client *http.Client
 	// MaxBodyBytes bounds the body; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	// OnRecord, when set, is called after each record is written, e.g. to
-	// feed a live view. It runs on the scraping goroutine; keep it fast.
-	OnRecord func(ScrapeRecord)
 
-	mu  sync.Mutex // serialises writes to Out
-	buf []byte
+	log *rundir.Writer[ScrapeRecord]
 }
 
 // Why all families are recorded by default. Every family tor 0.4.9
@@ -90,13 +82,10 @@ func (s *Sampler) Run(ctx context.Context) error {
 		maxBody = DefaultMaxBodyBytes
 	}
 
+	s.log = rundir.NewWriter[ScrapeRecord](s.Out, rundir.MetricsFile)
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	var (
-		wg       sync.WaitGroup
-		errOnce  sync.Once
-		writeErr error
-	)
+	var wg sync.WaitGroup
 	for _, u := range s.URLs {
 		wg.Go(func() {
 			sc := scraper{url: u, client: client, timeout: timeout, maxBody: maxBody, keep: s.KeepFamily}
@@ -104,8 +93,7 @@ func (s *Sampler) Run(ctx context.Context) error {
 			defer t.Stop()
 			for {
 				rec := sc.scrape(runCtx)
-				if err := s.write(rec); err != nil {
-					errOnce.Do(func() { writeErr = err })
+				if err := s.log.Write(rec); err != nil {
 					stop()
 					return
 				}
@@ -118,7 +106,7 @@ func (s *Sampler) Run(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
-	return writeErr
+	return s.log.Err()
 }
 
 func (s *Sampler) settings() (interval, timeout time.Duration, err error) {
@@ -149,24 +137,6 @@ func (s *Sampler) settings() (interval, timeout time.Duration, err error) {
 		return 0, 0, fmt.Errorf("metricsport sampler: timeout %v must be positive and below the interval %v; lower Timeout or leave it 0", timeout, interval)
 	}
 	return interval, timeout, nil
-}
-
-func (s *Sampler) write(rec ScrapeRecord) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.buf = append(rec.appendJSON(s.buf[:0]), '\n')
-	if _, err := s.Out.Write(s.buf); err != nil {
-		return fmt.Errorf("write metrics log: %w; check disk space and the output file", err)
-	}
-	if f, ok := s.Out.(Flusher); ok {
-		if err := f.Flush(); err != nil {
-			return fmt.Errorf("flush metrics log: %w; check disk space and the output file", err)
-		}
-	}
-	if s.OnRecord != nil {
-		s.OnRecord(rec)
-	}
-	return nil
 }
 
 func newClient(timeout time.Duration) *http.Client {

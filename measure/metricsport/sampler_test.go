@@ -44,7 +44,7 @@ func (w *lineWriter) Flush() error {
 func (w *lineWriter) records(t *testing.T) []ScrapeRecord {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	recs, err := ReadMetricsLog(bytes.NewReader(w.buf.Bytes()))
+	recs, err := readMetricsLog(bytes.NewReader(w.buf.Bytes()))
 	if err != nil {
 		t.Fatalf("read back the sampler's log: %v", err)
 	}

@@ -15,11 +15,6 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// MetricType is the TYPE a family declared in the exposition ("counter",
-// "gauge", ...). It is kept verbatim because tor's names lie: several families
-// ending in _total are gauges.
-type MetricType string
-
 // The metric types of the Prometheus text format.
 const (
 	TypeCounter   MetricType = "counter"
@@ -28,32 +23,6 @@ const (
 	TypeSummary   MetricType = "summary"
 	TypeHistogram MetricType = "histogram"
 )
-
-// Sample is one exposed value: a series name, its labels and its value.
-type Sample struct {
-	// Name is the series name. It equals the family name except for the
-	// _sum/_count/_bucket series of summaries and histograms.
-	Name string
-	// Labels holds the label pairs; nil when the sample has none (like tor's
-	// socket limit, the unlabelled tor_relay_load_socket_total).
-	Labels map[string]string
-	// Value is the sample value; it may be NaN or ±Inf.
-	Value float64
-}
-
-// Label returns the value of label name, or "" when the sample lacks it.
-func (s Sample) Label(name string) string { return s.Labels[name] }
-
-// Family is one metric family: every sample that shares a # TYPE.
-type Family struct {
-	Name string
-	Type MetricType
-	// Help is the # HELP text. It is not written to the metrics log (it never
-	// changes and would cost ~2 KB per scrape), so it is empty for families
-	// read back with ReadMetricsLog.
-	Help    string
-	Samples []Sample
-}
 
 // Scrape is one parsed MetricsPort response: all families, sorted by name so
 // that two scrapes of the same relay compare line by line even though tor

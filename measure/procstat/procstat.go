@@ -2,32 +2,29 @@
 // of the local processes a run depends on (the relay under test and the
 // other tor processes of an embedded network, the tor client pool, the
 // harness itself) and of the machine as a whole, read from /proc at a fixed
-// interval and written to processes.jsonl. Per-step CPU use, and the
-// warning that the load generator rather than the relay was the limit, are
-// computed from these samples.
+// interval and written to processes.jsonl (rundir.ProcessSample). Per-step
+// CPU use, and the warning that the load generator rather than the relay was
+// the limit, are computed from these samples.
 package procstat
 
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/relaybench/relaybench/runner/rundir"
 )
 
 // userHZ is the unit of the CPU times in /proc/PID/stat. Linux exports
 // them in USER_HZ, which is 100 on every architecture Go supports on Linux
 // (the kernel converts from its internal HZ), so no sysconf call is needed.
 const userHZ = 100
-
-// MachineName is the Name of the samples that describe the whole machine.
-const MachineName = "machine"
 
 // Process is one local process to sample.
 type Process struct {
@@ -37,24 +34,6 @@ type Process struct {
 	// Role says what it is: "target", "client", "relay", "harness".
 	Role string
 	PID  int
-}
-
-// Sample is one line of processes.jsonl.
-type Sample struct {
-	Time time.Time `json:"t"`
-	Name string    `json:"name"`
-	Role string    `json:"role"`
-	PID  int       `json:"pid,omitempty"`
-	// CPUSeconds is the process's cumulative user+system CPU time; for the
-	// machine, the cumulative busy (non-idle, non-iowait) time of all cores.
-	CPUSeconds float64 `json:"cpu_s"`
-	// RSSBytes is the resident set size (0 for the machine).
-	RSSBytes int64 `json:"rss,omitempty"`
-	// Cores is the number of CPUs (machine samples only): busy seconds per
-	// second divided by Cores is the machine's utilisation.
-	Cores int `json:"cores,omitempty"`
-	// Err says why the process could not be read (it exited, say).
-	Err string `json:"err,omitempty"`
 }
 
 // ReadProcess reads the CPU time and RSS of pid from /proc.
@@ -119,10 +98,10 @@ type Sampler struct {
 	Processes func() []Process
 	// Interval between samples; 0 means 1 s.
 	Interval time.Duration
-	// Out receives the lines; each line is one Write.
+	// Out receives the lines (rundir.Writer); each line is one Write.
 	Out io.Writer
 
-	mu sync.Mutex
+	log *rundir.Writer[rundir.ProcessSample]
 }
 
 // Run samples until ctx ends. It returns an error only if Out fails.
@@ -133,6 +112,7 @@ func (s *Sampler) Run(ctx context.Context) error {
 	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
+	s.log = rundir.NewWriter[rundir.ProcessSample](s.Out, rundir.ProcessesFile)
 	for {
 		if err := s.sampleOnce(time.Now()); err != nil {
 			return err
@@ -146,12 +126,12 @@ func (s *Sampler) Run(ctx context.Context) error {
 }
 
 func (s *Sampler) sampleOnce(now time.Time) error {
-	var samples []Sample
+	var samples []rundir.ProcessSample
 	if busy, err := ReadMachine(); err == nil {
-		samples = append(samples, Sample{Time: now.UTC(), Name: MachineName, Role: MachineName, CPUSeconds: busy, Cores: runtime.NumCPU()})
+		samples = append(samples, rundir.ProcessSample{Time: now.UTC(), Name: rundir.MachineName, Role: rundir.MachineName, CPUSeconds: busy, Cores: runtime.NumCPU()})
 	}
 	for _, p := range s.Processes() {
-		smp := Sample{Time: now.UTC(), Name: p.Name, Role: p.Role, PID: p.PID}
+		smp := rundir.ProcessSample{Time: now.UTC(), Name: p.Name, Role: p.Role, PID: p.PID}
 		cpu, rss, err := ReadProcess(p.PID)
 		if err != nil {
 			smp.Err = err.Error()
@@ -160,15 +140,9 @@ func (s *Sampler) sampleOnce(now time.Time) error {
 		}
 		samples = append(samples, smp)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, smp := range samples {
-		line, err := json.Marshal(smp)
-		if err != nil {
+		if err := s.log.Write(smp); err != nil {
 			return err
-		}
-		if _, err := s.Out.Write(append(line, '\n')); err != nil {
-			return fmt.Errorf("write process samples: %w", err)
 		}
 	}
 	return nil
@@ -177,7 +151,7 @@ func (s *Sampler) sampleOnce(now time.Time) error {
 // Utilisation returns, for consecutive samples a and b of one process, the
 // share of one core it used between them (1.0 = a whole core); for machine
 // samples, the share of all cores.
-func Utilisation(a, b Sample) float64 {
+func Utilisation(a, b rundir.ProcessSample) float64 {
 	dt := b.Time.Sub(a.Time).Seconds()
 	if dt <= 0 || a.Err != "" || b.Err != "" {
 		return 0

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/relaybench/relaybench/runner/rundir"
 )
 
 func TestReadProcessSeesCPUAndMemory(t *testing.T) {
@@ -88,10 +90,10 @@ func TestSamplerWritesEveryProcessAndSurvivesExit(t *testing.T) {
 	}
 	counts := map[string]int{}
 	childErrors := 0
-	var machine []Sample
+	var machine []rundir.ProcessSample
 	sc := bufio.NewScanner(&out)
 	for sc.Scan() {
-		var smp Sample
+		var smp rundir.ProcessSample
 		if err := json.Unmarshal(sc.Bytes(), &smp); err != nil {
 			t.Fatalf("bad line %q: %v", sc.Text(), err)
 		}
@@ -99,14 +101,14 @@ func TestSamplerWritesEveryProcessAndSurvivesExit(t *testing.T) {
 		if smp.Name == "child" && smp.Err != "" {
 			childErrors++
 		}
-		if smp.Name == MachineName {
+		if smp.Name == rundir.MachineName {
 			machine = append(machine, smp)
 		}
 		if smp.Name == "harness" && (smp.RSSBytes == 0 || smp.Err != "") {
 			t.Errorf("harness sample without RSS: %+v", smp)
 		}
 	}
-	if counts["harness"] < 4 || counts["child"] != counts["harness"] || counts[MachineName] != counts["harness"] {
+	if counts["harness"] < 4 || counts["child"] != counts["harness"] || counts[rundir.MachineName] != counts["harness"] {
 		t.Errorf("samples per process %v: want one per interval for each", counts)
 	}
 	if childErrors == 0 {

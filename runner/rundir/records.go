@@ -1,0 +1,231 @@
+package rundir
+
+import "time"
+
+// Record is the outcome of one request: one JSON line in requests.jsonl.
+// Durations are nanoseconds measured from Start.
+type Record struct {
+	// Repetition is the 0-based repetition of the ramp (scenario
+	// repetitions run the whole ramp again).
+	Repetition int `json:"rep"`
+	// Step is the 0-based index of the ramp step the request belongs to.
+	Step int `json:"step"`
+	// Load is the step's load: concurrent streams (bulk, slow-readers) or
+	// requests per second (churn).
+	Load int `json:"load"`
+	// Worker is the closed-loop worker that made the request (0..Load-1),
+	// or -1 in the open loop (churn), where vegeta's workers are anonymous.
+	Worker int `json:"worker"`
+	// Endpoint is the index of the SOCKS endpoint used, or -1 when none was
+	// reached (no live endpoint left).
+	Endpoint int `json:"endpoint"`
+	// Intended is when the request should have started: the pacer's
+	// schedule in the open loop, so that coordinated omission shows as
+	// Start - Intended; equal to Start in the closed loop.
+	Intended time.Time `json:"intended"`
+	// Start is when the request entered the transport.
+	Start time.Time `json:"start"`
+	// ConnectNS is the SOCKS connect time, including tor's circuit build
+	// and stream attach; 0 when a kept-alive connection was reused.
+	ConnectNS int64 `json:"connect_ns"`
+	// TTFBNS is the time to the first response byte, 0 if none arrived.
+	TTFBNS int64 `json:"ttfb_ns"`
+	// TTLBNS is the time until the request ended: the last body byte for a
+	// success, the failure or cut otherwise.
+	TTLBNS int64 `json:"ttlb_ns"`
+	// Bytes is the number of body bytes received.
+	Bytes int64 `json:"bytes"`
+	// Status is the HTTP status code, 0 if no response arrived.
+	Status int `json:"status"`
+	// Error is the error class (the Class constants); empty on success.
+	Error string `json:"error"`
+	// Detail is the full error text.
+	Detail string `json:"detail"`
+	// Warmup is true when the request started within the step's warm-up.
+	Warmup bool `json:"warmup"`
+}
+
+// OK reports whether the request succeeded.
+func (r *Record) OK() bool { return r.Error == "" }
+
+// End returns when the request ended.
+func (r *Record) End() time.Time { return r.Start.Add(time.Duration(r.TTLBNS)) }
+
+// Error classes of a Record. A class is short, stable and meant for
+// grouping; Record.Detail holds the full error text. The runner classifies
+// errors (runner.ClassifyError); the analysis groups by class.
+const (
+	// ClassSocksUnreachable: the SocksPort itself could not be reached (tor
+	// not running, wrong address), or no endpoint was left to dial.
+	ClassSocksUnreachable = "socks-unreachable"
+	// ClassTimeout: the request hit the workload's per-request timeout, or
+	// a network timeout.
+	ClassTimeout = "timeout"
+	// ClassShortRead: the body ended before its announced length (circuit
+	// or stream torn down mid-transfer).
+	ClassShortRead = "short-read"
+	// ClassPayloadMismatch: the body differed from the expected payload.
+	ClassPayloadMismatch = "payload-mismatch"
+	// ClassCanceled: the run was canceled (Ctrl-C) or stopped (limit,
+	// Abort, no endpoints left) while the request was running.
+	ClassCanceled = "canceled"
+	// ClassStepEnd: the request was still running when its step ended and
+	// was cut. Not a failure: its bytes count toward the step's goodput.
+	ClassStepEnd = "step-end"
+	// ClassOther: anything else; see Record.Detail.
+	ClassOther = "other"
+)
+
+// Further classes are formed as "socks-<reply>" from a SOCKS5 reply code
+// (socks-general-failure, socks-not-allowed, socks-network-unreachable,
+// socks-host-unreachable, socks-connection-refused, socks-ttl-expired,
+// socks-command-not-supported, socks-address-type-not-supported,
+// socks-reply-<n> for unknown codes), "socks-auth-failed" and
+// "socks-protocol" for failed SOCKS handshakes, and "http-<code>" for HTTP
+// statuses other than 2xx.
+
+// StepSummary is one step's outcome: one JSON line in steps.jsonl, written
+// as the step ends. Counts and latencies exclude requests that started
+// during the warm-up; Bytes and Goodput count the bytes received after the
+// warm-up, whenever their request started.
+type StepSummary struct {
+	// Repetition is the 0-based repetition of the ramp the step belongs to.
+	Repetition int `json:"rep"`
+	// Step is the 0-based step index.
+	Step int `json:"step"`
+	// Load is the step's streams or requests per second.
+	Load int `json:"load"`
+	// Start and End delimit the step; the measured window is
+	// [WarmupEnd, End].
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	// WarmupEnd is Start plus the scenario's warm-up.
+	WarmupEnd time.Time `json:"warmup_end"`
+	// Requests started after the warm-up: OK + Cut + the sum of Errors.
+	Requests int `json:"requests"`
+	// Warmup is the number of requests started within the warm-up.
+	Warmup int `json:"warmup"`
+	// OK is the number of successful requests.
+	OK int `json:"ok"`
+	// Cut is the number of requests cut by the step's end (not failures).
+	Cut int `json:"cut"`
+	// Errors counts failed requests by class.
+	Errors map[string]int `json:"errors,omitempty"`
+	// Bytes is the body bytes received in the measured window.
+	Bytes int64 `json:"bytes"`
+	// SecondBytes holds the body bytes received in each second since
+	// Start, warm-up included; the last second may be partial (End).
+	SecondBytes []int64 `json:"second_bytes"`
+	// Goodput is Bytes per second of the measured window.
+	Goodput float64 `json:"goodput"`
+	// StreamGoodputP50 is the median per-stream goodput in bytes/s: each
+	// successful or cut stream's bytes in the measured window over its
+	// time in it.
+	StreamGoodputP50 float64 `json:"stream_goodput_p50"`
+	// Latency percentiles over the step's requests after the warm-up:
+	// SOCKS connect (new connections only), first byte, and last byte
+	// (successes only).
+	ConnectP50 time.Duration `json:"connect_p50"`
+	ConnectP95 time.Duration `json:"connect_p95"`
+	TTFBP50    time.Duration `json:"ttfb_p50"`
+	TTFBP95    time.Duration `json:"ttfb_p95"`
+	TTLBP50    time.Duration `json:"ttlb_p50"`
+	TTLBP95    time.Duration `json:"ttlb_p95"`
+	// First is the earliest record start, Last the latest record end.
+	First time.Time `json:"first"`
+	Last  time.Time `json:"last"`
+}
+
+// ErrorCount returns the number of failed requests.
+func (s *StepSummary) ErrorCount() int {
+	n := 0
+	for _, c := range s.Errors {
+		n += c
+	}
+	return n
+}
+
+// CircuitRecord is one line of circuits.jsonl: a circuit a pool client
+// built, or the first stream a circuit carried.
+type CircuitRecord struct {
+	Time   time.Time `json:"t"`
+	Client string    `json:"client"`
+	// Event is CircuitBuilt or CircuitUsed.
+	Event string   `json:"event"`
+	ID    string   `json:"id"`
+	Path  []string `json:"path,omitempty"`
+}
+
+// Events of a CircuitRecord.
+const (
+	// CircuitBuilt is tor's CIRC BUILT event.
+	CircuitBuilt = "built"
+	// CircuitUsed is the circuit's first STREAM SUCCEEDED of a SOCKS stream.
+	CircuitUsed = "used"
+)
+
+// MachineName is the Name (and Role) of the process samples that describe
+// the whole machine.
+const MachineName = "machine"
+
+// ProcessSample is one line of processes.jsonl: one process (or the
+// machine) at one sampling time.
+type ProcessSample struct {
+	Time time.Time `json:"t"`
+	Name string    `json:"name"`
+	Role string    `json:"role"`
+	PID  int       `json:"pid,omitempty"`
+	// CPUSeconds is the process's cumulative user+system CPU time; for the
+	// machine, the cumulative busy (non-idle, non-iowait) time of all cores.
+	CPUSeconds float64 `json:"cpu_s"`
+	// RSSBytes is the resident set size (0 for the machine).
+	RSSBytes int64 `json:"rss,omitempty"`
+	// Cores is the number of CPUs (machine samples only): busy seconds per
+	// second divided by Cores is the machine's utilisation.
+	Cores int `json:"cores,omitempty"`
+	// Err says why the process could not be read (it exited, say).
+	Err string `json:"err,omitempty"`
+}
+
+// RunInfoVersion is the version of the run.json schema.
+const RunInfoVersion = 1
+
+// RunInfo is run.json: what the raw files alone do not say.
+type RunInfo struct {
+	Version int `json:"version"`
+	// Scenario is the scenario's name.
+	Scenario string `json:"scenario"`
+	// Variant is the variant this directory holds, empty without variants.
+	Variant string `json:"variant,omitempty"`
+	// Started is when the run directory was created; Finished when the run
+	// ended (zero while it runs or when it crashed).
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished,omitzero"`
+	// StoppedBy is the last repetition's runner.Summary.StoppedBy.
+	StoppedBy string `json:"stopped_by,omitempty"`
+	// Error is why the run failed, empty when it did not.
+	Error string `json:"error,omitempty"`
+	// Warnings are what went wrong without stopping the run, e.g. a tor
+	// client of the pool that did not bootstrap.
+	Warnings []string `json:"warnings,omitempty"`
+	// Metrics lists the MetricsPort URLs sampled and what is behind each.
+	Metrics []MetricsEndpoint `json:"metrics,omitempty"`
+}
+
+// Roles of a MetricsEndpoint.
+const (
+	// RoleTarget is the relay under test.
+	RoleTarget = "target"
+	// RoleClient is one of relaybench's tor clients.
+	RoleClient = "client"
+	// RoleOther is a URL the scenario listed in sampling.metrics_urls.
+	RoleOther = "other"
+)
+
+// MetricsEndpoint is one sampled MetricsPort.
+type MetricsEndpoint struct {
+	URL  string `json:"url"`
+	Name string `json:"name"`
+	// Role is RoleTarget, RoleClient or RoleOther.
+	Role string `json:"role"`
+}
