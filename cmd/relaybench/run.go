@@ -367,7 +367,7 @@ func roleOf(sc *scenarios.Scenario) string {
 	return string(sc.Target.Role)
 }
 
-// circuitLog writes measure.CircuitRecords as they arrive and keeps when each
+// circuitLog writes rundir.CircuitRecords as they arrive and keeps when each
 // circuit was first used.
 type circuitLog struct {
 	mu    sync.Mutex

@@ -8,7 +8,7 @@
 // The flow in a run is:
 //
 //	Sampler.Run            -> metrics.jsonl, one ScrapeRecord per line
-//	ReadMetricsLog         -> []ScrapeRecord
+//	rundir.ReadLines       -> []ScrapeRecord
 //	Observations           -> []Observation (snapshot or failure, per URL)
 //	ComputeRates / RateSeries, DetectOnsets
 //
