@@ -16,32 +16,9 @@ import (
 
 	"github.com/cretz/bine/control"
 	"golang.org/x/net/proxy"
+
+	"github.com/relaybench/relaybench/scenarios"
 )
-
-// ClientMode is how a client uses the relay under test.
-type ClientMode string
-
-// The ways a client can put the relay under test on its circuits.
-const (
-	// ModeBridge: UseBridges 1 and Bridge ADDR:PORT FP. The target is the
-	// first hop of every circuit.
-	ModeBridge ClientMode = "bridge"
-	// ModeEntry: EntryNodes FP. The target is the entry guard (it needs the
-	// Guard flag, which the embedded network's authorities give everyone).
-	ModeEntry ClientMode = "entry"
-	// ModeMiddle: MiddleNodes FP. The target is the second hop, so CREATE
-	// cells reach it from a relay and its onionskin counters move.
-	ModeMiddle ClientMode = "middle"
-)
-
-// ParseClientMode checks s names a mode.
-func ParseClientMode(s string) (ClientMode, error) {
-	switch m := ClientMode(s); m {
-	case ModeBridge, ModeEntry, ModeMiddle:
-		return m, nil
-	}
-	return "", fmt.Errorf("client mode %q: use bridge, entry or middle", s)
-}
 
 // ClientConfig describes a tor client the harness starts.
 type ClientConfig struct {
@@ -49,8 +26,13 @@ type ClientConfig struct {
 	Name string
 	// DataDir is the client's DataDirectory; created with mode 0700.
 	DataDir string
-	// Mode says how the client uses the relay under test.
-	Mode ClientMode
+	// Mode says how the client puts the relay under test on its circuits:
+	// bridge (UseBridges 1 and Bridge ADDR:PORT FP, the first hop of every
+	// circuit), entry (EntryNodes FP, the entry guard: it needs the Guard
+	// flag, which the embedded network's authorities give everyone) or
+	// middle (MiddleNodes FP, the second hop, so CREATE cells reach it from
+	// a relay and its onionskin counters move).
+	Mode scenarios.Role
 	// Fingerprint is the relay under test's identity (entry and middle modes).
 	Fingerprint string
 	// BridgeLine is "ADDR:PORT FINGERPRINT" (bridge mode).
@@ -73,7 +55,7 @@ type Client struct {
 	// Name is the client's name.
 	Name string
 	// Mode is how it uses the relay under test.
-	Mode ClientMode
+	Mode scenarios.Role
 	// Process is its tor process.
 	Process *TorProcess
 	// SocksAddr is the SocksPort tor chose (IsolateSOCKSAuth is set: each
@@ -94,18 +76,18 @@ func clientTorrc(cfg ClientConfig) (*torrc, error) {
 	}
 	t.add("SocksPort", "127.0.0.1:auto IsolateSOCKSAuth")
 	switch cfg.Mode {
-	case ModeBridge:
+	case scenarios.RoleBridge:
 		if cfg.BridgeLine == "" {
 			return nil, fmt.Errorf("client %s: bridge mode needs a bridge line (ADDR:PORT FINGERPRINT)", cfg.Name)
 		}
 		t.add("UseBridges", "1")
 		t.add("Bridge", cfg.BridgeLine)
-	case ModeEntry:
+	case scenarios.RoleEntry:
 		if cfg.Fingerprint == "" {
 			return nil, fmt.Errorf("client %s: entry mode needs the relay's fingerprint", cfg.Name)
 		}
 		t.add("EntryNodes", cfg.Fingerprint)
-	case ModeMiddle:
+	case scenarios.RoleMiddle:
 		if cfg.Fingerprint == "" {
 			return nil, fmt.Errorf("client %s: middle mode needs the relay's fingerprint", cfg.Name)
 		}
@@ -168,7 +150,7 @@ func StartClient(ctx context.Context, cfg ClientConfig) (*Client, error) {
 // NewClient starts a client of this network using the target in the given
 // mode, with its data dir under the network's dir. The caller stops it (or
 // the network's Stop does, for the network's own client).
-func (n *Network) NewClient(ctx context.Context, name string, mode ClientMode, extra ...TorrcOption) (*Client, error) {
+func (n *Network) NewClient(ctx context.Context, name string, mode scenarios.Role, extra ...TorrcOption) (*Client, error) {
 	metricsPort, err := FreePort()
 	if err != nil {
 		return nil, err
@@ -177,9 +159,9 @@ func (n *Network) NewClient(ctx context.Context, name string, mode ClientMode, e
 }
 
 // ClientConfig returns the configuration of a client of this network.
-func (n *Network) ClientConfig(name string, mode ClientMode, metricsPort int, extra ...TorrcOption) ClientConfig {
+func (n *Network) ClientConfig(name string, mode scenarios.Role, metricsPort int, extra ...TorrcOption) ClientConfig {
 	target := n.Target()
-	if mode == ModeMiddle {
+	if mode == scenarios.RoleMiddle {
 		// Tor picks the guard before it looks at MiddleNodes; were the
 		// target the guard, no middle would be left. Any other relay of the
 		// network may be the guard.

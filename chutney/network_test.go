@@ -17,6 +17,7 @@ import (
 
 	"github.com/relaybench/relaybench/measure/metricsport"
 	"github.com/relaybench/relaybench/runner/payload"
+	"github.com/relaybench/relaybench/scenarios"
 )
 
 // ownerEnv makes the test binary act as a harness that owns a network in the
@@ -203,7 +204,7 @@ func TestDownloadThroughTarget(t *testing.T) {
 	defer srv.Close()
 	url := srv.BytesURL(size)
 
-	modes := []ClientMode{ModeBridge, ModeEntry, ModeMiddle}
+	modes := []scenarios.Role{scenarios.RoleBridge, scenarios.RoleEntry, scenarios.RoleMiddle}
 	clients := make([]*Client, len(modes))
 	errs := make([]error, len(modes))
 	var wg sync.WaitGroup

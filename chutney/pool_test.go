@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/relaybench/relaybench/scenarios"
 )
 
 // TestStartPoolWithAClientThatCannotBootstrap: one client of the pool uses
@@ -20,8 +22,8 @@ func TestStartPoolWithAClientThatCannotBootstrap(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfgs := func(tag string) []ClientConfig {
-		good := net.ClientConfig("good-"+tag, ModeBridge, 0)
-		bad := net.ClientConfig("bad-"+tag, ModeBridge, 0)
+		good := net.ClientConfig("good-"+tag, scenarios.RoleBridge, 0)
+		bad := net.ClientConfig("bad-"+tag, scenarios.RoleBridge, 0)
 		bad.BridgeLine = fmt.Sprintf("127.0.0.1:%d %s", deadPort, net.Target().Fingerprint)
 		return []ClientConfig{good, bad}
 	}

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/relaybench/relaybench/scenarios"
 )
 
 // proveReady starts the network's own client with the target as its bridge
@@ -37,7 +39,7 @@ func (n *Network) proveReady(ctx context.Context) error {
 	}
 	// Bridge mode: the target is the client's only possible first hop and
 	// its directory source, so a working download proves both.
-	cfg := n.ClientConfig("rbclient", ModeBridge, metricsPort)
+	cfg := n.ClientConfig("rbclient", scenarios.RoleBridge, metricsPort)
 	cfg.DataDir = filepath.Join(n.Dir, "nodes", "rbclient")
 	client, err := StartClient(ctx, cfg)
 	if err != nil {
@@ -95,9 +97,9 @@ func (n *Network) fetchThroughTarget(ctx context.Context, client *Client, url st
 
 // checkPath checks a 3-hop path has the target where mode puts it and an
 // exit of the network last.
-func (n *Network) checkPath(path []string, mode ClientMode) error {
+func (n *Network) checkPath(path []string, mode scenarios.Role) error {
 	hop := 0
-	if mode == ModeMiddle {
+	if mode == scenarios.RoleMiddle {
 		hop = 1
 	}
 	target := n.Target().Fingerprint

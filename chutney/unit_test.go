@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/relaybench/relaybench/scenarios"
 )
 
 func TestParseTorrcOption(t *testing.T) {
@@ -45,10 +47,10 @@ func TestTorrcSetReplacesCaseInsensitively(t *testing.T) {
 
 func TestClientTorrcModes(t *testing.T) {
 	base := ClientConfig{Name: "c", DataDir: "/tmp/x", Fingerprint: "AB", BridgeLine: "127.0.0.1:1 AB", DirAuthorities: []string{"a"}}
-	for mode, want := range map[ClientMode]string{
-		ModeBridge: "UseBridges 1\nBridge 127.0.0.1:1 AB\n",
-		ModeEntry:  "EntryNodes AB\n",
-		ModeMiddle: "MiddleNodes AB\n",
+	for mode, want := range map[scenarios.Role]string{
+		scenarios.RoleBridge: "UseBridges 1\nBridge 127.0.0.1:1 AB\n",
+		scenarios.RoleEntry:  "EntryNodes AB\n",
+		scenarios.RoleMiddle: "MiddleNodes AB\n",
 	} {
 		cfg := base
 		cfg.Mode = mode
@@ -66,13 +68,13 @@ func TestClientTorrcModes(t *testing.T) {
 	if _, err := clientTorrc(cfg); err == nil {
 		t.Error("unknown mode accepted")
 	}
-	cfg.Mode, cfg.BridgeLine = ModeBridge, ""
+	cfg.Mode, cfg.BridgeLine = scenarios.RoleBridge, ""
 	if _, err := clientTorrc(cfg); err == nil {
 		t.Error("bridge mode without a bridge line accepted")
 	}
 	// A client of the real network gets no testing options.
 	cfg = base
-	cfg.Mode, cfg.DirAuthorities = ModeEntry, nil
+	cfg.Mode, cfg.DirAuthorities = scenarios.RoleEntry, nil
 	tc, _ := clientTorrc(cfg)
 	if strings.Contains(tc.String(), "TestingTorNetwork") || strings.Contains(tc.String(), "DirAuthority") {
 		t.Errorf("real-network client has test network options:\n%s", tc)

@@ -61,7 +61,9 @@ const (
 	TargetSocks TargetKind = "socks"
 )
 
-// Role is how relaybench's tor clients use the relay under test.
+// Role is the relay under test's place in the path of relaybench's tor
+// clients: the one type for it, from target.role to the torrc of the
+// clients chutney starts.
 type Role string
 
 // Roles.

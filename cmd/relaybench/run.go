@@ -489,7 +489,7 @@ func setUpTarget(ctx context.Context, sc *scenarios.Scenario, dir, netDir string
 			t.close()
 		}
 	}()
-	mode, _ := chutney.ParseClientMode(string(sc.Target.Role))
+	mode := sc.Target.Role
 	var clientCfgs []chutney.ClientConfig
 	switch sc.Target.Kind {
 	case scenarios.TargetTestnet:

@@ -15,6 +15,7 @@ import (
 	"github.com/relaybench/relaybench/chutney"
 	"github.com/relaybench/relaybench/measure/metricsport"
 	"github.com/relaybench/relaybench/runner/payload"
+	"github.com/relaybench/relaybench/scenarios"
 )
 
 // testnetSmoke is the end-to-end proof that relaybench's foundation works on
@@ -60,7 +61,7 @@ func testnetSmoke(args []string, stdout, stderr io.Writer) error {
 
 	// The network's own client uses the target as its bridge; a second one
 	// uses it as its entry guard.
-	entry, err := net.NewClient(ctx, "smoke-entry", chutney.ModeEntry)
+	entry, err := net.NewClient(ctx, "smoke-entry", scenarios.RoleEntry)
 	if err != nil {
 		return err
 	}
