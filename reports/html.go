@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/relaybench/relaybench/measure"
+	"github.com/relaybench/relaybench/reports/verdict"
 )
 
 // The HTML report is one file that opens anywhere, offline and years later:
@@ -105,6 +106,7 @@ type chartSection struct {
 }
 
 func newHTMLPage(a *measure.Analysis) *htmlPage {
+	v := verdict.Of(a)
 	p := &htmlPage{A: a, HotPercent: fmt.Sprintf("%.0f", measure.BottleneckUtilisation*100)}
 	p.Facts = []htmlFact{
 		{"scenario", a.Scenario},
@@ -121,8 +123,8 @@ func newHTMLPage(a *measure.Analysis) *htmlPage {
 	p.Facts = append(p.Facts, htmlFact{"onset thresholds", fmt.Sprintf(
 		"saturation gain %.0f%% per doubling, latency ×%.1f, error rate %.1f%%, sockets %.0f%% of limit",
 		finite(th.SaturationGain)*100, finite(th.LatencyFactor), finite(th.ErrorRate)*100, finite(th.SocketFraction)*100)})
-	p.Cards = htmlCards(a)
-	p.Verdict = verdictBlocks(Verdict(a))
+	p.Cards = htmlCards(v)
+	p.Verdict = verdictBlocks(v)
 
 	gp, gpMissing := goodputChart(a)
 	lat, latMissing := latencyChart(a)
@@ -149,13 +151,13 @@ func newHTMLPage(a *measure.Analysis) *htmlPage {
 	return p
 }
 
-func htmlCards(a *measure.Analysis) []htmlCard {
+func htmlCards(v verdict.Verdict) []htmlCard {
 	var out []htmlCard
-	if c := a.Capacity; c != nil {
+	if c := v.Capacity; c != nil {
 		card := htmlCard{Label: "capacity", Class: "ok",
 			Value: fmt.Sprintf("%.2f MiB/s", finite(c.Goodput.Mean)/mib),
 			Sub: fmt.Sprintf("± %.2f (95%% CI %.2f–%.2f) at step %d (%d %s)", finite(c.Goodput.HalfWidth())/mib,
-				finite(c.Goodput.Low)/mib, finite(c.Goodput.High)/mib, c.Step+1, c.Load, a.LoadUnit)}
+				finite(c.Goodput.Low)/mib, finite(c.Goodput.High)/mib, c.Step+1, c.Load, v.LoadUnit)}
 		if c.LowerBound {
 			card.Class, card.Badge, card.Value = "warn", "lower bound", "≥ "+card.Value
 		}
@@ -168,9 +170,9 @@ func htmlCards(a *measure.Analysis) []htmlCard {
 	} else {
 		out = append(out, htmlCard{Label: "capacity", Value: "unknown", Sub: "no step carried any bytes", Class: "bad"})
 	}
-	if o := a.Onset; o != nil {
+	if o := v.Onset; o != nil {
 		card := htmlCard{Label: "overload onset", Class: "bad",
-			Value: fmt.Sprintf("step %d (%d %s)", o.Step+1, o.Load, a.LoadUnit),
+			Value: fmt.Sprintf("step %d (%d %s)", o.Step+1, o.Load, v.LoadUnit),
 			Sub:   "cause: " + o.Cause}
 		if o.LoadGeneratorBound {
 			card.Class, card.Badge = "warn", "generator-bound"
@@ -179,9 +181,9 @@ func htmlCards(a *measure.Analysis) []htmlCard {
 	} else {
 		out = append(out, htmlCard{Label: "overload onset", Value: "none seen", Sub: "no overload signal fired at any step", Class: "ok"})
 	}
-	if len(a.Gates) > 0 {
-		failed := len(a.Failed())
-		card := htmlCard{Label: "thresholds", Value: "passed", Class: "ok", Sub: fmt.Sprintf("%d of %d gates", len(a.Gates)-failed, len(a.Gates))}
+	if len(v.Gates) > 0 {
+		failed := v.FailedGates()
+		card := htmlCard{Label: "thresholds", Value: "passed", Class: "ok", Sub: fmt.Sprintf("%d of %d gates", len(v.Gates)-failed, len(v.Gates))}
 		if failed > 0 {
 			card.Value, card.Class = "FAILED", "bad"
 		}
@@ -190,72 +192,57 @@ func htmlCards(a *measure.Analysis) []htmlCard {
 	return out
 }
 
-// verdictBlock is one paragraph of Verdict's text: a headline and its
-// indented lines. The HTML shows Verdict's own words so that the report
-// and the terminal never disagree.
+// verdictBlock is one section of the verdict (package verdict), in the
+// words the terminal shows, so that the report and the terminal never
+// disagree. Its classes come from the kinds of the section and its lines,
+// never from their words.
 type verdictBlock struct {
 	Head  string
 	Class string
 	Parts []verdictPart
 }
 
-// verdictPart is a note line or a run of "- " items.
+// verdictPart is a note line or a run of list items.
 type verdictPart struct {
 	Note  string
 	Class string
 	Items []string
 }
 
-func verdictBlocks(text string) []verdictBlock {
+func verdictBlocks(v verdict.Verdict) []verdictBlock {
 	var out []verdictBlock
-	for line := range strings.Lines(text) {
-		line = strings.TrimRight(line, "\n")
-		if strings.TrimSpace(line) == "" {
-			continue
-		}
-		if !strings.HasPrefix(line, " ") || len(out) == 0 {
-			b := verdictBlock{Head: strings.TrimSpace(line)}
-			switch {
-			case strings.HasPrefix(line, "capacity: unknown"):
-				b.Class = "bad"
-			case strings.HasPrefix(line, "capacity:"):
-				b.Class = "capacity"
-			case strings.HasPrefix(line, "overload onset: none"):
-				b.Class = "ok"
-			case strings.HasPrefix(line, "overload onset:"):
-				b.Class = "onset"
-			case strings.HasPrefix(line, "thresholds:") && strings.Contains(line, "FAILED"):
-				b.Class = "bad"
-			case strings.HasPrefix(line, "thresholds:"):
-				b.Class = "ok"
-			default: // bottlenecks, problems
-				b.Class = "warn"
-			}
-			out = append(out, b)
-			continue
-		}
-		b := &out[len(out)-1]
-		body := strings.TrimSpace(line)
-		if item, ok := strings.CutPrefix(body, "- "); ok {
-			if n := len(b.Parts); n > 0 && b.Parts[n-1].Items != nil {
-				b.Parts[n-1].Items = append(b.Parts[n-1].Items, item)
+	for _, s := range v.Sections() {
+		b := verdictBlock{Head: s.Head, Class: verdictClass(s.Kind)}
+		for _, l := range s.Lines {
+			if l.Kind != verdict.LineItem {
+				b.Parts = append(b.Parts, verdictPart{Note: l.Text, Class: verdictClass(l.Kind)})
+			} else if n := len(b.Parts); n > 0 && b.Parts[n-1].Items != nil {
+				b.Parts[n-1].Items = append(b.Parts[n-1].Items, l.Text)
 			} else {
-				b.Parts = append(b.Parts, verdictPart{Items: []string{item}})
+				b.Parts = append(b.Parts, verdictPart{Items: []string{l.Text}})
 			}
-			continue
 		}
-		part := verdictPart{Note: body}
-		switch {
-		case strings.HasPrefix(body, "FAIL"):
-			part.Class = "bad"
-		case strings.HasPrefix(body, "ok"):
-			part.Class = "ok"
-		case strings.Contains(body, "LOWER BOUND"), strings.Contains(body, "load generator"):
-			part.Class = "warn"
-		}
-		b.Parts = append(b.Parts, part)
+		out = append(out, b)
 	}
 	return out
+}
+
+// verdictClass is the CSS class of a verdict section or note: capacity
+// and ok draw green, onset and bad red, warn amber; list items have none.
+func verdictClass(k verdict.Kind) string {
+	switch k {
+	case verdict.KindCapacity:
+		return "capacity"
+	case verdict.KindOnset:
+		return "onset"
+	case verdict.KindNoOnset, verdict.KindThresholdsPassed, verdict.LineGatePassed:
+		return "ok"
+	case verdict.KindCapacityUnknown, verdict.KindThresholdsFailed, verdict.LineGateFailed:
+		return "bad"
+	case verdict.KindBottlenecks, verdict.KindProblems, verdict.LineLowerBound, verdict.LineGeneratorBound:
+		return "warn"
+	}
+	return ""
 }
 
 // --- tables ---
