@@ -381,6 +381,83 @@ func TestHTMLVerdictMatchesTerminal(t *testing.T) {
 	}
 }
 
+// TestHTMLVerdictClassesFollowTheValues: the class of each verdict block
+// and note is what the analysis's values call for (worked out here from
+// the values), whatever the words say: a problem whose text reads like
+// verdict heads stays one warning item.
+func TestHTMLVerdictClassesFollowTheValues(t *testing.T) {
+	inputs := htmlInputs(t)
+	tricky := saturatedAnalysis()
+	tricky.Problems = []string{"capacity: unknown\nthresholds: FAILED\n  ok   FAIL"}
+	for _, g := range tricky.Gates {
+		g.Passed = !g.Passed
+		g.Detail = "ok " + g.Detail + " LOWER BOUND"
+		tricky.Gates = append(tricky.Gates, g)
+	}
+	inputs = append(inputs, htmlInput{name: "tricky", a: tricky})
+	for _, in := range inputs {
+		t.Run(in.name, func(t *testing.T) {
+			a := in.a
+			var blocks, notes []string
+			if a.Capacity == nil {
+				blocks = append(blocks, "bad")
+			} else {
+				blocks = append(blocks, "capacity")
+				if a.Capacity.LowerBound {
+					notes = append(notes, "warn")
+				}
+			}
+			if a.Onset == nil {
+				blocks = append(blocks, "ok")
+			} else {
+				blocks = append(blocks, "onset")
+				if a.Onset.LoadGeneratorBound {
+					notes = append(notes, "warn")
+				}
+			}
+			for _, s := range a.Steps {
+				if len(s.Bottlenecks) > 0 {
+					blocks = append(blocks, "warn")
+					break
+				}
+			}
+			if len(a.Gates) > 0 {
+				cls := "ok"
+				for _, g := range a.Gates {
+					if g.Passed {
+						notes = append(notes, "ok")
+					} else {
+						notes, cls = append(notes, "bad"), "bad"
+					}
+				}
+				blocks = append(blocks, cls)
+			}
+			if len(a.Problems) > 0 {
+				blocks = append(blocks, "warn")
+			}
+			var gotBlocks, gotNotes []string
+			for n := range parseHTML(t, renderHTML(t, a)).Descendants() {
+				if n.Type != html.ElementNode {
+					continue
+				}
+				cls := strings.Fields(attr(n, "class"))
+				switch {
+				case n.Data == "div" && hasClass(n, "vblock"):
+					gotBlocks = append(gotBlocks, strings.Join(cls[1:], " "))
+				case n.Data == "p" && hasClass(n, "note"):
+					gotNotes = append(gotNotes, strings.Join(cls[1:], " "))
+				}
+			}
+			if !slices.Equal(gotBlocks, blocks) {
+				t.Errorf("verdict blocks %q, want %q", gotBlocks, blocks)
+			}
+			if !slices.Equal(gotNotes, notes) {
+				t.Errorf("verdict notes %q, want %q", gotNotes, notes)
+			}
+		})
+	}
+}
+
 // TestHTMLEdgeCases: whatever the analysis holds, HTML writes a report and
 // never a NaN.
 func TestHTMLEdgeCases(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/relaybench/relaybench/measure"
+	"github.com/relaybench/relaybench/reports/verdict"
 )
 
 const mib = 1 << 20
@@ -104,65 +105,18 @@ func errorsCell(s measure.StepResult) string {
 	return fmt.Sprintf("%.1f%% %s", s.ErrorRate*100, strings.Join(parts, " "))
 }
 
-// Verdict is the plain-text conclusion: capacity, onset and cause, and the
-// warnings that qualify them.
+// Verdict is the plain-text verdict of a (see package verdict): each
+// section's head, and under it its lines, indented, list items marked "- ".
 func Verdict(a *measure.Analysis) string {
 	var b strings.Builder
-	if c := a.Capacity; c != nil {
-		fmt.Fprintf(&b, "capacity: %.2f MiB/s (95%% CI %.2f–%.2f) at step %d (%d %s)",
-			c.Goodput.Mean/mib, c.Goodput.Low/mib, c.Goodput.High/mib, c.Step+1, c.Load, a.LoadUnit)
-		if c.RelayWrittenBps > 0 {
-			fmt.Fprintf(&b, "; the relay read %.2f and wrote %.2f MiB/s there", c.RelayReadBps/mib, c.RelayWrittenBps/mib)
-		}
-		b.WriteString("\n")
-		if c.LowerBound {
-			b.WriteString("  this is a LOWER BOUND of the relay's capacity, not its capacity:\n")
-			for _, r := range c.Reasons {
-				fmt.Fprintf(&b, "  - %s\n", r)
+	for _, s := range verdict.Of(a).Sections() {
+		b.WriteString(s.Head + "\n")
+		for _, l := range s.Lines {
+			if l.Kind == verdict.LineItem {
+				b.WriteString("  - " + l.Text + "\n")
+			} else {
+				b.WriteString("  " + l.Text + "\n")
 			}
-		}
-	} else {
-		b.WriteString("capacity: unknown (no step carried any bytes)\n")
-	}
-	if o := a.Onset; o != nil {
-		fmt.Fprintf(&b, "overload onset: step %d (%d %s), cause %s\n", o.Step+1, o.Load, a.LoadUnit, o.Cause)
-		for _, s := range o.Signals {
-			fmt.Fprintf(&b, "  - %s (%s): %s\n", s.Name, s.Source, s.Evidence)
-		}
-		if o.LoadGeneratorBound {
-			b.WriteString("  the load generator was at its limit at this step: client-side signals may describe it rather than the relay\n")
-		}
-	} else {
-		b.WriteString("overload onset: none seen\n")
-	}
-	var warned []string
-	for _, s := range a.Steps {
-		for _, bn := range s.Bottlenecks {
-			warned = append(warned, fmt.Sprintf("  - step %d (%d %s): %s\n", s.Step+1, s.Load, a.LoadUnit, bn.Evidence))
-		}
-	}
-	if len(warned) > 0 {
-		b.WriteString("bottlenecks:\n")
-		b.WriteString(strings.Join(warned, ""))
-	}
-	if len(a.Gates) > 0 {
-		verdict := "passed"
-		if len(a.Failed()) > 0 {
-			verdict = "FAILED"
-		}
-		fmt.Fprintf(&b, "thresholds: %s\n", verdict)
-		for _, g := range a.Gates {
-			mark := "ok  "
-			if !g.Passed {
-				mark = "FAIL"
-			}
-			fmt.Fprintf(&b, "  %s %s: %s (limit %s): %s\n", mark, g.Name, g.Value, g.Limit, g.Detail)
-		}
-	}
-	if len(a.Problems) > 0 {
-		b.WriteString("problems with the raw data:\n")
-		for _, p := range a.Problems {
-			fmt.Fprintf(&b, "  - %s\n", p)
 		}
 	}
 	return b.String()

@@ -1,0 +1,203 @@
+// Package verdict owns what a run concluded as the reports state it: the
+// capacity, the overload onset, the bottlenecks, the threshold gates and
+// the problems with the raw data, as a value (Of) and in words (Sections).
+//
+// The conclusions themselves are measure's: measure.Analyze computes the
+// capacity, the onset, the bottlenecks and the gates once and summary.json
+// stores them. This package picks what a reader of a run needs from them
+// and words it. Every report renders the same Sections, so the terminal,
+// report.md and report.html cannot disagree; each section and each line
+// carries a kind taken from the value it words, so that a renderer styles
+// it (report.html's colours) without ever reading its words.
+//
+// A conclusion added to measure.Capacity or measure.Onset (whose limit a
+// capacity is, say) reaches the reports by wording it here, as a clause of
+// a head or a Line of a new Kind: the renderers only map kinds to
+// styles.
+package verdict
+
+import (
+	"fmt"
+
+	"github.com/relaybench/relaybench/measure"
+)
+
+const mib = 1 << 20
+
+// Verdict is the conclusion of one run. It shares its parts with the
+// Analysis it was taken from.
+type Verdict struct {
+	// LoadUnit is what a step's load counts: "streams" or "req/s".
+	LoadUnit string
+	// Capacity is the highest sustained goodput, its step and load, and
+	// whether (and why) it is only a lower bound of the relay's capacity;
+	// nil when it is unknown because no step carried any bytes.
+	Capacity *measure.Capacity
+	// Onset is the first overloaded step with the signals that fired
+	// there and their evidence; nil when no overload signal fired.
+	Onset *measure.Onset
+	// Bottlenecks are the processes (or the machine) at their CPU limit,
+	// step by step in step order.
+	Bottlenecks []Bottleneck
+	// Gates are the outcomes of the scenario's thresholds, each with its
+	// value and limit; none when the scenario sets no thresholds.
+	Gates []measure.Gate
+	// Problems are the warnings about the input: missing or damaged raw
+	// data and parts of the analysis left out.
+	Problems []string
+}
+
+// Bottleneck is a measure.Bottleneck with the step it was seen at.
+type Bottleneck struct {
+	// Step is 0-based; Load is the step's load in the verdict's LoadUnit.
+	Step, Load int
+	measure.Bottleneck
+}
+
+// Of takes the verdict of a.
+func Of(a *measure.Analysis) Verdict {
+	v := Verdict{LoadUnit: a.LoadUnit, Capacity: a.Capacity, Onset: a.Onset, Gates: a.Gates, Problems: a.Problems}
+	for _, s := range a.Steps {
+		for _, b := range s.Bottlenecks {
+			v.Bottlenecks = append(v.Bottlenecks, Bottleneck{Step: s.Step, Load: s.Load, Bottleneck: b})
+		}
+	}
+	return v
+}
+
+// FailedGates counts the gates the run did not pass.
+func (v Verdict) FailedGates() int {
+	n := 0
+	for _, g := range v.Gates {
+		if !g.Passed {
+			n++
+		}
+	}
+	return n
+}
+
+// Kind says what a Section or a Line states: the Kind* values are
+// sections' kinds, the Line* values lines'.
+type Kind int
+
+const (
+	// The kinds of sections.
+
+	// KindCapacity: the capacity, its step and load (a LineLowerBound
+	// line follows when it is only a lower bound).
+	KindCapacity Kind = iota + 1
+	// KindCapacityUnknown: no step carried any bytes.
+	KindCapacityUnknown
+	// KindOnset: the overload onset and its signals.
+	KindOnset
+	// KindNoOnset: no overload signal fired at any step.
+	KindNoOnset
+	// KindBottlenecks: processes at their CPU limit.
+	KindBottlenecks
+	// KindThresholdsPassed: the run passed every gate.
+	KindThresholdsPassed
+	// KindThresholdsFailed: the run failed at least one gate.
+	KindThresholdsFailed
+	// KindProblems: problems with the raw data.
+	KindProblems
+
+	// The kinds of lines.
+
+	// LineItem is one of a list: a reason, a signal, a bottleneck, a
+	// problem.
+	LineItem
+	// LineLowerBound says that the capacity is only a lower bound; its
+	// reasons follow as items.
+	LineLowerBound
+	// LineGeneratorBound says that the load generator was at its limit
+	// at the onset step.
+	LineGeneratorBound
+	// LineGatePassed and LineGateFailed are one gate each.
+	LineGatePassed
+	LineGateFailed
+)
+
+// Section is one paragraph of the verdict: a head and the lines under it.
+type Section struct {
+	Kind  Kind
+	Head  string
+	Lines []Line
+}
+
+// Line is one line under a section's head.
+type Line struct {
+	Kind Kind
+	Text string
+}
+
+// Sections words v: the capacity, the onset, then the bottlenecks, the
+// gates and the problems where there are any.
+func (v Verdict) Sections() []Section {
+	out := []Section{v.capacity(), v.onset()}
+	if len(v.Bottlenecks) > 0 {
+		s := Section{Kind: KindBottlenecks, Head: "bottlenecks:"}
+		for _, b := range v.Bottlenecks {
+			s.item(fmt.Sprintf("step %d (%d %s): %s", b.Step+1, b.Load, v.LoadUnit, b.Evidence))
+		}
+		out = append(out, s)
+	}
+	if len(v.Gates) > 0 {
+		s := Section{Kind: KindThresholdsPassed, Head: "thresholds: passed"}
+		if v.FailedGates() > 0 {
+			s.Kind, s.Head = KindThresholdsFailed, "thresholds: FAILED"
+		}
+		for _, g := range v.Gates {
+			kind, mark := LineGatePassed, "ok  "
+			if !g.Passed {
+				kind, mark = LineGateFailed, "FAIL"
+			}
+			s.Lines = append(s.Lines, Line{Kind: kind, Text: fmt.Sprintf("%s %s: %s (limit %s): %s", mark, g.Name, g.Value, g.Limit, g.Detail)})
+		}
+		out = append(out, s)
+	}
+	if len(v.Problems) > 0 {
+		s := Section{Kind: KindProblems, Head: "problems with the raw data:"}
+		for _, p := range v.Problems {
+			s.item(p)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func (s *Section) item(text string) { s.Lines = append(s.Lines, Line{Kind: LineItem, Text: text}) }
+
+func (v Verdict) capacity() Section {
+	c := v.Capacity
+	if c == nil {
+		return Section{Kind: KindCapacityUnknown, Head: "capacity: unknown (no step carried any bytes)"}
+	}
+	s := Section{Kind: KindCapacity, Head: fmt.Sprintf("capacity: %.2f MiB/s (95%% CI %.2f–%.2f) at step %d (%d %s)",
+		c.Goodput.Mean/mib, c.Goodput.Low/mib, c.Goodput.High/mib, c.Step+1, c.Load, v.LoadUnit)}
+	if c.RelayWrittenBps > 0 {
+		s.Head += fmt.Sprintf("; the relay read %.2f and wrote %.2f MiB/s there", c.RelayReadBps/mib, c.RelayWrittenBps/mib)
+	}
+	if c.LowerBound {
+		s.Lines = append(s.Lines, Line{Kind: LineLowerBound, Text: "this is a LOWER BOUND of the relay's capacity, not its capacity:"})
+		for _, r := range c.Reasons {
+			s.item(r)
+		}
+	}
+	return s
+}
+
+func (v Verdict) onset() Section {
+	o := v.Onset
+	if o == nil {
+		return Section{Kind: KindNoOnset, Head: "overload onset: none seen"}
+	}
+	s := Section{Kind: KindOnset, Head: fmt.Sprintf("overload onset: step %d (%d %s), cause %s", o.Step+1, o.Load, v.LoadUnit, o.Cause)}
+	for _, sig := range o.Signals {
+		s.item(fmt.Sprintf("%s (%s): %s", sig.Name, sig.Source, sig.Evidence))
+	}
+	if o.LoadGeneratorBound {
+		s.Lines = append(s.Lines, Line{Kind: LineGeneratorBound,
+			Text: "the load generator was at its limit at this step: client-side signals may describe it rather than the relay"})
+	}
+	return s
+}

@@ -1,0 +1,82 @@
+package verdict
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/relaybench/relaybench/measure"
+)
+
+// The expected sections below are written out by hand from the analyses'
+// numbers (3 MiB/s = 3×2^20 bytes/s), not produced by the code under test.
+
+func TestSectionsOfAFullVerdict(t *testing.T) {
+	a := &measure.Analysis{LoadUnit: "streams",
+		Steps: []measure.StepResult{
+			{Step: 0, Load: 1},
+			{Step: 1, Load: 2, Bottlenecks: []measure.Bottleneck{{Kind: measure.BottleneckClient, Name: "load0", Utilisation: 0.95, Evidence: "load0 at 95%"}}},
+			{Step: 2, Load: 4, Bottlenecks: []measure.Bottleneck{{Kind: measure.BottleneckMachine, Name: "machine", Utilisation: 0.99, Evidence: "machine at 99%"}}},
+		},
+		Capacity: &measure.Capacity{Step: 1, Load: 2, Goodput: measure.Estimate{N: 10, Mean: 3 << 20, Low: 2.5 * (1 << 20), High: 3.5 * (1 << 20)},
+			RelayReadBps: 3.25 * (1 << 20), RelayWrittenBps: 3.5 * (1 << 20), LowerBound: true, Reasons: []string{"load0 at 95%"}},
+		Onset: &measure.Onset{Step: 1, Load: 2, Cause: "latency", LoadGeneratorBound: true,
+			Signals: []measure.Signal{{Name: "latency", Source: "client", Evidence: "p95 ×3"}, {Name: "saturation", Source: "client", Evidence: "+2%"}}},
+		Gates: []measure.Gate{
+			{Name: "min_capacity", Limit: "5MiB/s", Value: "3.00 MiB/s", Detail: "capacity at step 2"},
+			{Name: "max_error_rate", Limit: "1.00%", Value: "0.10%", Passed: true, Detail: "1 of 1000"},
+		},
+		Problems: []string{"metrics.jsonl is missing"},
+	}
+	v := Of(a)
+	if v.FailedGates() != 1 {
+		t.Errorf("FailedGates = %d, want 1", v.FailedGates())
+	}
+	want := []Section{
+		{Kind: KindCapacity, Head: "capacity: 3.00 MiB/s (95% CI 2.50–3.50) at step 2 (2 streams); the relay read 3.25 and wrote 3.50 MiB/s there",
+			Lines: []Line{{LineLowerBound, "this is a LOWER BOUND of the relay's capacity, not its capacity:"}, {LineItem, "load0 at 95%"}}},
+		{Kind: KindOnset, Head: "overload onset: step 2 (2 streams), cause latency",
+			Lines: []Line{{LineItem, "latency (client): p95 ×3"}, {LineItem, "saturation (client): +2%"},
+				{LineGeneratorBound, "the load generator was at its limit at this step: client-side signals may describe it rather than the relay"}}},
+		{Kind: KindBottlenecks, Head: "bottlenecks:",
+			Lines: []Line{{LineItem, "step 2 (2 streams): load0 at 95%"}, {LineItem, "step 3 (4 streams): machine at 99%"}}},
+		{Kind: KindThresholdsFailed, Head: "thresholds: FAILED",
+			Lines: []Line{{LineGateFailed, "FAIL min_capacity: 3.00 MiB/s (limit 5MiB/s): capacity at step 2"},
+				{LineGatePassed, "ok   max_error_rate: 0.10% (limit 1.00%): 1 of 1000"}}},
+		{Kind: KindProblems, Head: "problems with the raw data:", Lines: []Line{{LineItem, "metrics.jsonl is missing"}}},
+	}
+	checkSections(t, v.Sections(), want)
+}
+
+func TestSectionsOfAnEmptyRun(t *testing.T) {
+	checkSections(t, Of(&measure.Analysis{LoadUnit: "req/s"}).Sections(), []Section{
+		{Kind: KindCapacityUnknown, Head: "capacity: unknown (no step carried any bytes)"},
+		{Kind: KindNoOnset, Head: "overload onset: none seen"},
+	})
+}
+
+// TestSectionsOfAMeasuredCapacity: a capacity that is not a lower bound
+// and has no relay data is one line; gates that all passed say so.
+func TestSectionsOfAMeasuredCapacity(t *testing.T) {
+	a := &measure.Analysis{LoadUnit: "req/s",
+		Capacity: &measure.Capacity{Step: 0, Load: 8, Goodput: measure.Estimate{N: 3, Mean: 1 << 20, Low: 0.75 * (1 << 20), High: 1.25 * (1 << 20)}},
+		Onset:    &measure.Onset{Step: 0, Load: 8, Cause: "rate-limit"},
+		Gates:    []measure.Gate{{Name: "max_error_rate", Limit: "1.00%", Value: "0.00%", Passed: true, Detail: "none failed"}},
+	}
+	checkSections(t, Of(a).Sections(), []Section{
+		{Kind: KindCapacity, Head: "capacity: 1.00 MiB/s (95% CI 0.75–1.25) at step 1 (8 req/s)"},
+		{Kind: KindOnset, Head: "overload onset: step 1 (8 req/s), cause rate-limit"},
+		{Kind: KindThresholdsPassed, Head: "thresholds: passed", Lines: []Line{{LineGatePassed, "ok   max_error_rate: 0.00% (limit 1.00%): none failed"}}},
+	})
+}
+
+func checkSections(t *testing.T, got, want []Section) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d sections, want %d:\n%+v", len(got), len(want), got)
+	}
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("section %d:\n got %+v\nwant %+v", i, got[i], want[i])
+		}
+	}
+}
