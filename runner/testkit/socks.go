@@ -73,7 +73,8 @@ type Behavior struct {
 
 // Policy chooses the Behavior of a stream from its index (0 for the
 // server's first CONNECT request, counting every one it received) and its
-// credentials. It is called once per stream, from the stream's goroutine.
+// credentials. It is called once per stream, from the stream's goroutine,
+// so from several at once when streams overlap.
 type Policy func(stream int, c Creds) Behavior
 
 // Always is the Policy that gives every stream b.
