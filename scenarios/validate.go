@@ -130,18 +130,19 @@ func (s *Scenario) Validate() error {
 
 // checker builds *Errors for one scenario.
 type checker struct {
-	src string
-	idx *index
+	file string
+	pos  positions
 }
 
 func (c *checker) errf(path, format string, args ...any) *Error {
-	return &Error{Source: c.src, Line: c.idx.lineOf(path), Field: path, Msg: fmt.Sprintf(format, args...)}
+	at := c.pos.of(path)
+	return &Error{File: c.file, Line: at.line, Column: at.column, Field: path, Msg: fmt.Sprintf(format, args...)}
 }
 
 // validate checks the rules in file order, then the rules that relate
 // fields from different sections, and returns the first problem.
-func (s *Scenario) validate(src string, idx *index) *Error {
-	c := &checker{src: src, idx: idx}
+func (s *Scenario) validate(file string, pos positions) *Error {
+	c := &checker{file: file, pos: pos}
 	for _, check := range []func(*checker) *Error{
 		s.checkName,
 		s.checkTarget,
@@ -245,15 +246,15 @@ func checkTorrc(c *checker, path string, torrc map[string]string) *Error {
 	}
 	// File order, so that the first problem in the file is reported.
 	sort.SliceStable(keys, func(i, j int) bool {
-		li, lj := c.idx.lineOf(path+"."+keys[i]), c.idx.lineOf(path+"."+keys[j])
-		if li != lj {
-			return li < lj
+		pi, pj := c.pos.of(path+"."+fieldName(keys[i])), c.pos.of(path+"."+fieldName(keys[j]))
+		if pi.line != pj.line {
+			return pi.line < pj.line
 		}
 		return keys[i] < keys[j]
 	})
 	seen := map[string]string{}
 	for _, k := range keys {
-		p := path + "." + k
+		p := path + "." + fieldName(k)
 		lk := strings.ToLower(k)
 		switch {
 		case !torOptionRE.MatchString(k):
