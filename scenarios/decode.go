@@ -101,14 +101,8 @@ func LoadRun(path string) (s *Scenario, invalid, err error) {
 // parse decodes and defaults data, then validates it: invalid is the
 // first broken rule, err a failure to decode at all.
 func parse(data []byte, name string) (s *Scenario, invalid, err error) {
-	root, err := parseTree(data, name)
+	s, d, err := decode(data, name)
 	if err != nil {
-		return nil, nil, err
-	}
-	d := &decoder{file: name, pos: positions{}, given: map[string]bool{}}
-	s = defaultScenario()
-	d.decode(root, reflect.ValueOf(s).Elem(), "")
-	if err := d.err(); err != nil {
 		return nil, nil, err
 	}
 	s.applyKindDefaults(d.given["clients"])
@@ -116,6 +110,21 @@ func parse(data []byte, name string) (s *Scenario, invalid, err error) {
 		return s, verr, nil
 	}
 	return s, nil, nil
+}
+
+// decode decodes data over the field-independent defaults.
+func decode(data []byte, name string) (*Scenario, *decoder, error) {
+	root, err := parseTree(data, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	d := &decoder{file: name, pos: positions{}, given: map[string]bool{}}
+	s := defaultScenario()
+	d.decode(root, reflect.ValueOf(s).Elem(), "")
+	if err := d.err(); err != nil {
+		return nil, nil, err
+	}
+	return s, d, nil
 }
 
 // parseTree checks that data can be a scenario file at all and parses it
@@ -140,7 +149,10 @@ func parseTree(data []byte, name string) (*yaml.Node, error) {
 	if err := dec.Decode(&extra); err != io.EOF {
 		e := &Error{File: name,
 			Msg: "more than one YAML document: a scenario file holds exactly one; remove the '---' separator and what follows, or split the file"}
-		if len(extra.Content) > 0 {
+		switch {
+		case err != nil: // the second document does not even parse
+			e.Line = syntaxError(name, err, data).Line
+		case len(extra.Content) > 0:
 			e.Line, e.Column = extra.Content[0].Line, extra.Content[0].Column
 		}
 		return nil, e
@@ -226,8 +238,17 @@ func checkShape(root *yaml.Node, name string) *Error {
 
 func emptyError(name string, data []byte) *Error {
 	what := "the file is empty"
-	if len(bytes.TrimSpace(data)) > 0 {
-		what = "the file has no fields, only comments"
+	for _, line := range bytes.Split(bytes.TrimPrefix(data, []byte("\uFEFF")), []byte("\n")) {
+		line = bytes.TrimSpace(line)
+		switch {
+		case len(line) == 0:
+		case line[0] == '#':
+			if what == "the file is empty" {
+				what = "the file has no fields, only comments"
+			}
+		default:
+			what = "the file has no fields"
+		}
 	}
 	return &Error{File: name,
 		Msg: what + "; start from a built-in scenario (" + strings.Join(Names(), ", ") + ") in relaybench's scenarios/ directory"}
@@ -323,9 +344,10 @@ func (p positions) of(path string) position {
 // decoder decodes a YAML node tree into a Scenario by reflection, one field
 // at a time, so that each problem is reported as an *Error built from the
 // node that has it. It follows yaml.v3's semantics (null keeps a default,
-// merge keys, aliases; scalars resolved by yaml.v3 itself) with two
-// exceptions: a fraction is not truncated into a whole number, and problems
-// are values instead of text.
+// merge keys, aliases; scalars resolved by yaml.v3 itself) with three
+// exceptions: a fraction is not truncated into a whole number, an empty
+// list item is an error instead of being dropped, and problems are values
+// instead of text.
 type decoder struct {
 	file     string
 	problems ErrorList
@@ -472,31 +494,27 @@ func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string) {
 	for i, item := range n.Content {
 		p := path + "[" + strconv.Itoa(i) + "]"
 		d.pos.record(p, item)
-		d.decode(item, s.Index(i), p) // a null item stays the zero value, as in yaml.v3
+		if it := item; isNull(it) || (it.Kind == yaml.AliasNode && it.Alias != nil && isNull(it.Alias)) {
+			// yaml.v3 would silently drop the item, shifting the others.
+			d.problem(item, p, "an empty item; remove it or give it a value")
+			continue
+		}
+		d.decode(item, s.Index(i), p)
 	}
 	v.Set(s)
 }
 
-// decodeScalar decodes a scalar node into a string, whole number or number,
+// decodeScalar decodes a scalar node into a string, bool, whole number or number,
 // letting yaml.v3 resolve the scalar (quotes, tags, 0x10, 1_000, .inf).
 func (d *decoder) decodeScalar(at, n *yaml.Node, v reflect.Value, path string) {
 	wrong := func() { d.problem(at, path, "expected %s, got %s", describeType(v.Type()), describeNode(n)) }
-	switch v.Kind() {
-	case reflect.String:
-		var s string
-		if err := n.Decode(&s); err != nil {
+	if k := v.Kind(); k == reflect.String || k == reflect.Bool {
+		p := reflect.New(v.Type())
+		if err := n.Decode(p.Interface()); err != nil {
 			wrong()
 			return
 		}
-		v.SetString(s)
-		return
-	case reflect.Bool:
-		var b bool
-		if err := n.Decode(&b); err != nil {
-			wrong()
-			return
-		}
-		v.SetBool(b)
+		v.Set(p.Elem())
 		return
 	}
 	var x any
@@ -525,10 +543,12 @@ func (d *decoder) decodeScalar(at, n *yaml.Node, v reflect.Value, path string) {
 		v.SetFloat(f)
 	case reflect.Int:
 		switch {
-		case f != math.Trunc(f): // also NaN and ±Inf
+		case f != math.Trunc(f) || math.IsInf(f, 0): // also NaN
 			wrong()
-		case f >= math.MaxInt64 || f < math.MinInt64: // float64(MaxInt64) is 2^63
+		case f >= math.MaxInt64: // float64(MaxInt64) is 2^63
 			d.problem(at, path, "%s is too large for a whole number", quote(n.Value))
+		case f < math.MinInt64:
+			d.problem(at, path, "%s is too small for a whole number", quote(n.Value))
 		default:
 			v.SetInt(int64(f))
 		}

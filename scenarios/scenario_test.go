@@ -174,24 +174,33 @@ func TestInvalidFiles(t *testing.T) {
 // TestInvalidFilesAllListed keeps testdata and the table in sync: every
 // rule has a file and every file is checked.
 func TestInvalidFilesAllListed(t *testing.T) {
-	files, err := filepath.Glob("testdata/invalid-*.yaml")
+	var rules []string
+	for _, tc := range invalidCases {
+		rules = append(rules, tc.rule)
+	}
+	checkFilesMatchTable(t, "testdata/invalid-*.yaml", "invalid-", rules)
+}
+
+// checkFilesMatchTable checks that the files matching pattern, named
+// prefix+NAME.yaml, are exactly the names of a test table, each once.
+func checkFilesMatchTable(t *testing.T, pattern, prefix string, table []string) {
+	t.Helper()
+	files, err := filepath.Glob(pattern)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var onDisk, inTable []string
+	var onDisk []string
 	for _, f := range files {
-		onDisk = append(onDisk, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "invalid-"), ".yaml"))
+		onDisk = append(onDisk, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), prefix), ".yaml"))
 	}
-	for _, tc := range invalidCases {
-		inTable = append(inTable, tc.rule)
-	}
+	inTable := slices.Clone(table)
 	slices.Sort(onDisk)
 	slices.Sort(inTable)
 	if !slices.Equal(onDisk, inTable) {
-		t.Errorf("testdata/invalid-*.yaml and invalidCases differ\n files: %v\n table: %v", onDisk, inTable)
+		t.Errorf("%s and the table differ\n files: %v\n table: %v", pattern, onDisk, inTable)
 	}
 	if len(slices.Compact(slices.Clone(inTable))) != len(inTable) {
-		t.Errorf("invalidCases lists a rule twice")
+		t.Errorf("the table of %s lists a name twice", pattern)
 	}
 }
 
