@@ -87,8 +87,8 @@ func CSV(w io.Writer, a *measure.Analysis) error {
 			row = append(row, "", "", "", "", "", "", "", "", "")
 		}
 		cpu := cpuByRole(s)
-		for _, role := range []string{"target", "client", "harness", "machine"} {
-			if v, ok := cpu[role]; ok {
+		for _, role := range []rundir.ProcessRole{rundir.RoleTarget, rundir.RoleClient, rundir.RoleHarness, rundir.RoleMachine} {
+			if v, ok := cpu[string(role)]; ok {
 				row = append(row, num(v))
 			} else {
 				row = append(row, "")

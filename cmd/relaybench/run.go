@@ -455,20 +455,20 @@ type target struct {
 // process sampler: every tor of an embedded network, the client pool and
 // the harness itself.
 func (t *target) processes() []procstat.Process {
-	out := []procstat.Process{{Name: "harness", Role: "harness", PID: os.Getpid()}}
+	out := []procstat.Process{{Name: "harness", Role: rundir.RoleHarness, PID: os.Getpid()}}
 	if t.network != nil {
 		for _, n := range t.network.Nodes {
 			if p := n.Process(); p != nil {
-				role := "relay"
+				role := rundir.RoleRelay
 				if n.Role == chutney.RoleTarget {
-					role = "target"
+					role = rundir.RoleTarget
 				}
 				out = append(out, procstat.Process{Name: n.Nickname, Role: role, PID: p.PID()})
 			}
 		}
 	}
 	for _, c := range t.clients {
-		out = append(out, procstat.Process{Name: c.Name, Role: "client", PID: c.Process.PID()})
+		out = append(out, procstat.Process{Name: c.Name, Role: rundir.RoleClient, PID: c.Process.PID()})
 	}
 	return out
 }
@@ -618,13 +618,13 @@ func (t *target) envSources() []envinfo.Source {
 			if p == nil {
 				continue
 			}
-			src := envinfo.Source{Name: n.Nickname, Role: envinfo.RoleRelay, PID: p.PID(), TorBinary: torPath}
+			src := envinfo.Source{Name: n.Nickname, Role: rundir.RoleRelay, PID: p.PID(), TorBinary: torPath}
 			if n.Role == chutney.RoleTarget {
-				src.Role = envinfo.RoleTarget
+				src.Role = rundir.RoleTarget
 			}
 			if c := p.Control(); c != nil {
 				src.GetInfo = envinfo.GetInfoFunc(c)
-				if src.Role == envinfo.RoleTarget {
+				if src.Role == rundir.RoleTarget {
 					src.GetConf = envinfo.GetConfFunc(c)
 				}
 			}
@@ -632,7 +632,7 @@ func (t *target) envSources() []envinfo.Source {
 		}
 	}
 	for _, c := range t.clients {
-		src := envinfo.Source{Name: c.Name, Role: envinfo.RoleClient, PID: c.Process.PID(), TorBinary: torPath}
+		src := envinfo.Source{Name: c.Name, Role: rundir.RoleClient, PID: c.Process.PID(), TorBinary: torPath}
 		if ctl := c.Process.Control(); ctl != nil {
 			src.GetInfo = envinfo.GetInfoFunc(ctl)
 		}

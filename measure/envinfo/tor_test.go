@@ -117,8 +117,8 @@ func TestCaptureRealTor(t *testing.T) {
 	defer cancel()
 
 	sources := []Source{
-		{Name: "tor0", Role: RoleTarget, PID: pid, TorBinary: torPath, GetConf: GetConfFunc(conn), GetInfo: GetInfoFunc(conn)},
-		{Name: "tor0-by-binary", Role: RoleClient, PID: pid, TorBinary: torPath},
+		{Name: "tor0", Role: rundir.RoleTarget, PID: pid, TorBinary: torPath, GetConf: GetConfFunc(conn), GetInfo: GetInfoFunc(conn)},
+		{Name: "tor0-by-binary", Role: rundir.RoleClient, PID: pid, TorBinary: torPath},
 		Harness(),
 	}
 	env := Capture(ctx, sources)
