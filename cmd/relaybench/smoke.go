@@ -15,6 +15,7 @@ import (
 	"github.com/relaybench/relaybench/chutney"
 	"github.com/relaybench/relaybench/measure/metricsport"
 	"github.com/relaybench/relaybench/runner/payload"
+	"github.com/relaybench/relaybench/runner/units"
 	"github.com/relaybench/relaybench/scenarios"
 )
 
@@ -108,7 +109,7 @@ func testnetSmoke(args []string, stdout, stderr io.Writer) error {
 			path += nicknames[fp]
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.1f\t%s\t%.1f MiB\n", c.Mode, v.Count(), elapsed.Seconds(),
-			float64(v.Count())/(1<<20)/elapsed.Seconds(), path, (after-before)/(1<<20))
+			units.InMiB(v.Count())/elapsed.Seconds(), path, units.InMiB(after-before))
 	}
 	tw.Flush()
 	net.Stop()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/relaybench/relaybench/runner/rundir"
+	"github.com/relaybench/relaybench/runner/units"
 )
 
 // SchemaVersion is the version of the env.json format Capture writes.
@@ -420,7 +421,7 @@ func (c *capturer) target(ctx context.Context, s Source, p Process) *TargetConfi
 	t.MemoryBudget = &b
 	if lim := p.CgroupMemoryLimitBytes; lim > 0 && lim < b.Bytes {
 		c.notef("target memory budget %s exceeds the cgroup memory limit %s of %s: the kernel may kill tor before its OOM handler runs",
-			formatBytes(b.Bytes), formatBytes(lim), p.Name)
+			units.Bytes(b.Bytes), units.Bytes(lim), p.Name)
 	}
 	t.Err = strings.Join(errs, "; ")
 	return t
@@ -446,7 +447,7 @@ func (c *capturer) crossChecks(env *Env) {
 	for _, p := range env.Processes {
 		if lim := p.CgroupMemoryLimitBytes; lim > 0 && ram > 0 && lim < ram && p.TorVersion != "" {
 			c.notef("%s: cgroup memory limit %s is below RAM %s; tor sizes an unset MaxMemInQueues from RAM, not from the cgroup",
-				p.Name, formatBytes(lim), formatBytes(ram))
+				p.Name, units.Bytes(lim), units.Bytes(ram))
 		}
 	}
 }
