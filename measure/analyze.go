@@ -165,8 +165,8 @@ type RelayStep struct {
 // windows.
 type ProcessStep struct {
 	Name string `json:"name"`
-	// Role is target, relay (another node of an embedded network), client,
-	// harness or machine.
+	// Role is the process's rundir.ProcessRole: target, relay (another
+	// node of an embedded network), client, harness or machine.
 	Role string `json:"role"`
 	// CPU is the mean CPU use in cores; for the machine, all cores busy.
 	CPU float64 `json:"cpu"`
@@ -598,7 +598,7 @@ func processSteps(procs map[string][]rundir.ProcessSample, windows []rundir.Step
 	var out []ProcessStep
 	for _, name := range slices.Sorted(maps.Keys(procs)) {
 		samples := procs[name]
-		ps := ProcessStep{Name: name, Role: samples[0].Role, Cores: samples[0].Cores}
+		ps := ProcessStep{Name: name, Role: string(samples[0].Role), Cores: samples[0].Cores}
 		var cpu, secs float64
 		for _, w := range windows {
 			from := measuredFrom(w)
@@ -674,17 +674,17 @@ func bottlenecks(procs []ProcessStep) []Bottleneck {
 			continue
 		}
 		b := Bottleneck{Name: p.Name, Utilisation: u}
-		switch p.Role {
-		case "client":
+		switch rundir.ProcessRole(p.Role) {
+		case rundir.RoleClient:
 			b.Kind = BottleneckClient
 			b.Evidence = fmt.Sprintf("tor client %s used %.0f%% of a core: the load generator, not the relay, was the limit", p.Name, u*100)
-		case "harness":
+		case rundir.RoleHarness:
 			b.Kind = BottleneckHarness
 			b.Evidence = fmt.Sprintf("relaybench itself used %.0f%% of a core: the load generator, not the relay, was the limit", u*100)
-		case rundir.MachineName:
+		case rundir.RoleMachine:
 			b.Kind = BottleneckMachine
 			b.Evidence = fmt.Sprintf("the machine was CPU-saturated (%.0f%% of %d cores busy): load generator and relay competed for CPU", u*100, p.Cores)
-		case "target":
+		case rundir.RoleTarget:
 			b.Kind = BottleneckTarget
 			b.Evidence = fmt.Sprintf("the relay under test used %.0f%% of a core: it was CPU-bound (tor relays cells on one thread)", u*100)
 		default:

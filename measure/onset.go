@@ -11,6 +11,7 @@ import (
 
 	"github.com/relaybench/relaybench/measure/metricsport"
 	"github.com/relaybench/relaybench/runner/rundir"
+	"github.com/relaybench/relaybench/runner/units"
 	"github.com/relaybench/relaybench/scenarios"
 )
 
@@ -200,7 +201,7 @@ func clientSignals(steps []StepResult, th scenarios.Onset) {
 				Name: SignalSaturation, Source: SourceClient, Step: s.Step, Load: s.Load,
 				Value: gain, Threshold: need,
 				Evidence: fmt.Sprintf("goodput %s → %s (%+.1f%%) while the load went %d → %d; at least %+.1f%% was expected",
-					fmtRate(prev.Goodput.Mean), fmtRate(s.Goodput.Mean), gain*100, prev.Load, s.Load, need*100),
+					units.MiBps(prev.Goodput.Mean), units.MiBps(s.Goodput.Mean), gain*100, prev.Load, s.Load, need*100),
 			})
 		}
 	}
@@ -292,9 +293,6 @@ func errorText(m map[string]int) string {
 	}
 	return strings.Join(parts, ", ")
 }
-
-// fmtRate formats bytes/s as MiB/s.
-func fmtRate(bps float64) string { return fmt.Sprintf("%.2f MiB/s", bps/(1<<20)) }
 
 func fmtSeconds(s float64) string {
 	if s < 1 {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/relaybench/relaybench/measure"
 	"github.com/relaybench/relaybench/runner/rundir"
+	"github.com/relaybench/relaybench/runner/units"
 )
 
 // WriteAll writes summary.json and every report file (rundir.StepsCSVFile,
@@ -87,8 +88,8 @@ func CSV(w io.Writer, a *measure.Analysis) error {
 			row = append(row, "", "", "", "", "", "", "", "", "")
 		}
 		cpu := cpuByRole(s)
-		for _, role := range []string{"target", "client", "harness", "machine"} {
-			if v, ok := cpu[role]; ok {
+		for _, role := range []rundir.ProcessRole{rundir.RoleTarget, rundir.RoleClient, rundir.RoleHarness, rundir.RoleMachine} {
+			if v, ok := cpu[string(role)]; ok {
 				row = append(row, num(v))
 			} else {
 				row = append(row, "")
@@ -160,7 +161,7 @@ func Bench(w io.Writer, a *measure.Analysis) error {
 				errRate = float64(r.Failed) / float64(r.Requests)
 			}
 			fmt.Fprintf(w, "%s\t%d\t%.3f MB/s\t%.6f sec/ttfb-p50\t%.6f sec/ttfb-p95\t%.4f errors/req\n",
-				name, max(r.Requests, 1), r.Goodput/1e6, r.TTFBP50, r.TTFBP95, errRate)
+				name, max(r.Requests, 1), units.InMB(r.Goodput), r.TTFBP50, r.TTFBP95, errRate)
 		}
 	}
 	return nil

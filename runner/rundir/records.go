@@ -164,17 +164,39 @@ const (
 	CircuitUsed = "used"
 )
 
-// MachineName is the Name (and Role) of the process samples that describe
-// the whole machine.
+// ProcessRole is what a process is to the run. It is recorded in
+// processes.jsonl (ProcessSample), env.json (package envinfo) and run.json
+// (MetricsEndpoint, for what serves a MetricsPort).
+type ProcessRole string
+
+// Process roles.
+const (
+	// RoleTarget is the relay under test.
+	RoleTarget ProcessRole = "target"
+	// RoleRelay is another relay of an embedded test network.
+	RoleRelay ProcessRole = "relay"
+	// RoleClient is one of relaybench's tor clients (the load generator).
+	RoleClient ProcessRole = "client"
+	// RoleHarness is relaybench itself.
+	RoleHarness ProcessRole = "harness"
+	// RoleMachine is the whole machine: the samples named MachineName.
+	RoleMachine ProcessRole = "machine"
+	// RoleOther is a MetricsPort the scenario listed in
+	// sampling.metrics_urls, whatever is behind it.
+	RoleOther ProcessRole = "other"
+)
+
+// MachineName is the Name of the process samples that describe the whole
+// machine (their Role is RoleMachine).
 const MachineName = "machine"
 
 // ProcessSample is one line of processes.jsonl: one process (or the
 // machine) at one sampling time.
 type ProcessSample struct {
-	Time time.Time `json:"t"`
-	Name string    `json:"name"`
-	Role string    `json:"role"`
-	PID  int       `json:"pid,omitempty"`
+	Time time.Time   `json:"t"`
+	Name string      `json:"name"`
+	Role ProcessRole `json:"role"`
+	PID  int         `json:"pid,omitempty"`
 	// CPUSeconds is the process's cumulative user+system CPU time; for the
 	// machine, the cumulative busy (non-idle, non-iowait) time of all cores.
 	CPUSeconds float64 `json:"cpu_s"`
@@ -212,20 +234,10 @@ type RunInfo struct {
 	Metrics []MetricsEndpoint `json:"metrics,omitempty"`
 }
 
-// Roles of a MetricsEndpoint.
-const (
-	// RoleTarget is the relay under test.
-	RoleTarget = "target"
-	// RoleClient is one of relaybench's tor clients.
-	RoleClient = "client"
-	// RoleOther is a URL the scenario listed in sampling.metrics_urls.
-	RoleOther = "other"
-)
-
 // MetricsEndpoint is one sampled MetricsPort.
 type MetricsEndpoint struct {
 	URL  string `json:"url"`
 	Name string `json:"name"`
 	// Role is RoleTarget, RoleClient or RoleOther.
-	Role string `json:"role"`
+	Role ProcessRole `json:"role"`
 }

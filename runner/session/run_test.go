@@ -1,8 +1,7 @@
-package main
+package session
 
 import (
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -35,8 +34,8 @@ func shortScenario(t *testing.T, name string, steps ...int) *scenarios.Scenario 
 	return sc
 }
 
-func testRunConfig(t *testing.T) runConfig {
-	return runConfig{outDir: t.TempDir(), stdout: io.Discard, progress: testWriter{t}}
+func testOptions(t *testing.T) Options {
+	return Options{OutDir: t.TempDir(), Progress: testWriter{t}}
 }
 
 type testWriter struct{ t *testing.T }
@@ -49,19 +48,19 @@ func (w testWriter) Write(p []byte) (int, error) {
 // checkRamp asserts what every run must show: each step carried verified
 // bytes, the records on disk match the summary, and with per-stream
 // isolation the circuits used grow with the streams.
-func checkRamp(t *testing.T, res *runResult, wantCircuitsGrow bool) {
+func checkRamp(t *testing.T, res *Result, wantCircuitsGrow bool) {
 	t.Helper()
-	if len(res.reps) != 1 {
-		t.Fatalf("%d repetitions, want 1", len(res.reps))
+	if len(res.Reps) != 1 {
+		t.Fatalf("%d repetitions, want 1", len(res.Reps))
 	}
-	sum := res.reps[0]
+	sum := res.Reps[0]
 	t.Logf("\n%s", sum.Table())
 	for _, st := range sum.Steps {
 		if st.OK == 0 || st.Bytes == 0 {
 			t.Errorf("step %d (load %d): %d ok requests, %d bytes; want some", st.Step+1, st.Load, st.OK, st.Bytes)
 		}
 	}
-	lines, err := rundir.ReadFile[rundir.Record](res.dir, rundir.RequestsFile)
+	lines, err := rundir.ReadFile[rundir.Record](res.Dir, rundir.RequestsFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +68,7 @@ func checkRamp(t *testing.T, res *runResult, wantCircuitsGrow bool) {
 	if int64(len(recs)) != sum.Requests {
 		t.Errorf("requests.jsonl has %d records, summary counts %d", len(recs), sum.Requests)
 	}
-	if a := res.analysis; a == nil || len(a.Steps) != len(sum.Steps) {
+	if a := res.Analysis; a == nil || len(a.Steps) != len(sum.Steps) {
 		t.Errorf("analysis %+v: want one result per step", a)
 	} else {
 		for i, st := range a.Steps {
@@ -79,14 +78,14 @@ func checkRamp(t *testing.T, res *runResult, wantCircuitsGrow bool) {
 			}
 		}
 	}
-	if circ := res.circuits[0]; wantCircuitsGrow {
+	if circ := res.Circuits[0]; wantCircuitsGrow {
 		t.Logf("circuits used per step: %v", circ)
 		if circ[len(circ)-1] <= circ[0] {
 			t.Errorf("circuits used per step %v: want more circuits at the last step than at the first", circ)
 		}
 	}
 	for _, name := range []string{"scenario.yaml", "run.json", "steps.jsonl", "metrics.jsonl", "processes.jsonl", "summary.json"} {
-		if st, err := os.Stat(filepath.Join(res.dir, name)); err != nil || st.Size() == 0 {
+		if st, err := os.Stat(filepath.Join(res.Dir, name)); err != nil || st.Size() == 0 {
 			t.Errorf("%s missing or empty in the run dir (%v)", name, err)
 		}
 	}
@@ -100,18 +99,18 @@ func TestRunTestnetBridgeRamp(t *testing.T) {
 		t.Skip("starts a tor test network; skipped with -short")
 	}
 	sc := shortScenario(t, "local", 1, 2, 4)
-	res, err := runScenario(context.Background(), sc, testRunConfig(t))
+	res, err := Run(context.Background(), sc, testOptions(t))
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
 	checkRamp(t, res, true)
-	metrics, err := rundir.ReadFile[rundir.ScrapeRecord](res.dir, rundir.MetricsFile)
+	metrics, err := rundir.ReadFile[rundir.ScrapeRecord](res.Dir, rundir.MetricsFile)
 	scrapes := metrics.Records
 	if err != nil || len(scrapes) == 0 {
 		t.Fatalf("metrics.jsonl: %d scrapes, %v", len(scrapes), err)
 	}
 	// The network and its clients are gone once the run returned.
-	if d, err := chutney.ReadDescription(filepath.Join(res.dir, "testnet")); err != nil || len(d.AlivePIDs()) > 0 {
+	if d, err := chutney.ReadDescription(filepath.Join(res.Dir, "testnet")); err != nil || len(d.AlivePIDs()) > 0 {
 		t.Errorf("tor processes still run after the run: %v (%v)", d.AlivePIDs(), err)
 	}
 }
@@ -139,9 +138,9 @@ func TestRunOnExistingNetwork(t *testing.T) {
 	}
 
 	t.Run("relay as entry", func(t *testing.T) {
-		cfg := testRunConfig(t)
-		cfg.dirAuthorities = net.DirAuthorities
-		res, err := runScenario(context.Background(), relayScenario(scenarios.RoleEntry, 1, 2, 4), cfg)
+		cfg := testOptions(t)
+		cfg.DirAuthorities = net.DirAuthorities
+		res, err := Run(context.Background(), relayScenario(scenarios.RoleEntry, 1, 2, 4), cfg)
 		if err != nil {
 			t.Fatalf("run: %v", err)
 		}
@@ -154,12 +153,12 @@ func TestRunOnExistingNetwork(t *testing.T) {
 			Addresses: []string{net.Client.SocksAddr}, MetricsURLs: []string{target.MetricsURL()},
 		}}
 		sc.Clients = 0
-		res, err := runScenario(context.Background(), sc, testRunConfig(t))
+		res, err := Run(context.Background(), sc, testOptions(t))
 		if err != nil {
 			t.Fatalf("run: %v", err)
 		}
 		checkRamp(t, res, false)
-		steps := res.reps[0].Steps
+		steps := res.Reps[0].Steps
 		if steps[1].Requests <= steps[0].Requests {
 			t.Errorf("churn at %d req/s made %d requests, at %d req/s %d: the open loop did not follow the rate",
 				steps[0].Load, steps[0].Requests, steps[1].Load, steps[1].Requests)
@@ -167,13 +166,13 @@ func TestRunOnExistingNetwork(t *testing.T) {
 	})
 
 	t.Run("pool client killed mid-run", func(t *testing.T) {
-		cfg := testRunConfig(t)
-		cfg.dirAuthorities = net.DirAuthorities
+		cfg := testOptions(t)
+		cfg.DirAuthorities = net.DirAuthorities
 		var (
 			mu       sync.Mutex
 			killedAt time.Time
 		)
-		cfg.onClients = func(clients []*chutney.Client) {
+		cfg.OnClients = func(clients []*chutney.Client) {
 			victim := clients[0].Process
 			time.AfterFunc(3*time.Second, func() {
 				mu.Lock()
@@ -182,12 +181,12 @@ func TestRunOnExistingNetwork(t *testing.T) {
 				syscall.Kill(victim.PID(), syscall.SIGKILL)
 			})
 		}
-		res, err := runScenario(context.Background(), relayScenario(scenarios.RoleBridge, 2, 4), cfg)
+		res, err := Run(context.Background(), relayScenario(scenarios.RoleBridge, 2, 4), cfg)
 		if err != nil {
 			t.Fatalf("run with a dead client: %v (want the run to go on with the rest of the pool)", err)
 		}
 		checkRamp(t, res, false)
-		lines, err := rundir.ReadFile[rundir.Record](res.dir, rundir.RequestsFile)
+		lines, err := rundir.ReadFile[rundir.Record](res.Dir, rundir.RequestsFile)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -224,7 +223,7 @@ func TestRunSocksPortNotListening(t *testing.T) {
 	sc.Target = scenarios.Target{Kind: scenarios.TargetSocks, Socks: &scenarios.SocksTarget{Addresses: []string{addr}}}
 	sc.Clients = 0
 	start := time.Now()
-	_, err = runScenario(context.Background(), sc, testRunConfig(t))
+	_, err = Run(context.Background(), sc, testOptions(t))
 	if err == nil || !strings.Contains(err.Error(), addr) || !strings.Contains(err.Error(), "not listening") {
 		t.Fatalf("err = %v, want one naming %s as not listening", err, addr)
 	}

@@ -1,4 +1,4 @@
-package main
+package session
 
 import (
 	"bufio"
@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/relaybench/relaybench/measure"
-	"github.com/relaybench/relaybench/measure/envinfo"
 	"github.com/relaybench/relaybench/reports"
 	"github.com/relaybench/relaybench/runner/rundir"
 	"github.com/relaybench/relaybench/scenarios"
@@ -40,13 +39,13 @@ const commandTimeout = 2 * time.Minute
 // Each variant's repetitions accumulate in variants/<name>/, a run
 // directory of its own that analyze, report and compare read like any
 // other; the run ends with the comparison of all variants.
-func runVariants(ctx context.Context, sc *scenarios.Scenario, dir string, cfg runConfig) (*runResult, error) {
-	res := &runResult{dir: dir}
+func runVariants(ctx context.Context, sc *scenarios.Scenario, dir string, opts Options) (*Result, error) {
+	res := &Result{Dir: dir}
 	rounds := 0
 	for _, v := range sc.Variants {
 		rounds = max(rounds, v.Repetitions)
 	}
-	fmt.Fprintf(cfg.progress, "run %s: scenario %s, %d variants interleaved over %d rounds, %s target as %s, about %s of load\n",
+	fmt.Fprintf(opts.Progress, "run %s: scenario %s, %d variants interleaved over %d rounds, %s target as %s, about %s of load\n",
 		dir, sc.Name, len(sc.Variants), rounds, sc.Target.Kind, roleOf(sc), sc.PlannedDuration())
 	for round := range rounds {
 		for _, v := range sc.Variants {
@@ -61,56 +60,56 @@ func runVariants(ctx context.Context, sc *scenarios.Scenario, dir string, cfg ru
 			if err := writeScenario(vdir, vsc); err != nil {
 				return res, err
 			}
-			fmt.Fprintf(cfg.progress, "\nvariant %s, repetition %d of %d\n", v.Name, round+1, v.Repetitions)
-			vcfg := cfg
-			vcfg.variant = v.Name
+			fmt.Fprintf(opts.Progress, "\nvariant %s, repetition %d of %d\n", v.Name, round+1, v.Repetitions)
+			vopts := opts
+			vopts.variant = v.Name
 			env := []string{
 				"RELAYBENCH_VARIANT=" + v.Name,
 				"RELAYBENCH_RUN_DIR=" + vdir,
 				"RELAYBENCH_REPETITION=" + strconv.Itoa(round),
 			}
-			var vres *runResult
-			err := withSetup(ctx, v, env, cfg.progress, func() error {
+			var vres *Result
+			err := withSetup(ctx, v, env, opts.Progress, func() error {
 				var err error
-				vres, err = runInDir(ctx, vsc, vdir, []int{round}, vcfg)
+				vres, err = runInDir(ctx, vsc, vdir, []int{round}, vopts)
 				return err
 			})
 			if vres != nil {
-				res.reps = append(res.reps, vres.reps...)
-				res.circuits = append(res.circuits, vres.circuits...)
+				res.Reps = append(res.Reps, vres.Reps...)
+				res.Circuits = append(res.Circuits, vres.Circuits...)
 			}
 			if err != nil {
 				rerr := fmt.Errorf("variant %s, repetition %d: %w", v.Name, round+1, err)
 				if ranking, ferr := finishVariants(dir, sc); ferr == nil {
-					res.ranking = ranking // what was measured before the failure
+					res.Ranking = ranking // what was measured before the failure
 				}
 				return res, rerr
 			}
 		}
 	}
 	ranking, err := finishVariants(dir, sc)
-	res.ranking = ranking
+	res.Ranking = ranking
 	return res, err
 }
 
 // finishVariants ranks the variants measured so far and writes
-// comparison.md and comparison.json into the run directory.
+// comparison.md and comparison.json into the run directory. Each variant's
+// differences from the first are SetupDifferences of their directories.
 func finishVariants(dir string, sc *scenarios.Scenario) (*reports.Ranking, error) {
 	var named []reports.NamedAnalysis
-	var base *scenarios.Scenario
-	var baseEnv *envinfo.Env
+	var base *Setup
 	for _, v := range sc.Variants {
 		vdir := filepath.Join(dir, rundir.VariantsDir, v.Name)
 		a, err := measure.ReadSummary(vdir)
 		if err != nil {
 			continue // not run (yet)
 		}
-		vsc := sc.ForVariant(v)
-		env, _ := envinfo.ReadFile(filepath.Join(vdir, rundir.EnvFile))
+		setup := ReadSetup(vdir)
 		if base == nil {
-			base, baseEnv = vsc, env
+			base = &setup
 		}
-		named = append(named, reports.NamedAnalysis{Name: v.Name, Analysis: a, Differences: setupDifferences(base, vsc, baseEnv, env)})
+		diffs, _ := SetupDifferences(*base, setup)
+		named = append(named, reports.NamedAnalysis{Name: v.Name, Analysis: a, Differences: diffs})
 	}
 	if len(named) < 2 {
 		return nil, fmt.Errorf("fewer than two variants have results in %s: nothing to compare", dir)
@@ -129,42 +128,6 @@ func finishVariants(dir string, sc *scenarios.Scenario) (*reports.Ranking, error
 		}
 	}
 	return r, nil
-}
-
-// setupDifferences lists how variant b's set-up differs from a's: the
-// relay's torrc overrides and open-files limit from the scenarios, and
-// what env.json saw (the target's effective options, sysctls, versions).
-func setupDifferences(a, b *scenarios.Scenario, envA, envB *envinfo.Env) []reports.EnvDifference {
-	var ta, tb map[string]string
-	var na, nb int
-	if a.Target.Testnet != nil {
-		ta, na = a.Target.Testnet.Torrc, a.Target.Testnet.Nofile
-	}
-	if b.Target.Testnet != nil {
-		tb, nb = b.Target.Testnet.Torrc, b.Target.Testnet.Nofile
-	}
-	out := reports.TorrcDifferences(ta, tb)
-	if na != nb {
-		show := func(n int) string {
-			if n == 0 {
-				return reports.Unset
-			}
-			return strconv.Itoa(n)
-		}
-		out = append(out, reports.EnvDifference{Key: "nofile", A: show(na), B: show(nb)})
-	}
-	if envA != nil && envB != nil {
-		for _, d := range envinfo.Diff(envA, envB) {
-			// Ports are picked anew for every network: not a difference.
-			if strings.HasSuffix(d.Key, "Port") {
-				continue
-			}
-			if strings.HasPrefix(d.Key, "target/") || strings.HasPrefix(d.Key, "sysctl/") {
-				out = append(out, reports.EnvDifference{Key: d.Key, A: d.A, B: d.B})
-			}
-		}
-	}
-	return out
 }
 
 // withSetup runs v's setup commands, then fn, then v's teardown commands.

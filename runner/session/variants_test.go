@@ -1,4 +1,4 @@
-package main
+package session
 
 import (
 	"context"
@@ -65,7 +65,7 @@ func TestVariantTeardownAfterFailedRun(t *testing.T) {
 	sc.Target = scenarios.Target{Kind: scenarios.TargetSocks, Socks: &scenarios.SocksTarget{Addresses: []string{"127.0.0.1:" + strconv.Itoa(port)}}}
 	sc.Clients = 0
 	sc.Variants = []scenarios.Variant{s.variant("tuned")}
-	_, err = runScenario(context.Background(), sc, testRunConfig(t))
+	_, err = Run(context.Background(), sc, testOptions(t))
 	if err == nil || !strings.Contains(err.Error(), "variant tuned") || !strings.Contains(err.Error(), "not listening") {
 		t.Fatalf("err = %v, want the variant's run failure", err)
 	}
@@ -80,7 +80,7 @@ func TestVariantTeardownAfterFailedSetup(t *testing.T) {
 	v := s.variant("broken")
 	v.Setup = append(v.Setup, "echo about to fail; exit 7")
 	sc.Variants = []scenarios.Variant{v}
-	_, err := runScenario(context.Background(), sc, testRunConfig(t))
+	_, err := Run(context.Background(), sc, testOptions(t))
 	if err == nil || !strings.Contains(err.Error(), `setup[1] "echo about to fail; exit 7": exit status 7`) || !strings.Contains(err.Error(), "teardown ran") {
 		t.Fatalf("err = %v, want the failing setup command named", err)
 	}
@@ -100,11 +100,11 @@ func TestVariantTeardownAfterInterrupt(t *testing.T) {
 	sc.Variants = []scenarios.Variant{s.variant("a"), s.variant("b")}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cfg := testRunConfig(t)
+	cfg := testOptions(t)
 	// Interrupt 3 s into variant a's ramp: the setup has run, load flows.
-	cfg.progress = cancelAfter{w: cfg.progress, marker: "rep 1/1 step 1/3", after: 3 * time.Second, cancel: cancel}
+	cfg.Progress = cancelAfter{w: cfg.Progress, marker: "rep 1/1 step 1/3", after: 3 * time.Second, cancel: cancel}
 	start := time.Now()
-	res, err := runScenario(ctx, sc, cfg)
+	res, err := Run(ctx, sc, cfg)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want the run canceled", err)
 	}
@@ -112,11 +112,11 @@ func TestVariantTeardownAfterInterrupt(t *testing.T) {
 		t.Errorf("the interrupted run took %s to stop", time.Since(start))
 	}
 	s.check(t, "setup a tuned-a\nteardown a original\n")
-	recs, err := os.ReadFile(filepath.Join(res.dir, "variants", "a", "requests.jsonl"))
+	recs, err := os.ReadFile(filepath.Join(res.Dir, "variants", "a", "requests.jsonl"))
 	if err != nil || strings.Count(string(recs), "\n") == 0 {
 		t.Errorf("variant a's requests were lost: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(res.dir, "variants", "b")); err == nil {
+	if _, err := os.Stat(filepath.Join(res.Dir, "variants", "b")); err == nil {
 		t.Errorf("variant b ran after the interrupt")
 	}
 }
@@ -155,11 +155,11 @@ func TestVariantsRankBandwidthRate(t *testing.T) {
 		return scenarios.Variant{Name: name, Repetitions: 1, Torrc: map[string]string{"BandwidthRate": r, "BandwidthBurst": r}}
 	}
 	sc.Variants = []scenarios.Variant{rate("slow-a", "1 MBytes"), rate("fast", "4 MBytes"), rate("slow-b", "1 MBytes")}
-	res, err := runScenario(context.Background(), sc, testRunConfig(t))
+	res, err := Run(context.Background(), sc, testOptions(t))
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	r := res.ranking
+	r := res.Ranking
 	if r == nil || len(r.Entries) != 3 {
 		t.Fatalf("ranking %+v, want 3 entries", r)
 	}
@@ -178,12 +178,12 @@ func TestVariantsRankBandwidthRate(t *testing.T) {
 		t.Errorf("fast's differences from the baseline %v, want its BandwidthRate", d)
 	}
 	for _, name := range []string{"comparison.md", "comparison.json", "variants/fast/summary.json", "variants/slow-a/env.json"} {
-		if _, err := os.Stat(filepath.Join(res.dir, name)); err != nil {
+		if _, err := os.Stat(filepath.Join(res.Dir, name)); err != nil {
 			t.Errorf("%s missing: %v", name, err)
 		}
 	}
 	// Each variant's repetition ran on a network of its own, with its torrc.
-	torrc, err := os.ReadFile(filepath.Join(res.dir, "variants", "fast", "testnet", "nodes", "rbtarget", "torrc"))
+	torrc, err := os.ReadFile(filepath.Join(res.Dir, "variants", "fast", "testnet", "nodes", "rbtarget", "torrc"))
 	if err != nil || !strings.Contains(string(torrc), "BandwidthRate 4 MBytes") {
 		t.Errorf("fast's target torrc lacks its BandwidthRate: %v\n%s", err, torrc)
 	}
@@ -191,10 +191,17 @@ func TestVariantsRankBandwidthRate(t *testing.T) {
 	// The same config twice: not significantly different. Per-second
 	// samples are autocorrelated, which makes p optimistic; a small
 	// significant difference would be noise, a real one is the 4x above.
-	var cmp strings.Builder
-	err = run([]string{"compare", "--format", "json", filepath.Join(res.dir, "variants", "slow-a"), filepath.Join(res.dir, "variants", "slow-b")}, &cmp, &cmp)
+	var loaded []*LoadedRun
+	for _, v := range []string{"slow-a", "slow-b"} {
+		lr, err := LoadRun(filepath.Join(res.Dir, "variants", v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		loaded = append(loaded, lr)
+	}
+	cmp, err := json.Marshal([]any{Compare(loaded[0], loaded[1])})
 	if err != nil {
-		t.Fatalf("compare: %v\n%s", err, cmp.String())
+		t.Fatal(err)
 	}
 	var cs []struct {
 		Capacity struct {
@@ -206,8 +213,8 @@ func TestVariantsRankBandwidthRate(t *testing.T) {
 			} `json:"goodput"`
 		} `json:"capacity"`
 	}
-	if err := json.Unmarshal([]byte(cmp.String()), &cs); err != nil || len(cs) != 1 {
-		t.Fatalf("compare json: %v\n%s", err, cmp.String())
+	if err := json.Unmarshal(cmp, &cs); err != nil || len(cs) != 1 {
+		t.Fatalf("compare json: %v\n%s", err, cmp)
 	}
 	g := cs[0].Capacity.Goodput
 	t.Logf("slow-a vs slow-b capacity: %s %s", g.Delta, g.Test)
