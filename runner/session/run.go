@@ -180,7 +180,11 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 	if err != nil {
 		return res, err
 	}
-	defer requests.Close()
+	defer func() {
+		if cerr := requests.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close %s: %w", rundir.RequestsFile, cerr)
+		}
+	}()
 	plan.Records = requests
 
 	// What the run ran on, captured once the target is up so that its
