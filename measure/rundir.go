@@ -295,11 +295,13 @@ func WriteSummary(dir string, a *Analysis) error {
 	return writeJSONAtomic(filepath.Join(dir, SummaryFile), a)
 }
 
-// ReadSummary reads dir/summary.json.
+// ReadSummary reads dir/summary.json, upgraded to the current schema
+// version (see upgradeSummary).
 func ReadSummary(dir string) (*Analysis, error) {
 	var a Analysis
 	if err := readJSON(filepath.Join(dir, SummaryFile), &a); err != nil {
 		return nil, err
 	}
+	upgradeSummary(&a)
 	return &a, nil
 }
