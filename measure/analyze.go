@@ -14,7 +14,10 @@ import (
 
 // AnalysisVersion is the version of the summary.json schema. It changes
 // when a field changes meaning or goes away, not when one is added.
-const AnalysisVersion = 1
+// Version 2: a step's goodput interval is over repetitions (goodput.n
+// counts them, goodput.n_of says so), no longer over pooled seconds;
+// ReadSummary upgrades version 1 (see upgradeSummary).
+const AnalysisVersion = 2
 
 // Analysis is everything relaybench concludes from one run: per-step
 // statistics, the overload onset and the capacity. It is summary.json.
@@ -75,15 +78,21 @@ type StepResult struct {
 	ErrorRate float64 `json:"error_rate"`
 	// Bytes is the body bytes received in the measured windows.
 	Bytes float64 `json:"bytes"`
-	// Goodput is the estimate of the per-second goodput series.
+	// Goodput is the step's goodput over its repetitions: the mean of
+	// RepGoodput with the 95 % interval over them (N = repetitions), or with
+	// one repetition its goodput with a batch-means interval (see
+	// EstimateBatches).
 	Goodput Estimate `json:"goodput"`
 	// GoodputSeries is the client goodput of each second of the measured
-	// windows, repetitions one after another: the samples compare tests.
+	// windows, repetitions one after another. It describes the step (and
+	// draws charts); its seconds are not independent samples.
 	GoodputSeries []float64 `json:"goodput_series"`
-	// RepGoodput is each repetition's mean goodput.
+	// RepGoodput is each repetition's goodput (body bytes over its measured
+	// window's seconds), in repetition order: the samples of Goodput and
+	// what compare tests.
 	RepGoodput []float64 `json:"rep_goodput"`
-	// RepStats holds the step's numbers per repetition: the samples
-	// benchstat sees in bench.txt.
+	// RepStats holds the step's numbers per repetition, in repetition
+	// order: what compare tests for TTFB and what bench.txt holds.
 	RepStats []RepStat `json:"rep_stats"`
 	// StreamGoodput is the body rate of each stream that moved bytes in
 	// the measured window (warm-up starts included): its bytes over the
@@ -98,7 +107,8 @@ type StepResult struct {
 	TTFB    Distribution `json:"ttfb_s"`
 	TTLB    Distribution `json:"ttlb_s"`
 	// TTFBSamples are the raw TTFB samples in seconds, in the order the
-	// requests were recorded: what compare tests.
+	// requests were recorded (compare tests the repetitions' p50 and p95
+	// in RepStats instead: requests of one repetition share its circuits).
 	TTFBSamples []float64 `json:"ttfb_samples"`
 	// Circuits is the number of circuits whose first stream opened in the
 	// step (all repetitions); 0 when there are no pool clients to ask.
@@ -258,6 +268,7 @@ func Analyze(r *Run) *Analysis {
 	}
 	a.Onset = findOnset(a.Steps)
 	a.Capacity = findCapacity(a.Steps, a.Onset)
+	capacitySamples(a.Capacity, a.Steps)
 	a.Gates = gates(a, sc.Thresholds)
 	a.Timeline = timeline(r, a.Onset)
 	return a
@@ -399,15 +410,8 @@ func stepResult(windows []rundir.StepSummary, recs map[stepKey][]rundir.Record) 
 		res.RepStats = append(res.RepStats, rs)
 	}
 	res.Bytes, res.WindowSeconds = totalBytes, totalSecs
-	res.Goodput = NewEstimate(res.GoodputSeries)
-	if totalSecs > 0 {
-		// The mean of the bins weights a short last bin like a full one;
-		// bytes over seconds is the exact mean.
-		res.Goodput.Mean = totalBytes / totalSecs
-		if res.Goodput.N < 2 {
-			res.Goodput.Low, res.Goodput.High = res.Goodput.Mean, res.Goodput.Mean
-		}
-	}
+	// With one repetition GoodputSeries is that repetition's series.
+	res.Goodput = goodputEstimate(res.RepGoodput, res.GoodputSeries)
 	if failed := res.Requests - res.OK - res.Cut; failed > 0 {
 		res.ErrorRate = float64(failed) / float64(res.OK+failed)
 	}

@@ -181,8 +181,12 @@ func TestAnalyzeClientSignalsAndCapacity(t *testing.T) {
 		if math.Abs(g.Mean-want)/want > 0.04 {
 			t.Errorf("step %d goodput %.0f, want %.0f ± 4%%", i+1, g.Mean, want)
 		}
-		if g.N != 8 {
-			t.Errorf("step %d has %d per-second samples, want 8 (10 s step, 2 s warm-up)", i+1, g.N)
+		if n := len(a.Steps[i].GoodputSeries); n != 8 {
+			t.Errorf("step %d has %d per-second samples, want 8 (10 s step, 2 s warm-up)", i+1, n)
+		}
+		// One repetition of 8 s: fewer than two 5 s batches, no interval.
+		if g.N != 1 || g.Of != EstimateBatches || g.Low != g.Mean || g.High != g.Mean {
+			t.Errorf("step %d goodput %+v, want one batch and no interval", i+1, g)
 		}
 		if !(g.Low <= g.Mean && g.Mean <= g.High) {
 			t.Errorf("step %d CI %v..%v does not hold the mean %v", i+1, g.Low, g.High, g.Mean)

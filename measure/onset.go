@@ -83,6 +83,10 @@ type Capacity struct {
 	Load int `json:"load"`
 	// Goodput is the client goodput estimate at that step, bytes/s.
 	Goodput Estimate `json:"goodput"`
+	// RepGoodput is each repetition's goodput at that step (bytes/s), in
+	// repetition order: the capacity's samples, one per repetition, which
+	// compare tests; Goodput.Mean is their mean.
+	RepGoodput []float64 `json:"rep_goodput"`
 	// RelayReadBps and RelayWrittenBps are the relay's own traffic there;
 	// 0 without MetricsPort data.
 	RelayReadBps    float64 `json:"relay_read_bps"`

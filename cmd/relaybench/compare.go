@@ -29,7 +29,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("compare", stderr)
 	var failOn *float64
 	var failOnRaw string
-	fs.Func("fail-on-regression", "exit 1 when a significant change is worse than `PCT` percent: median goodput or capacity down, or median TTFB up (e.g. 10)", func(s string) error {
+	fs.Func("fail-on-regression", "exit 1 when a significant change is worse than `PCT` percent: median goodput or capacity down, or median TTFB p50 or p95 up (e.g. 10); a metric with fewer than 4 repetitions on a side is not tested, said so, and does not fail the check", func(s string) error {
 		failOnRaw = s
 		return nil
 	})
@@ -73,7 +73,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	}
 
 	var comps []*reports.Comparison
-	var regressions []string
+	var regressions, untested []string
 	for _, other := range loaded[1:] {
 		base := loaded[0]
 		c := session.Compare(base, other)
@@ -81,6 +81,11 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 		if failOn != nil {
 			for _, r := range c.Regressions(*failOn) {
 				regressions = append(regressions, fmt.Sprintf("%s vs %s: %s", other.Name, base.Name, r.Message))
+			}
+			// Too few repetitions is not damage and not a regression: the
+			// check passes on what it could test and says what it could not.
+			if note := c.TooFewText(); note != "" {
+				untested = append(untested, note)
 			}
 		}
 	}
@@ -121,16 +126,30 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	} else {
 		fmt.Fprintf(out, "\n%s:\n", title)
 	}
+	list := func(items []string) {
+		for _, it := range items {
+			if *format == "markdown" {
+				fmt.Fprintf(out, "- %s\n", it)
+			} else {
+				fmt.Fprintf(out, "  - %s\n", it)
+			}
+		}
+	}
 	if len(regressions) == 0 {
 		fmt.Fprintln(out, "  none")
-		return nil
 	}
-	for _, r := range regressions {
+	list(regressions)
+	if len(untested) > 0 {
+		const head = "not tested (too few repetitions; not counted as regressions):"
 		if *format == "markdown" {
-			fmt.Fprintf(out, "- %s\n", r)
+			fmt.Fprintf(out, "\n%s\n\n", head)
 		} else {
-			fmt.Fprintf(out, "  - %s\n", r)
+			fmt.Fprintln(out, head)
 		}
+		list(untested)
+	}
+	if len(regressions) == 0 {
+		return nil
 	}
 	return checkFailed{fmt.Errorf("compare: %d significant regression(s) beyond %g%%", len(regressions), *failOn)}
 }

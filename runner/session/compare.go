@@ -52,11 +52,11 @@ func LoadRun(dir string) (*LoadedRun, error) {
 }
 
 // staleSummaryNotes warns about a summary.json written before it kept the
-// raw samples: its steps then compare as "no samples".
+// per-repetition samples: its steps then compare as "no samples".
 func staleSummaryNotes(dir string, a *measure.Analysis) []string {
 	for _, s := range a.Steps {
-		if s.Goodput.N > 0 && len(s.GoodputSeries) == 0 || s.TTFB.N > 0 && len(s.TTFBSamples) == 0 {
-			return []string{fmt.Sprintf("%s: its %s predates the raw samples (goodput_series, ttfb_samples): run `relaybench analyze` on the raw files, or those steps show no samples", dir, rundir.SummaryFile)}
+		if s.Goodput.N > 0 && len(s.RepGoodput) == 0 || s.TTFB.N > 0 && len(s.RepStats) == 0 {
+			return []string{fmt.Sprintf("%s: its %s predates the per-repetition samples (rep_goodput, rep_stats): run `relaybench analyze` on the raw files, or those steps show no samples", dir, rundir.SummaryFile)}
 		}
 	}
 	return nil
