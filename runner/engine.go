@@ -246,6 +246,15 @@ func (e *Engine) Abort(err error) {
 	})
 }
 
+// abortReason is Summary.StoppedBy for an Abort with err: "write-failed"
+// when a raw file could not be written, "aborted" for anything else.
+func abortReason(err error) string {
+	if errors.Is(err, rundir.ErrWrite) {
+		return "write-failed"
+	}
+	return "aborted"
+}
+
 // stop ends the run for reason; the first reason wins.
 func (e *Engine) stop(reason string, err error) {
 	e.stopMu.Lock()
@@ -303,7 +312,7 @@ func (e *Engine) Run(ctx context.Context) (Summary, error) {
 		case <-e.eps.allDead:
 			e.stop("no-endpoints", fmt.Errorf("%w: all %d SOCKS endpoints died during the run: check the tor clients' logs", ErrNoEndpoints, len(e.plan.Endpoints)))
 		case <-e.aborted:
-			e.stop("aborted", fmt.Errorf("run aborted: %w", e.abortErr))
+			e.stop(abortReason(e.abortErr), fmt.Errorf("run aborted: %w", e.abortErr))
 		case <-watchDone:
 		}
 	})
@@ -438,6 +447,9 @@ func (e *Engine) runStep(runCtx context.Context, index, load int) *step {
 	for range atk.Attack(e.targeter(st), pacer, dur, "") {
 		// Records are written by the transport; vegeta's results carry nothing more.
 	}
+	// The step ran to its end unless the run stopped first: then its
+	// context's cause is the run's, not ErrStepEnd.
+	st.interrupted = stepCtx.Err() != nil && !errors.Is(context.Cause(stepCtx), ErrStepEnd)
 	cancelStep(ErrStepEnd)
 	st.end = time.Now()
 	tr.closeIdle()

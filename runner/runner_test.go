@@ -470,8 +470,8 @@ func TestRecordWriteFailureAbortsTheRun(t *testing.T) {
 	f := newFixture(t, sc, 1)
 	f.plan.Records = brokenDisk{}
 	sum, err := Run(t.Context(), f.plan)
-	if err == nil || !strings.Contains(err.Error(), "write requests.jsonl: no space left on device") || sum.StoppedBy != "aborted" {
-		t.Fatalf("err %v, stopped by %q; want the write error and an aborted run", err, sum.StoppedBy)
+	if err == nil || !strings.Contains(err.Error(), "write requests.jsonl: no space left on device") || !errors.Is(err, rundir.ErrWrite) || sum.StoppedBy != "write-failed" {
+		t.Fatalf("err %v, stopped by %q; want the write error and a run stopped by write-failed", err, sum.StoppedBy)
 	}
 	if strings.Count(err.Error(), "no space left") != 1 {
 		t.Errorf("error %q repeats the write error", err)

@@ -35,6 +35,8 @@ type step struct {
 	mu                  sync.Mutex
 	requests, warm, ok  int
 	cut                 int
+	canceled            int  // requests cut by the run's stop
+	interrupted         bool // the run stopped during the step
 	errs                map[string]int
 	first, last         time.Time
 	connect, ttfb, ttlb []time.Duration
@@ -45,6 +47,12 @@ type step struct {
 func (s *step) observe(rec *rundir.Record, streamRate float64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if rec.Error == rundir.ClassCanceled {
+		// Cut by the run's stop, not by the relay: counted apart, in
+		// neither the failures nor the samples.
+		s.canceled++
+		return
+	}
 	if s.first.IsZero() || rec.Start.Before(s.first) {
 		s.first = rec.Start
 	}
@@ -85,7 +93,8 @@ type Summary struct {
 	// Steps holds one entry per step that ran (a stopped run has fewer).
 	Steps []rundir.StepSummary `json:"steps"`
 	// StoppedBy is "completed", "max-duration", "max-bytes", "canceled",
-	// "no-endpoints" or "aborted".
+	// "no-endpoints", "write-failed" (a raw file could not be written) or
+	// "aborted" (Abort for any other reason).
 	StoppedBy string `json:"stopped_by"`
 	// Start and End delimit the run (after the SocksPort check).
 	Start time.Time `json:"start"`
@@ -106,6 +115,7 @@ func (s *step) summary() rundir.StepSummary {
 		Requests: s.requests, Warmup: s.warm, OK: s.ok, Cut: s.cut, Errors: s.errs,
 		WarmupEnd: s.warmEnd, Bytes: s.windowBytes.Load(), First: s.first, Last: s.last,
 	}
+	out.Interrupted, out.Canceled = s.interrupted, s.canceled
 	n := min(int(s.end.Sub(s.start)/time.Second)+1, len(s.secondBytes))
 	for i := range n {
 		out.SecondBytes = append(out.SecondBytes, s.secondBytes[i].Load())

@@ -206,7 +206,7 @@ func (r *request) finish(err error) {
 		}
 	}
 	r.e.requests.Add(1)
-	if rec.Error != "" && rec.Error != rundir.ClassStepEnd {
+	if rec.Error != "" && rec.Error != rundir.ClassStepEnd && rec.Error != rundir.ClassCanceled {
 		r.e.errors.Add(1)
 	}
 	if r.e.records != nil {

@@ -104,11 +104,11 @@ func TestReadMetricsLogToleratesTruncatedLastLine(t *testing.T) {
 	if recs, err := readMetricsLog(bytes.NewReader(append([]byte("\n"), log...))); err != nil || len(recs) != 2 {
 		t.Errorf("blank line: %d records err %v", len(recs), err)
 	}
-	// Damage in the middle is an error, with the records before it.
+	// Damage in the middle is skipped and named, with the records around it.
 	mid := append(append(bytes.Clone(full), "\n{\"url\":\n"...), fail...)
 	recs, err = readMetricsLog(bytes.NewReader(mid))
-	if err == nil || len(recs) != 1 || !strings.Contains(err.Error(), "line 2") {
-		t.Errorf("middle damage: %d records err %v, want 1 record and an error naming line 2", len(recs), err)
+	if err == nil || len(recs) != 2 || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("middle damage: %d records err %v, want 2 records and an error naming line 2", len(recs), err)
 	}
 }
 

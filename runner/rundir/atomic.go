@@ -47,14 +47,15 @@ func WriteJSON(path string, v any) error {
 }
 
 // ReadJSON reads the JSON file path into v. A missing file is an error that
-// wraps fs.ErrNotExist; one that does not decode names the file.
+// wraps fs.ErrNotExist; one that does not decode names the file and wraps
+// ErrDamaged.
 func ReadJSON(path string, v any) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%s is damaged: %w", filepath.Base(path), err)
+		return Damaged(fmt.Errorf("%s is damaged: %w", filepath.Base(path), err))
 	}
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -82,16 +84,35 @@ func (w *Writer[T]) Write(rec T) error {
 	}
 	w.buf = append(w.buf, '\n')
 	if _, err := w.w.Write(w.buf); err != nil {
-		w.err = fmt.Errorf("write %s: %w: check the disk holding the run directory", w.name, err)
+		w.err = w.writeError("write", err)
 		return w.err
 	}
 	if f, ok := w.w.(interface{ Flush() error }); ok {
 		if err := f.Flush(); err != nil {
-			w.err = fmt.Errorf("flush %s: %w: check the disk holding the run directory", w.name, err)
+			w.err = w.writeError("flush", err)
 			return w.err
 		}
 	}
 	return nil
+}
+
+// ErrWrite is wrapped by the error of a Writer whose record did not reach
+// its file: the run that writes it must stop, since going on would leave a
+// hole in what it recorded.
+var ErrWrite = errors.New("a raw file could not be written")
+
+// writeError names the file (its path when the writer is a file) and the
+// file system to check.
+func (w *Writer[T]) writeError(op string, err error) error {
+	path := w.name
+	if n, ok := w.w.(interface{ Name() string }); ok && filepath.Base(n.Name()) == w.name {
+		path = n.Name()
+	}
+	dir := filepath.Dir(path)
+	if dir == "." {
+		return fmt.Errorf("%w: %s %s: %w: check the disk holding the run directory; what was recorded before is kept", ErrWrite, op, path, err)
+	}
+	return fmt.Errorf("%w: %s %s: %w: check the file system holding %s (df -h %s); what was recorded before is kept", ErrWrite, op, path, err, dir, dir)
 }
 
 // Err returns the first error of a Write, nil if none failed.
@@ -125,31 +146,64 @@ type Lines[T any] struct {
 	TruncatedLast bool
 }
 
-// LineError is a line that does not decode and is not a cut-short last
-// line: the file is damaged there.
-type LineError struct {
-	// File is the file's name, Line the 1-based line number.
+// maxDamagedLines is how many damaged line numbers a BadLinesError lists.
+const maxDamagedLines = 5
+
+// BadLinesError reports the lines of a JSON-lines file that did not decode
+// and are not a cut-short last line: the file is damaged there. Those
+// lines were skipped; every line that decoded, before and after them, was
+// read.
+type BadLinesError struct {
+	// File is the file's name.
 	File string
-	Line int
-	Err  error
+	// Count is the number of damaged lines; Lines holds the 1-based
+	// numbers of the first few (at most 5).
+	Count int
+	Lines []int
+	// Records is the number of lines that decoded.
+	Records int
+	// Err is the decoding error of the first damaged line.
+	Err error
 }
 
-// Error names the file and the line.
-func (e *LineError) Error() string {
-	return fmt.Sprintf("%s: line %d is damaged (%v); the lines before it are used", e.File, e.Line, e.Err)
+// Error names the file, the damaged lines and what was kept.
+func (e *BadLinesError) Error() string {
+	where := fmt.Sprintf("line %d", e.Lines[0])
+	if e.Count > 1 {
+		var nums []string
+		for _, n := range e.Lines {
+			nums = append(nums, strconv.Itoa(n))
+		}
+		where = "lines " + strings.Join(nums, ", ")
+		if e.Count > len(e.Lines) {
+			where += ", ..."
+		}
+	}
+	return fmt.Sprintf("%s: %d damaged %s skipped (%s: %v); the %d good %s read",
+		e.File, e.Count, plural(e.Count, "line", "lines"), where, e.Err, e.Records, plural(e.Records, "line was", "lines were"))
 }
 
-// Unwrap returns the decoding error.
-func (e *LineError) Unwrap() error { return e.Err }
+// Unwrap returns the decoding error of the first damaged line.
+func (e *BadLinesError) Unwrap() error { return e.Err }
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
 
 // ReadLines reads JSON lines of T from r; name (a file name) appears in
 // errors. This is the one rule of every raw file: blank lines are skipped;
 // a last line without its newline that does not decode is dropped and
-// reported as TruncatedLast; any other line that does not decode stops the
-// reading with a *LineError, and the records before it are returned with
-// it.
+// reported as TruncatedLast (a crash mid-write); any other line that does
+// not decode is skipped and counted, and reading goes on, so that one bad
+// line never hides the records after it. The error is then a *BadLinesError,
+// returned with every record that decoded. Any other error is a read
+// error, returned with the records before it.
 func ReadLines[T any](r io.Reader, name string) (Lines[T], error) {
 	var out Lines[T]
+	var damage *BadLinesError
 	br := bufio.NewReaderSize(r, 64<<10)
 	for line := 1; ; line++ {
 		b, err := br.ReadBytes('\n')
@@ -159,13 +213,24 @@ func ReadLines[T any](r io.Reader, name string) (Lines[T], error) {
 			if jerr := json.Unmarshal(b, &v); jerr != nil {
 				if !complete && errors.Is(err, io.EOF) {
 					out.TruncatedLast = true
-					return out, nil
+				} else {
+					if damage == nil {
+						damage = &BadLinesError{File: name, Err: jerr}
+					}
+					damage.Count++
+					if len(damage.Lines) < maxDamagedLines {
+						damage.Lines = append(damage.Lines, line)
+					}
 				}
-				return out, &LineError{File: name, Line: line, Err: jerr}
+			} else {
+				out.Records = append(out.Records, v)
 			}
-			out.Records = append(out.Records, v)
 		}
 		if errors.Is(err, io.EOF) {
+			if damage != nil {
+				damage.Records = len(out.Records)
+				return out, damage
+			}
 			return out, nil
 		}
 		if err != nil {

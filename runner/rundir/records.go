@@ -67,7 +67,9 @@ const (
 	// ClassPayloadMismatch: the body differed from the expected payload.
 	ClassPayloadMismatch = "payload-mismatch"
 	// ClassCanceled: the run was canceled (Ctrl-C) or stopped (limit,
-	// Abort, no endpoints left) while the request was running.
+	// Abort, no endpoints left) while the request was running. Not a
+	// failure: the harness cut it, not the relay; it is counted apart
+	// (StepSummary.Canceled).
 	ClassCanceled = "canceled"
 	// ClassStepEnd: the request was still running when its step ended and
 	// was cut. Not a failure: its bytes count toward the step's goodput.
@@ -99,6 +101,13 @@ type StepSummary struct {
 	// [WarmupEnd, End].
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
+	// Interrupted is true when the run stopped during the step (Ctrl-C or
+	// another signal, Abort, a scenario limit) rather than at its end: the
+	// step is partial, and the requests the stop cut are Canceled.
+	Interrupted bool `json:"interrupted,omitempty"`
+	// Canceled counts the requests cut by the run's stop (class
+	// canceled): not failures, and not in Requests.
+	Canceled int `json:"canceled,omitempty"`
 	// WarmupEnd is Start plus the scenario's warm-up.
 	WarmupEnd time.Time `json:"warmup_end"`
 	// Requests started after the warm-up: OK + Cut + the sum of Errors.

@@ -7,6 +7,30 @@ import (
 	"path/filepath"
 )
 
+// ErrNotRunDir is wrapped by the errors of readers given a directory that
+// is not a run directory at all.
+var ErrNotRunDir = errors.New("not a relaybench run directory")
+
+// ErrDamaged matches (errors.Is) the errors of readers whose input is
+// damaged or missing: a file that does not decode, a required file that is
+// not there, a version this relaybench does not read. Nothing judged on
+// such input may pass.
+var ErrDamaged = errors.New("damaged or missing input")
+
+// Damaged marks err as damaged input: errors.Is(Damaged(err), ErrDamaged)
+// holds, and the message is err's.
+func Damaged(err error) error {
+	if err == nil {
+		return nil
+	}
+	return damagedError{err}
+}
+
+type damagedError struct{ error }
+
+func (e damagedError) Unwrap() error        { return e.error }
+func (e damagedError) Is(target error) bool { return target == ErrDamaged }
+
 // Run is the raw data of one run directory, read back.
 type Run struct {
 	// Dir is the run directory.
@@ -23,29 +47,42 @@ type Run struct {
 	// Truncated names the raw files whose last line was cut short (a crash
 	// while writing it); that line was dropped. It is not a Problem.
 	Truncated []string
-	// Problems lists what was missing or damaged; whoever reads the run
-	// goes on with what is there and reports them.
+	// Problems lists what is missing or damaged: lines that did not
+	// decode (skipped, see BadLinesError), files that could not be read, a
+	// run.json of a version this package does not know. Whoever reads the
+	// run goes on with what is there, reports them, and judges no gate or
+	// regression on it: the data is incomplete.
 	Problems []string
+	// Notes are worth saying about the raw files but are not damage: a
+	// raw file that is there but empty, say.
+	Notes []string
 }
 
 // Read reads the raw files of run directory dir (not the scenario, whose
 // type belongs to package scenarios). Only requests.jsonl is required;
-// every other file missing is left out, and one that cannot be read or is
-// damaged becomes a Problem, keeping the records before the damage.
+// every other file missing is left out, one that cannot be read or is
+// damaged becomes a Problem (its lines that decode are kept), and one
+// that is empty becomes a Note.
 func Read(dir string) (*Run, error) {
 	r := &Run{Dir: dir}
 	reqs, err := ReadFile[Record](dir, RequestsFile)
-	var lineErr *LineError
-	if err != nil && !errors.As(err, &lineErr) {
-		return nil, fmt.Errorf("read requests of run %s: %w", dir, err)
+	var damage *BadLinesError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, Damaged(fmt.Errorf("%s has no %s: the run recorded no request (it failed or was stopped before its load started)", dir, RequestsFile))
+	case err != nil && !errors.As(err, &damage):
+		return nil, Damaged(fmt.Errorf("read requests of run %s: %w", dir, err))
 	}
 	r.Records = reqs.Records
 	r.note(RequestsFile, reqs.TruncatedLast, err)
-
-	var info RunInfo
-	switch err := ReadJSON(filepath.Join(dir, RunInfoFile), &info); {
+	if len(r.Records) == 0 && err == nil {
+		// Not a Problem: a run stopped before its first request ended has
+		// none. What it means for the analysis is the analysis' to say.
+		r.Notes = append(r.Notes, fmt.Sprintf("%s is empty: no request was recorded", RequestsFile))
+	}
+	switch info, err := ReadRunInfo(dir); {
 	case err == nil:
-		r.Info = &info
+		r.Info = info
 	case !errors.Is(err, fs.ErrNotExist):
 		r.Problems = append(r.Problems, err.Error())
 	}
@@ -56,14 +93,32 @@ func Read(dir string) (*Run, error) {
 	return r, nil
 }
 
-// readOptional reads a raw file that may be missing.
+// readOptional reads a raw file that may be missing; one that is there
+// but holds no record gets a Note.
 func readOptional[T any](r *Run, name string) []T {
 	lines, err := ReadFile[T](r.Dir, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	r.note(name, lines.TruncatedLast, err)
+	if len(lines.Records) == 0 && err == nil && !(name == CircuitsFile && !r.hadClients()) {
+		r.Notes = append(r.Notes, fmt.Sprintf("%s is empty", name))
+	}
 	return lines.Records
+}
+
+// hadClients reports whether run.json lists tor clients of relaybench's
+// pool: without them (a socks target) circuits.jsonl stays empty.
+func (r *Run) hadClients() bool {
+	if r.Info == nil {
+		return true
+	}
+	for _, m := range r.Info.Metrics {
+		if m.Role == RoleClient {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Run) note(name string, truncated bool, err error) {
@@ -82,11 +137,43 @@ func WriteRunInfo(dir string, info RunInfo) error {
 	return WriteJSON(filepath.Join(dir, RunInfoFile), info)
 }
 
-// ReadRunInfo reads dir/run.json.
+// ReadRunInfo reads dir/run.json. One of a version this package does not
+// know (newer, or none) is refused: its fields may not mean what RunInfo
+// says.
 func ReadRunInfo(dir string) (*RunInfo, error) {
 	var info RunInfo
 	if err := ReadJSON(filepath.Join(dir, RunInfoFile), &info); err != nil {
 		return nil, err
 	}
+	if err := CheckVersion(RunInfoFile, info.Version, 1, RunInfoVersion); err != nil {
+		return nil, err
+	}
 	return &info, nil
+}
+
+// VersionError reports a file whose schema version this relaybench does
+// not read.
+type VersionError struct {
+	File string
+	// Version is the file's; Oldest and Newest the versions read.
+	Version, Oldest, Newest int
+}
+
+// Error says which versions are read and what to do.
+func (e *VersionError) Error() string {
+	if e.Version > e.Newest {
+		return fmt.Sprintf("%s is version %d, newer than this relaybench reads (%d): use the relaybench that wrote it, or a newer one", e.File, e.Version, e.Newest)
+	}
+	return fmt.Sprintf("%s has version %d, which no relaybench wrote (this one reads %d to %d): it is damaged or not relaybench's", e.File, e.Version, e.Oldest, e.Newest)
+}
+
+// Is makes a VersionError match ErrDamaged: the file cannot be read.
+func (e *VersionError) Is(target error) bool { return target == ErrDamaged }
+
+// CheckVersion returns a *VersionError unless oldest <= version <= newest.
+func CheckVersion(file string, version, oldest, newest int) error {
+	if version < oldest || version > newest {
+		return &VersionError{File: file, Version: version, Oldest: oldest, Newest: newest}
+	}
+	return nil
 }

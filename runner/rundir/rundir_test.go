@@ -12,8 +12,8 @@ import (
 )
 
 // The one rule of every raw file: a cut-short last line is dropped and
-// reported; a bad line anywhere else stops the reading with the records
-// before it and a LineError naming the file and the line.
+// reported; a bad line anywhere else is skipped and counted, the reading
+// goes on, and a BadLinesError names the file and the lines.
 func TestReadLinesTruncationRule(t *testing.T) {
 	var b bytes.Buffer
 	w := NewWriter[Record](&b, RequestsFile)
@@ -36,25 +36,33 @@ func TestReadLinesTruncationRule(t *testing.T) {
 		t.Errorf("blank line: %d records, truncated %v, %v; want 3, false, nil", len(got.Records), got.TruncatedLast, err)
 	}
 
-	// A bad line that ends in its newline is damage, even the last one.
+	// A bad line that ends in its newline is damage, even the last one;
+	// every good line around it is read.
+	line1 := full[:bytes.IndexByte(full, '\n')+1]
+	junk := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	many := junk(line1, []byte("x\n"), []byte("y\n"), line1, []byte("z\n"), []byte("{\n"), []byte("[\n"), []byte("1\n"), full)
 	for _, tc := range []struct {
 		name  string
 		data  []byte
-		line  int
+		lines []int
+		count int
 		nrecs int
+		text  string
 	}{
-		{"first line", append([]byte("{not json}\n"), full...), 1, 0},
-		{"middle", append(append(bytes.Clone(full[:bytes.IndexByte(full, '\n')+1]), "{\"step\":\n"...), full...), 2, 1},
-		{"complete last line", append(bytes.Clone(full), "{\"step\":\n"...), 4, 3},
+		{"first line", junk([]byte("{not json}\n"), full), []int{1}, 1, 3,
+			"requests.jsonl: 1 damaged line skipped (line 1: invalid character 'n' looking for beginning of object key string); the 3 good lines were read"},
+		{"middle", junk(line1, []byte("{\"step\":\n"), full), []int{2}, 1, 4, "requests.jsonl: 1 damaged line skipped (line 2: "},
+		{"complete last line", junk(full, []byte("{\"step\":\n")), []int{4}, 1, 3, "(line 4: "},
+		{"many", many, []int{2, 3, 5, 6, 7}, 6, 5, "requests.jsonl: 6 damaged lines skipped (lines 2, 3, 5, 6, 7, ...: "},
 	} {
 		got, err := ReadLines[Record](bytes.NewReader(tc.data), RequestsFile)
-		var le *LineError
-		if !errors.As(err, &le) || le.Line != tc.line || le.File != RequestsFile || len(got.Records) != tc.nrecs {
-			t.Errorf("%s: %d records, %v; want %d and a LineError at line %d", tc.name, len(got.Records), err, tc.nrecs, tc.line)
+		var be *BadLinesError
+		if !errors.As(err, &be) || !slices.Equal(be.Lines, tc.lines) || be.Count != tc.count || be.File != RequestsFile || len(got.Records) != tc.nrecs || be.Records != tc.nrecs {
+			t.Errorf("%s: %d records, %v; want %d and a BadLinesError at lines %v (%d in all)", tc.name, len(got.Records), err, tc.nrecs, tc.lines, tc.count)
 			continue
 		}
-		if want := "requests.jsonl: line"; !strings.HasPrefix(err.Error(), want) {
-			t.Errorf("%s: error %q does not start with %q", tc.name, err, want)
+		if !strings.Contains(err.Error(), tc.text) {
+			t.Errorf("%s: error %q does not say %q", tc.name, err, tc.text)
 		}
 	}
 }
@@ -173,7 +181,7 @@ func TestReadRunDirectory(t *testing.T) {
 	if len(r.Processes) != 1 || len(r.Circuits) != 1 || r.Steps != nil || r.Metrics != nil {
 		t.Errorf("processes %d, circuits %d, steps %v, metrics %v", len(r.Processes), len(r.Circuits), r.Steps, r.Metrics)
 	}
-	if want := []string{"processes.jsonl: line 2 is damaged (invalid character 'b' looking for beginning of object key string); the lines before it are used"}; !slices.Equal(r.Problems, want) {
+	if want := []string{"processes.jsonl: 1 damaged line skipped (line 2: invalid character 'b' looking for beginning of object key string); the 1 good line was read"}; !slices.Equal(r.Problems, want) {
 		t.Errorf("problems %q, want %q", r.Problems, want)
 	}
 	if want := []string{CircuitsFile}; !slices.Equal(r.Truncated, want) {
