@@ -51,8 +51,21 @@ type Analysis struct {
 	Gates []Gate `json:"gates,omitempty"`
 	// Timeline holds the run's time series for charts.
 	Timeline *Timeline `json:"timeline,omitempty"`
-	// Problems lists missing or damaged input and parts left out.
+	// Problems lists missing or damaged input: the analysis rests on part
+	// of the data, so its gates and comparisons are not judged (Unjudged).
 	Problems []string `json:"problems,omitempty"`
+	// Notes says what is worth knowing about the input but is not damage
+	// (an empty raw file, step boundaries inferred, a scenario that breaks
+	// a newer rule).
+	Notes []string `json:"notes,omitempty"`
+	// Warnings are what went wrong during the run without stopping it, as
+	// run.json recorded them: a pool client that died or never
+	// bootstrapped, MetricsPort scrapes that failed or were slow,
+	// relaybench's own errors (out of file descriptors, say).
+	Warnings []string `json:"warnings,omitempty"`
+	// Interruptions lists the steps the run stopped in before their end;
+	// none for a run that ran its ramp to the end.
+	Interruptions []Interruption `json:"interruptions,omitempty"`
 }
 
 // StepResult is one ramp step, all its repetitions pooled.
@@ -125,6 +138,12 @@ type StepResult struct {
 	// under test limited the step: the step's goodput is a lower bound of
 	// what the relay can carry.
 	LoadGeneratorBound bool `json:"load_generator_bound"`
+	// Interrupted is true when the step rests only on windows the run
+	// stopped in (see Interruption): it gives no onset or capacity.
+	Interrupted bool `json:"interrupted,omitempty"`
+	// Canceled counts the requests cut by the run's stop (class
+	// canceled) in the windows used: not failures, not in Requests.
+	Canceled int `json:"canceled,omitempty"`
 }
 
 // RepStat is one repetition of one step.
@@ -209,6 +228,7 @@ func Analyze(r *Run) *Analysis {
 		StoppedBy:  "unknown",
 		Thresholds: sc.Onset,
 		Problems:   slices.Clone(r.Problems),
+		Notes:      slices.Clone(r.Notes),
 	}
 	if sc.Workload.Kind == scenarios.WorkloadChurn {
 		a.LoadUnit = "req/s"
@@ -217,9 +237,10 @@ func Analyze(r *Run) *Analysis {
 		a.StoppedBy = r.Info.StoppedBy
 	}
 	if r.Info != nil {
-		for _, w := range r.Info.Warnings {
-			a.Problems = append(a.Problems, "run: "+w)
-		}
+		a.Warnings = slices.Clone(r.Info.Warnings)
+	}
+	for _, f := range r.Truncated {
+		a.Notes = append(a.Notes, fmt.Sprintf("%s: its last line was cut short (the run ended while writing it) and is left out", f))
 	}
 	steps := slices.Clone(r.Steps)
 	sortSteps(steps)
@@ -230,7 +251,9 @@ func Analyze(r *Run) *Analysis {
 	a.Repetitions = len(reps)
 
 	recs := groupRecords(r.Records)
-	targets := r.targetURLs()
+	canceled := takeCanceled(recs)
+	steps, partial := a.setAsideInterrupted(steps, canceled, r.inferred)
+	targets := a.answeredTargets(r.targetURLs(), r.Metrics)
 	if len(r.Metrics) > 0 && len(targets) == 0 {
 		a.Problems = append(a.Problems, "metrics.jsonl has no scrape of the relay under test: no relay-side statistics")
 	}
@@ -260,14 +283,14 @@ func Analyze(r *Run) *Analysis {
 		for _, b := range res.Bottlenecks {
 			res.LoadGeneratorBound = res.LoadGeneratorBound || b.LimitsMeasurement()
 		}
-		a.Steps = append(a.Steps, res)
+		a.Steps = append(a.Steps, markInterrupted(res, windows, partial, canceled))
 	}
 	clientSignals(a.Steps, sc.Onset)
 	for i := range a.Steps {
 		sortSignals(a.Steps[i].Signals)
 	}
-	a.Onset = findOnset(a.Steps)
-	a.Capacity = findCapacity(a.Steps, a.Onset)
+	a.Onset = findOnset(wholeSteps(a.Steps))
+	a.Capacity = findCapacity(wholeSteps(a.Steps), a.Onset)
 	capacitySamples(a.Capacity, a.Steps)
 	a.Gates = gates(a, sc.Thresholds)
 	a.Timeline = timeline(r, a.Onset)

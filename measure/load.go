@@ -1,7 +1,10 @@
 package measure
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -14,18 +17,27 @@ import (
 type Run struct {
 	rundir.Run
 	Scenario *scenarios.Scenario
+	// inferred marks the steps whose boundaries Load inferred from their
+	// requests because steps.jsonl has no line for them.
+	inferred map[stepKey]bool
 }
 
 // Load reads a run directory. Only scenario.yaml and requests.jsonl are
-// required; every other file missing or damaged becomes a Problem and the
-// part of the analysis that needs it is left out. A cut-short last line (a
-// crash mid-write) is dropped silently (rundir.ReadLines). When
-// steps.jsonl is missing or empty, the step boundaries are inferred from
-// the requests.
+// required: without scenario.yaml dir is not a run directory (an error
+// wrapping rundir.ErrNotRunDir). Every other file missing or damaged
+// becomes a Problem and the part of the analysis that needs it is left
+// out. A cut-short last line (a crash mid-write) is dropped silently
+// (rundir.ReadLines). A step without its steps.jsonl line gets boundaries
+// inferred from its requests (inferMissingSteps): the step the run was
+// killed in, or damage.
 func Load(dir string) (*Run, error) {
+	if _, err := os.Stat(filepath.Join(dir, rundir.ScenarioFile)); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s is %w (it has no %s): give the directory `relaybench run` created, runs/<time>-<scenario>", dir, rundir.ErrNotRunDir, rundir.ScenarioFile)
+	}
 	sc, invalid, err := scenarios.LoadRun(filepath.Join(dir, rundir.ScenarioFile))
-	if err != nil {
-		return nil, fmt.Errorf("%s is not a relaybench run directory (or its scenario is damaged): %w", dir, err)
+	switch {
+	case err != nil:
+		return nil, rundir.Damaged(fmt.Errorf("%s: its %s is damaged: %w", dir, rundir.ScenarioFile, err))
 	}
 	raw, err := rundir.Read(dir)
 	if err != nil {
@@ -33,14 +45,9 @@ func Load(dir string) (*Run, error) {
 	}
 	r := &Run{Run: *raw, Scenario: sc}
 	if invalid != nil {
-		r.Problems = append([]string{fmt.Sprintf("the recorded scenario breaks a current rule (%v); analysed as it ran", invalid)}, r.Problems...)
+		r.Notes = append([]string{fmt.Sprintf("the recorded scenario breaks a current rule (%v); analysed as it ran", invalid)}, r.Notes...)
 	}
-	if len(r.Steps) == 0 {
-		r.Steps = inferSteps(r.Records, sc.Ramp.Warmup.Std())
-		if len(r.Steps) > 0 {
-			r.Problems = append(r.Problems, "steps.jsonl is missing or empty: step boundaries were inferred from the requests")
-		}
-	}
+	r.inferMissingSteps(sc.Ramp.Warmup.Std())
 	return r, nil
 }
 
@@ -81,11 +88,16 @@ func WriteSummary(dir string, a *Analysis) error {
 }
 
 // ReadSummary reads dir/summary.json, upgraded to the current schema
-// version (see upgradeSummary).
+// version (see upgradeSummary). A summary of a version this relaybench
+// does not read (newer, or none) is refused with a *rundir.VersionError:
+// its fields may not mean what Analysis says.
 func ReadSummary(dir string) (*Analysis, error) {
 	var a Analysis
 	if err := rundir.ReadJSON(filepath.Join(dir, rundir.SummaryFile), &a); err != nil {
 		return nil, err
+	}
+	if err := rundir.CheckVersion(rundir.SummaryFile, a.Version, 1, AnalysisVersion); err != nil {
+		return nil, fmt.Errorf("%s: %w: recompute it from the raw files with `relaybench analyze %s`", dir, err, dir)
 	}
 	upgradeSummary(&a)
 	return &a, nil

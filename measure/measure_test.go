@@ -487,8 +487,8 @@ func TestLoadRunDirectory(t *testing.T) {
 		if !slices.EqualFunc(got.Steps, r.Steps, func(a, b rundir.StepSummary) bool { return a.Start.Equal(b.Start) && a.End.Equal(b.End) }) {
 			t.Errorf("steps differ from what was written")
 		}
-		if len(got.Processes) != 1 || !strings.Contains(strings.Join(got.Problems, "\n"), "processes.jsonl: line 2") {
-			t.Errorf("processes %d, problems %q: want 1 and the damaged line named", len(got.Processes), got.Problems)
+		if len(got.Processes) != 2 || !strings.Contains(strings.Join(got.Problems, "\n"), "processes.jsonl: 1 damaged line skipped (line 2: ") {
+			t.Errorf("processes %d, problems %q: want the 2 good lines and the damaged one named", len(got.Processes), got.Problems)
 		}
 		a := Analyze(got)
 		if err := WriteSummary(dir, a); err != nil {

@@ -43,7 +43,8 @@ func readSummaryFile(t *testing.T, path string) *measure.Analysis {
 // a bad run adds to its raw data, analysed as any run: the relay's
 // MetricsPort showing its rate limit reached, the machine CPU-saturated at
 // the first step (so the capacity there is a lower bound), three failed
-// requests at the last step, failed gates and a damaged input file.
+// requests at the last step, failed gates, a warning from the run and a
+// note on its raw files.
 func degraded(t *testing.T) *measure.Analysis {
 	t.Helper()
 	r, err := measure.Load(filepath.Join("testdata", "runs", "bw4"))
@@ -98,7 +99,8 @@ func degraded(t *testing.T) *measure.Analysis {
 	}
 	maxErrors := 0.05
 	r.Scenario.Thresholds = scenarios.Thresholds{MinCapacity: &minCap, MaxErrorRate: &maxErrors}
-	r.Problems = append(r.Problems, "processes.jsonl: line 7 is damaged (invalid character 'x'); the lines before it are used")
+	r.Info.Warnings = append(r.Info.Warnings, "tor client load1 of the pool died (signal: killed); the run went on with the rest of the pool")
+	r.Notes = append(r.Notes, "circuits.jsonl is empty")
 	return measure.Analyze(r)
 }
 
@@ -153,10 +155,38 @@ func TestTerminalVerdict(t *testing.T) {
 	for _, want := range []string{
 		"capacity: 2.89 MiB/s", "LOWER BOUND", "overload onset: step 1 (1 streams), cause rate-limit",
 		"tor_relay_load_global_rate_limit_reached_total", "thresholds: FAILED", "FAIL min_capacity", "ok   max_error_rate",
-		"CPU-saturated", "problems with the raw data", "timeout:2", "(generator-bound)",
+		"CPU-saturated", "warnings during the run:\n  - tor client load1 of the pool died", "notes on the raw data:\n  - circuits.jsonl is empty",
+		"timeout:2", "(generator-bound)",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("terminal output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestTerminalVerdictOnDamagedInput: the degraded run with one damaged
+// line in a raw file judges no gate, neither the failed one nor the passed
+// one, and says why; the damage is listed.
+func TestTerminalVerdictOnDamagedInput(t *testing.T) {
+	a := degraded(t)
+	a.Problems = append(a.Problems, "processes.jsonl: 1 damaged line skipped (line 7: invalid character 'x'); the 40 good lines were read")
+	var b bytes.Buffer
+	if err := Terminal(&b, a); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"thresholds: NOT JUDGED (fail closed): the input is missing or damaged (1 problem, listed under problems)\n",
+		"  --   min_capacity: 2.89 MiB/s (limit 5MiB/s)", "  --   max_error_rate: 1.79% (limit 5.00%)",
+		"problems with the raw data:\n  - processes.jsonl: 1 damaged line skipped (line 7",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("terminal output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, never := range []string{"thresholds: passed", "thresholds: FAILED", "ok   ", "FAIL "} {
+		if strings.Contains(out, never) {
+			t.Errorf("terminal output of damaged input says %q:\n%s", never, out)
 		}
 	}
 }

@@ -239,9 +239,11 @@ func verdictClass(k verdict.Kind) string {
 		return "onset"
 	case verdict.KindNoOnset, verdict.KindThresholdsPassed, verdict.LineGatePassed:
 		return "ok"
-	case verdict.KindCapacityUnknown, verdict.KindThresholdsFailed, verdict.LineGateFailed:
+	case verdict.KindCapacityUnknown, verdict.KindThresholdsFailed, verdict.LineGateFailed,
+		verdict.KindThresholdsNotJudged, verdict.KindInterrupted:
 		return "bad"
-	case verdict.KindBottlenecks, verdict.KindProblems, verdict.LineLowerBound, verdict.LineGeneratorBound:
+	case verdict.KindBottlenecks, verdict.KindProblems, verdict.LineLowerBound, verdict.LineGeneratorBound,
+		verdict.KindWarnings:
 		return "warn"
 	}
 	return ""

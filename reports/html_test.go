@@ -415,6 +415,9 @@ func TestHTMLVerdictClassesFollowTheValues(t *testing.T) {
 					notes = append(notes, "warn")
 				}
 			}
+			if len(a.Interruptions) > 0 {
+				blocks = append(blocks, "bad")
+			}
 			for _, s := range a.Steps {
 				if len(s.Bottlenecks) > 0 {
 					blocks = append(blocks, "warn")
@@ -424,7 +427,9 @@ func TestHTMLVerdictClassesFollowTheValues(t *testing.T) {
 			if len(a.Gates) > 0 {
 				cls := "ok"
 				for _, g := range a.Gates {
-					if g.Passed {
+					if len(a.Unjudged()) > 0 {
+						notes, cls = append(notes, ""), "bad" // not judged: no verdict on the gate
+					} else if g.Passed {
 						notes = append(notes, "ok")
 					} else {
 						notes, cls = append(notes, "bad"), "bad"
@@ -434,6 +439,12 @@ func TestHTMLVerdictClassesFollowTheValues(t *testing.T) {
 			}
 			if len(a.Problems) > 0 {
 				blocks = append(blocks, "warn")
+			}
+			if len(a.Warnings) > 0 {
+				blocks = append(blocks, "warn")
+			}
+			if len(a.Notes) > 0 {
+				blocks = append(blocks, "")
 			}
 			var gotBlocks, gotNotes []string
 			for n := range parseHTML(t, renderHTML(t, a)).Descendants() {

@@ -51,6 +51,10 @@ type Sampler struct {
 	Client *http.Client
 	// MaxBodyBytes bounds the body; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// Observe, when set, sees every scrape once it is recorded, from the
+	// goroutine of its URL: a run counts the failed and slow ones to warn
+	// about them.
+	Observe func(ScrapeRecord)
 
 	log *rundir.Writer[ScrapeRecord]
 }
@@ -96,6 +100,9 @@ func (s *Sampler) Run(ctx context.Context) error {
 				if err := s.log.Write(rec); err != nil {
 					stop()
 					return
+				}
+				if s.Observe != nil {
+					s.Observe(rec)
 				}
 				select {
 				case <-runCtx.Done():

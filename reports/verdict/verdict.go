@@ -18,6 +18,7 @@ package verdict
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/relaybench/relaybench/measure"
 )
@@ -42,9 +43,18 @@ type Verdict struct {
 	// Gates are the outcomes of the scenario's thresholds, each with its
 	// value and limit; none when the scenario sets no thresholds.
 	Gates []measure.Gate
-	// Problems are the warnings about the input: missing or damaged raw
-	// data and parts of the analysis left out.
+	// Problems are the missing or damaged raw data; with any, the gates
+	// are not judged.
 	Problems []string
+	// Unjudged says why the gates are not judged (fail closed): damaged
+	// input, an interrupted run, no request at all; empty when they are.
+	Unjudged []string
+	// Interruptions are the steps the run stopped in before their end.
+	Interruptions []measure.Interruption
+	// Warnings are what went wrong during the run without stopping it.
+	Warnings []string
+	// Notes are remarks on the raw data that are not damage.
+	Notes []string
 }
 
 // Bottleneck is a measure.Bottleneck with the step it was seen at.
@@ -56,7 +66,8 @@ type Bottleneck struct {
 
 // Of takes the verdict of a.
 func Of(a *measure.Analysis) Verdict {
-	v := Verdict{LoadUnit: a.LoadUnit, Capacity: a.Capacity, Onset: a.Onset, Gates: a.Gates, Problems: a.Problems}
+	v := Verdict{LoadUnit: a.LoadUnit, Capacity: a.Capacity, Onset: a.Onset, Gates: a.Gates, Problems: a.Problems,
+		Unjudged: a.Unjudged(), Interruptions: a.Interruptions, Warnings: a.Warnings, Notes: a.Notes}
 	for _, s := range a.Steps {
 		for _, b := range s.Bottlenecks {
 			v.Bottlenecks = append(v.Bottlenecks, Bottleneck{Step: s.Step, Load: s.Load, Bottleneck: b})
@@ -100,6 +111,15 @@ const (
 	KindThresholdsFailed
 	// KindProblems: problems with the raw data.
 	KindProblems
+	// KindThresholdsNotJudged: the run has gates, but its input is
+	// damaged, missing or cut short: they are not judged (fail closed).
+	KindThresholdsNotJudged
+	// KindInterrupted: the run stopped before its end, and where.
+	KindInterrupted
+	// KindWarnings: what went wrong during the run without stopping it.
+	KindWarnings
+	// KindNotes: remarks on the raw data that are not damage.
+	KindNotes
 
 	// The kinds of lines.
 
@@ -115,6 +135,9 @@ const (
 	// LineGatePassed and LineGateFailed are one gate each.
 	LineGatePassed
 	LineGateFailed
+	// LineGateNotJudged is one gate of a run whose gates are not judged,
+	// with what it measured on the data there was.
+	LineGateNotJudged
 )
 
 // Section is one paragraph of the verdict: a head and the lines under it.
@@ -130,10 +153,18 @@ type Line struct {
 	Text string
 }
 
-// Sections words v: the capacity, the onset, then the bottlenecks, the
-// gates and the problems where there are any.
+// Sections words v: the capacity, the onset, then where there are any the
+// interruption, the bottlenecks, the gates, the problems, the warnings and
+// the notes.
 func (v Verdict) Sections() []Section {
 	out := []Section{v.capacity(), v.onset()}
+	if len(v.Interruptions) > 0 {
+		s := Section{Kind: KindInterrupted, Head: "interrupted: the run stopped before its end"}
+		for _, i := range v.Interruptions {
+			s.item(i.Text(v.LoadUnit))
+		}
+		out = append(out, s)
+	}
 	if len(v.Bottlenecks) > 0 {
 		s := Section{Kind: KindBottlenecks, Head: "bottlenecks:"}
 		for _, b := range v.Bottlenecks {
@@ -143,12 +174,18 @@ func (v Verdict) Sections() []Section {
 	}
 	if len(v.Gates) > 0 {
 		s := Section{Kind: KindThresholdsPassed, Head: "thresholds: passed"}
-		if v.FailedGates() > 0 {
+		switch {
+		case len(v.Unjudged) > 0:
+			s.Kind, s.Head = KindThresholdsNotJudged, "thresholds: NOT JUDGED (fail closed): "+strings.Join(v.Unjudged, "; ")
+		case v.FailedGates() > 0:
 			s.Kind, s.Head = KindThresholdsFailed, "thresholds: FAILED"
 		}
 		for _, g := range v.Gates {
 			kind, mark := LineGatePassed, "ok  "
-			if !g.Passed {
+			switch {
+			case len(v.Unjudged) > 0:
+				kind, mark = LineGateNotJudged, "--  "
+			case !g.Passed:
 				kind, mark = LineGateFailed, "FAIL"
 			}
 			s.Lines = append(s.Lines, Line{Kind: kind, Text: fmt.Sprintf("%s %s: %s (limit %s): %s", mark, g.Name, g.Value, g.Limit, g.Detail)})
@@ -161,6 +198,22 @@ func (v Verdict) Sections() []Section {
 			s.item(p)
 		}
 		out = append(out, s)
+	}
+	for _, l := range []struct {
+		kind  Kind
+		head  string
+		items []string
+	}{
+		{KindWarnings, "warnings during the run:", v.Warnings},
+		{KindNotes, "notes on the raw data:", v.Notes},
+	} {
+		if len(l.items) > 0 {
+			s := Section{Kind: l.kind, Head: l.head}
+			for _, it := range l.items {
+				s.item(it)
+			}
+			out = append(out, s)
+		}
 	}
 	return out
 }

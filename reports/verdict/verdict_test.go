@@ -13,7 +13,7 @@ import (
 func TestSectionsOfAFullVerdict(t *testing.T) {
 	a := &measure.Analysis{LoadUnit: "streams",
 		Steps: []measure.StepResult{
-			{Step: 0, Load: 1},
+			{Step: 0, Load: 1, Requests: 10},
 			{Step: 1, Load: 2, Bottlenecks: []measure.Bottleneck{{Kind: measure.BottleneckClient, Name: "load0", Utilisation: 0.95, Evidence: "load0 at 95%"}}},
 			{Step: 2, Load: 4, Bottlenecks: []measure.Bottleneck{{Kind: measure.BottleneckMachine, Name: "machine", Utilisation: 0.99, Evidence: "machine at 99%"}}},
 		},
@@ -25,7 +25,8 @@ func TestSectionsOfAFullVerdict(t *testing.T) {
 			{Name: "min_capacity", Limit: "5MiB/s", Value: "3.00 MiB/s", Detail: "capacity at step 2"},
 			{Name: "max_error_rate", Limit: "1.00%", Value: "0.10%", Passed: true, Detail: "1 of 1000"},
 		},
-		Problems: []string{"metrics.jsonl is missing"},
+		Warnings: []string{"tor client load1 of the pool died"},
+		Notes:    []string{"circuits.jsonl is empty"},
 	}
 	v := Of(a)
 	if v.FailedGates() != 1 {
@@ -42,9 +43,60 @@ func TestSectionsOfAFullVerdict(t *testing.T) {
 		{Kind: KindThresholdsFailed, Head: "thresholds: FAILED",
 			Lines: []Line{{LineGateFailed, "FAIL min_capacity: 3.00 MiB/s (limit 5MiB/s): capacity at step 2"},
 				{LineGatePassed, "ok   max_error_rate: 0.10% (limit 1.00%): 1 of 1000"}}},
-		{Kind: KindProblems, Head: "problems with the raw data:", Lines: []Line{{LineItem, "metrics.jsonl is missing"}}},
+		{Kind: KindWarnings, Head: "warnings during the run:", Lines: []Line{{LineItem, "tor client load1 of the pool died"}}},
+		{Kind: KindNotes, Head: "notes on the raw data:", Lines: []Line{{LineItem, "circuits.jsonl is empty"}}},
 	}
 	checkSections(t, v.Sections(), want)
+}
+
+// TestSectionsNotJudged: damaged input, a run stopped part way or a run
+// without any request judges no gate, passed or failed: the gates are
+// listed with what they measured, under a head that says why.
+func TestSectionsNotJudged(t *testing.T) {
+	gates := []measure.Gate{
+		{Name: "min_capacity", Limit: "5MiB/s", Value: "3.00 MiB/s", Detail: "capacity at step 2"},
+		{Name: "max_error_rate", Limit: "1.00%", Value: "0.10%", Passed: true, Detail: "1 of 1000"},
+	}
+	gateLines := []Line{{LineGateNotJudged, "--   min_capacity: 3.00 MiB/s (limit 5MiB/s): capacity at step 2"},
+		{LineGateNotJudged, "--   max_error_rate: 0.10% (limit 1.00%): 1 of 1000"}}
+	steps := []measure.StepResult{{Step: 0, Load: 1, Requests: 10}, {Step: 1, Load: 2, Requests: 3, Canceled: 2, Interrupted: true}}
+	for _, tc := range []struct {
+		name string
+		a    *measure.Analysis
+		want []Section
+	}{
+		{"damaged", &measure.Analysis{LoadUnit: "streams", Steps: steps[:1], Gates: gates,
+			Problems: []string{"requests.jsonl: 1 damaged line skipped (line 5: invalid character 'x'); the 99 good lines were read"}},
+			[]Section{
+				{Kind: KindThresholdsNotJudged, Head: "thresholds: NOT JUDGED (fail closed): the input is missing or damaged (1 problem, listed under problems)", Lines: gateLines},
+				{Kind: KindProblems, Head: "problems with the raw data:", Lines: []Line{{LineItem, "requests.jsonl: 1 damaged line skipped (line 5: invalid character 'x'); the 99 good lines were read"}}},
+			}},
+		{"interrupted", &measure.Analysis{LoadUnit: "streams", Steps: steps, Gates: gates, StoppedBy: "canceled",
+			Interruptions: []measure.Interruption{{Rep: 0, Step: 1, Load: 2, StoppedBy: "canceled", Seconds: 2.5, Canceled: 2}}},
+			[]Section{
+				{Kind: KindInterrupted, Head: "interrupted: the run stopped before its end", Lines: []Line{{LineItem,
+					"the run stopped (canceled) during step 2 (2 streams) of repetition 1, 2.5 s into it; 2 requests cut by the stop are counted apart, not as failures; no onset or capacity is drawn from that step"}}},
+				{Kind: KindThresholdsNotJudged, Head: "thresholds: NOT JUDGED (fail closed): the run stopped before its end, during step 2 (2 streams) of repetition 1", Lines: gateLines},
+			}},
+		{"killed", &measure.Analysis{LoadUnit: "streams", Steps: steps, Gates: gates, StoppedBy: "unknown",
+			Interruptions: []measure.Interruption{{Rep: 0, Step: 1, Load: 2, StoppedBy: "unknown", Seconds: 2.5, Inferred: true}}},
+			[]Section{
+				{Kind: KindInterrupted, Head: "interrupted: the run stopped before its end", Lines: []Line{{LineItem,
+					"the run ended without recording how (killed or crashed) during step 2 (2 streams) of repetition 1, 2.5 s into it; steps.jsonl has no line for that step: its boundaries were inferred from its requests; no onset or capacity is drawn from that step"}}},
+				{Kind: KindThresholdsNotJudged, Head: "thresholds: NOT JUDGED (fail closed): the run stopped before its end, during step 2 (2 streams) of repetition 1", Lines: gateLines},
+			}},
+		{"no request", &measure.Analysis{LoadUnit: "streams", Steps: []measure.StepResult{{Step: 0, Load: 1}}, Gates: gates},
+			[]Section{{Kind: KindThresholdsNotJudged, Head: "thresholds: NOT JUDGED (fail closed): the run recorded no request", Lines: gateLines}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := Of(tc.a)
+			want := append([]Section{
+				{Kind: KindCapacityUnknown, Head: "capacity: unknown (no step carried any bytes)"},
+				{Kind: KindNoOnset, Head: "overload onset: none seen"},
+			}, tc.want...)
+			checkSections(t, v.Sections(), want)
+		})
+	}
 }
 
 func TestSectionsOfAnEmptyRun(t *testing.T) {
@@ -57,7 +109,7 @@ func TestSectionsOfAnEmptyRun(t *testing.T) {
 // TestSectionsOfAMeasuredCapacity: a capacity that is not a lower bound
 // and has no relay data is one line; gates that all passed say so.
 func TestSectionsOfAMeasuredCapacity(t *testing.T) {
-	a := &measure.Analysis{LoadUnit: "req/s",
+	a := &measure.Analysis{LoadUnit: "req/s", Steps: []measure.StepResult{{Step: 0, Load: 8, Requests: 100}},
 		Capacity: &measure.Capacity{Step: 0, Load: 8, Goodput: measure.Estimate{N: 3, Mean: 1 << 20, Low: 0.75 * (1 << 20), High: 1.25 * (1 << 20)}},
 		Onset:    &measure.Onset{Step: 0, Load: 8, Cause: "rate-limit"},
 		Gates:    []measure.Gate{{Name: "max_error_rate", Limit: "1.00%", Value: "0.00%", Passed: true, Detail: "none failed"}},

@@ -1,0 +1,260 @@
+package measure
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/relaybench/relaybench/runner/rundir"
+)
+
+// Interruption is a step the run stopped in before its end: Ctrl-C or
+// another signal, the relay or a test network node dying (aborted), a
+// scenario limit, or a crash or kill -9 (then steps.jsonl has no line for
+// the step and it is inferred from its requests). The requests the stop
+// cut are neither failures nor samples: they are counted apart. A partial
+// step says nothing about the relay's limit, so it gives no onset and no
+// capacity, and a run with an interruption passes no gate (Unjudged).
+type Interruption struct {
+	Rep  int `json:"rep"`
+	Step int `json:"step"`
+	Load int `json:"load"`
+	// StoppedBy is how the run ended (Analysis.StoppedBy); "unknown" when
+	// it ended without recording it (killed or crashed).
+	StoppedBy string `json:"stopped_by"`
+	// Seconds is how long the step ran before the stop.
+	Seconds float64 `json:"seconds"`
+	// Canceled counts the requests the stop cut (class canceled). A run
+	// that was killed could not record the requests it cut: 0 then.
+	Canceled int `json:"canceled"`
+	// Inferred is true when steps.jsonl has no line for the step (the run
+	// was killed during it): its boundaries come from its requests.
+	Inferred bool `json:"inferred,omitempty"`
+	// LeftOut is true when other repetitions ran the step whole: this
+	// partial window is then left out of the step's statistics. When it
+	// is false the step rests on partial windows alone; it is shown,
+	// marked interrupted (StepResult.Interrupted), and gives no onset or
+	// capacity.
+	LeftOut bool `json:"left_out"`
+}
+
+// Text says what the interruption means for the analysis, in one line.
+func (i Interruption) Text(loadUnit string) string {
+	how := "stopped (" + i.StoppedBy + ")"
+	if i.StoppedBy == "unknown" {
+		how = "ended without recording how (killed or crashed)"
+	}
+	s := fmt.Sprintf("the run %s during step %d (%d %s) of repetition %d, %.1f s into it", how, i.Step+1, i.Load, loadUnit, i.Rep+1, i.Seconds)
+	if i.Inferred {
+		s += "; steps.jsonl has no line for that step: its boundaries were inferred from its requests"
+	}
+	if i.Canceled > 0 {
+		s += fmt.Sprintf("; %d requests cut by the stop are counted apart, not as failures", i.Canceled)
+	}
+	if i.LeftOut {
+		return s + "; that partial window is left out of the step's statistics (other repetitions ran the step whole)"
+	}
+	return s + "; no onset or capacity is drawn from that step"
+}
+
+// takeCanceled removes the requests cut by the run's stop (class
+// canceled) from recs and returns how many each repetition's step had:
+// they were cut by the harness, not by the relay.
+func takeCanceled(recs map[stepKey][]rundir.Record) map[stepKey]int {
+	out := map[stepKey]int{}
+	for k, rs := range recs {
+		kept := slices.DeleteFunc(rs, func(r rundir.Record) bool { return r.Error == rundir.ClassCanceled })
+		if n := len(rs) - len(kept); n > 0 {
+			out[k] = n
+			recs[k] = kept
+		}
+	}
+	return out
+}
+
+// setAsideInterrupted finds the windows the run stopped in (marked by the
+// runner or by Load, or holding canceled requests, which only a stop
+// leaves) and records them in a.Interruptions. A partial window of a step
+// that other repetitions ran whole is removed from steps; a step with
+// nothing but partial windows stays, and its index is returned so that
+// the step is marked and kept out of onset and capacity.
+func (a *Analysis) setAsideInterrupted(steps []rundir.StepSummary, canceled map[stepKey]int, inferred map[stepKey]bool) ([]rundir.StepSummary, map[int]bool) {
+	whole := map[int]bool{}
+	cut := func(s rundir.StepSummary) bool {
+		return s.Interrupted || canceled[stepKey{s.Repetition, s.Step}] > 0
+	}
+	for _, s := range steps {
+		if !cut(s) {
+			whole[s.Step] = true
+		}
+	}
+	partial := map[int]bool{}
+	kept := steps[:0:0]
+	for _, s := range steps {
+		if !cut(s) {
+			kept = append(kept, s)
+			continue
+		}
+		a.Interruptions = append(a.Interruptions, Interruption{
+			Rep: s.Repetition, Step: s.Step, Load: s.Load, StoppedBy: a.StoppedBy,
+			Seconds: s.End.Sub(s.Start).Seconds(), Canceled: canceled[stepKey{s.Repetition, s.Step}],
+			Inferred: inferred[stepKey{s.Repetition, s.Step}], LeftOut: whole[s.Step],
+		})
+		if !whole[s.Step] {
+			partial[s.Step] = true
+			kept = append(kept, s)
+		}
+	}
+	return kept, partial
+}
+
+// markInterrupted sets res's Interrupted (the step rests on partial
+// windows only) and Canceled (the requests the stop cut in its windows).
+func markInterrupted(res StepResult, windows []rundir.StepSummary, partial map[int]bool, canceled map[stepKey]int) StepResult {
+	res.Interrupted = partial[res.Step]
+	for _, w := range windows {
+		res.Canceled += canceled[stepKey{w.Repetition, w.Step}]
+	}
+	return res
+}
+
+// wholeSteps returns the steps that are not interrupted: the ones onset
+// and capacity may be drawn from.
+func wholeSteps(steps []StepResult) []StepResult {
+	return slices.DeleteFunc(slices.Clone(steps), func(s StepResult) bool { return s.Interrupted })
+}
+
+// inferMissingSteps gives the requests of a step without a steps.jsonl
+// line (the runner writes it as the step ends) boundaries inferred from
+// them. Only the last step of the run can lack its line because the run
+// was killed or crashed during it (the run never finished: run.json has
+// no end): that step is marked interrupted. Any other step without its
+// line means steps.jsonl lost lines, which is damage (a Problem).
+func (r *Run) inferMissingSteps(warmup time.Duration) {
+	have := map[stepKey]bool{}
+	last := stepKey{-1, -1}
+	later := func(k stepKey) {
+		if k.rep > last.rep || k.rep == last.rep && k.step > last.step {
+			last = k
+		}
+	}
+	for _, s := range r.Steps {
+		have[stepKey{s.Repetition, s.Step}] = true
+		later(stepKey{s.Repetition, s.Step})
+	}
+	var orphans []rundir.Record
+	for _, rec := range r.Records {
+		if k := (stepKey{rec.Repetition, rec.Step}); !have[k] {
+			orphans = append(orphans, rec)
+			later(k)
+		}
+	}
+	inferred := inferSteps(orphans, warmup)
+	if len(inferred) == 0 {
+		return
+	}
+	finished := r.Info != nil && !r.Info.Finished.IsZero()
+	if r.inferred == nil {
+		r.inferred = map[stepKey]bool{}
+	}
+	var lost []string
+	for i := range inferred {
+		s := &inferred[i]
+		k := stepKey{s.Repetition, s.Step}
+		r.inferred[k] = true
+		if !finished && k == last {
+			s.Interrupted = true
+			continue
+		}
+		lost = append(lost, fmt.Sprintf("step %d of repetition %d", s.Step+1, s.Repetition+1))
+	}
+	if len(lost) > 0 {
+		what := "has no line"
+		if len(r.Steps) == 0 {
+			what = "is missing or empty: it has no line"
+		}
+		r.Problems = append(r.Problems, fmt.Sprintf("%s %s for %s although requests.jsonl has their requests: their boundaries were inferred from the requests", rundir.StepsFile, what, joinAnd(lost)))
+	}
+	r.Steps = append(r.Steps, inferred...)
+	sortSteps(r.Steps)
+}
+
+func joinAnd(items []string) string {
+	switch len(items) {
+	case 0:
+		return ""
+	case 1:
+		return items[0]
+	}
+	s := items[0]
+	for _, it := range items[1 : len(items)-1] {
+		s += ", " + it
+	}
+	return s + " and " + items[len(items)-1]
+}
+
+// Unjudged returns why a's gates, and a regression check against a, cannot
+// be trusted: missing or damaged input (Problems), a run that stopped
+// before its end (Interruptions), or a run without any request. Gates and
+// regression checks fail closed on it: not judged is never passed. Empty
+// when they can be judged.
+func (a *Analysis) Unjudged() []string {
+	var out []string
+	if n := len(a.Problems); n > 0 {
+		out = append(out, fmt.Sprintf("the input is missing or damaged (%d %s, listed under problems)", n, plural(n, "problem", "problems")))
+	}
+	if len(a.Interruptions) > 0 {
+		i := a.Interruptions[0]
+		out = append(out, fmt.Sprintf("the run stopped before its end, during step %d (%d %s) of repetition %d", i.Step+1, i.Load, a.LoadUnit, i.Rep+1))
+	}
+	requests := 0
+	for _, s := range a.Steps {
+		requests += s.Requests + s.Warmup + s.Canceled
+	}
+	if requests == 0 {
+		out = append(out, "the run recorded no request")
+	}
+	return out
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// answeredTargets returns the target MetricsPort URLs that answered at
+// least one scrape. One that never answered is a configuration error (a
+// wrong URL, a MetricsPortPolicy that refuses relaybench), not the relay
+// overloading: it gets a Problem and no relay-side statistics or signals,
+// never a "metricsport-unreachable" onset.
+func (a *Analysis) answeredTargets(urls []string, scrapes []rundir.ScrapeRecord) []string {
+	var out []string
+	for _, u := range urls {
+		n, firstErr := 0, ""
+		answered := false
+		for _, s := range scrapes {
+			if s.URL != u {
+				continue
+			}
+			n++
+			if s.OK {
+				answered = true
+				break
+			}
+			if firstErr == "" {
+				firstErr = s.Error
+			}
+		}
+		if n == 0 {
+			a.Notes = append(a.Notes, fmt.Sprintf("%s has no scrape of the relay's MetricsPort %s: no relay-side statistics or signals", rundir.MetricsFile, u))
+		}
+		if answered || n == 0 {
+			out = append(out, u)
+			continue
+		}
+		a.Problems = append(a.Problems, fmt.Sprintf("the relay's MetricsPort %s never answered (%d scrapes failed, the first with: %s): a configuration error, not overload; no relay-side statistics or signals", u, n, firstErr))
+	}
+	return out
+}
