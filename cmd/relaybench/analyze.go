@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -17,6 +18,11 @@ import (
 // summary.json and the report files, and print the verdict. analyze
 // also applies the scenario's thresholds (exit 1 when one fails), so CI can
 // gate on a run made elsewhere; report only regenerates the files.
+//
+// analyze fails closed: a run whose raw files are damaged or missing, or
+// that stopped before its end, is not judged (exit 4), whatever its gates
+// say; a failed gate on intact data exits 1. Neither command replaces a
+// summary.json of intact raw files with the analysis of damaged ones.
 func runAnalyze(cmd string, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet(cmd, stderr)
 	if err := fs.Parse(args); err != nil {
@@ -25,25 +31,42 @@ func runAnalyze(cmd string, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() == 0 {
 		return usagef("%s: name a run directory (runs/<time>-<scenario>)", cmd)
 	}
-	var failed []string
+	var failed, unjudged []string
 	for i, dir := range fs.Args() {
 		if i > 0 {
 			fmt.Fprintln(stdout)
 		}
 		a, err := session.AnalyzeDir(dir)
-		if err != nil {
+		if a == nil {
 			return err
 		}
-		if err := reports.Terminal(stdout, a); err != nil {
+		if terr := reports.Terminal(stdout, a); terr != nil {
+			return terr
+		}
+		switch {
+		case errors.Is(err, session.ErrSummaryKept):
+			fmt.Fprintf(stdout, "%v\n", err)
+			unjudged = append(unjudged, dir)
+			continue
+		case err != nil:
 			return err
 		}
 		fmt.Fprintf(stdout, "wrote %s and the reports (%s, %s, %s, %s)\n", filepath.Join(dir, rundir.SummaryFile),
 			rundir.StepsCSVFile, rundir.MarkdownFile, rundir.HTMLFile, rundir.BenchFile)
-		if len(a.Failed()) > 0 {
+		switch {
+		case len(a.Unjudged()) > 0:
+			unjudged = append(unjudged, fmt.Sprintf("%s (%s)", dir, strings.Join(a.Unjudged(), "; ")))
+		case len(a.Failed()) > 0:
 			failed = append(failed, dir)
 		}
 	}
-	if cmd == "analyze" && len(failed) > 0 {
+	if cmd != "analyze" {
+		return nil
+	}
+	if len(unjudged) > 0 {
+		return notJudged{fmt.Errorf("not judged, so not passed: %s", strings.Join(unjudged, ", "))}
+	}
+	if len(failed) > 0 {
 		return checkFailed{fmt.Errorf("thresholds failed in %s (see the FAIL lines above)", strings.Join(failed, ", "))}
 	}
 	return nil

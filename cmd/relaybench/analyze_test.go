@@ -132,7 +132,7 @@ func TestAnalyzeUsage(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "x"), nil, 0o644)
 	err := run([]string{"analyze", dir}, &out, &out)
-	if err == nil || !strings.Contains(err.Error(), "not a relaybench run directory") || exitCode(err) != exitRunFailure {
+	if err == nil || !strings.Contains(err.Error(), "not a relaybench run directory") || exitCode(err) != exitUsage {
 		t.Errorf("analyze of a non-run dir: %v (exit %d)", err, exitCode(err))
 	}
 }

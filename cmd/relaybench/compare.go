@@ -111,8 +111,8 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
-	if failOn == nil {
-		return nil
+	if err := failClosed(loaded, failOn, *format, stdout, stderr); err != nil || failOn == nil {
+		return err
 	}
 	// The regressions go where a reader of the format looks, except into
 	// JSON, which must stay parseable.

@@ -69,8 +69,8 @@ func TestCompareNotARun(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "x"), nil, 0o644)
 	var stdout, stderr bytes.Buffer
 	err := runCompareCmd([]string{"compare", runDir("bw1"), dir}, &stdout, &stderr)
-	if exitCode(err) != exitRunFailure || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "not a relaybench run directory") {
-		t.Errorf("compare with a non-run dir: %v (exit %d), want exit 3 naming %s", err, exitCode(err), dir)
+	if exitCode(err) != exitUsage || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "not a relaybench run directory") {
+		t.Errorf("compare with a non-run dir: %v (exit %d), want exit 2 (usage) naming %s", err, exitCode(err), dir)
 	}
 }
 
@@ -143,7 +143,7 @@ func summaryRun(t *testing.T, name string, goodput float64) string {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	s := measure.StepResult{Step: 0, Load: 1, Reps: 6}
+	s := measure.StepResult{Step: 0, Load: 1, Reps: 6, Requests: 60, OK: 60, WindowSeconds: 60, Bytes: goodput * 60}
 	for rep := range 6 {
 		g := goodput * (0.975 + 0.01*float64(rep))
 		s.RepGoodput = append(s.RepGoodput, g)

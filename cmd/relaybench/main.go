@@ -17,7 +17,10 @@
 //
 // Exit codes: 0 success; 1 a threshold or regression check failed; 2 a usage
 // or configuration error; 3 the run itself failed (tor did not start, the
-// network was not ready, a download failed).
+// network was not ready, a raw file could not be written); 4 the input is
+// damaged, missing or cut short, so thresholds or regressions were not
+// judged (fail closed); 128+N the run was interrupted by signal N (130
+// Ctrl-C, 143 SIGTERM, 129 SIGHUP) after writing what it measured.
 package main
 
 import (
@@ -26,6 +29,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
+
+	"github.com/relaybench/relaybench/runner/rundir"
+	"github.com/relaybench/relaybench/runner/session"
 )
 
 func main() {
@@ -42,6 +49,10 @@ const (
 	exitCheckFail  = 1
 	exitUsage      = 2
 	exitRunFailure = 3
+	exitNotJudged  = 4
+	// exitSignal plus the signal's number is the code of a run stopped by
+	// a signal, as a shell reports a process killed by it.
+	exitSignal = 128
 )
 
 // usageError marks errors in how relaybench was called (exit code 2).
@@ -62,6 +73,24 @@ type checkFailed struct{ err error }
 func (e checkFailed) Error() string { return e.err.Error() }
 func (e checkFailed) Unwrap() error { return e.err }
 
+// notJudged marks a check that could not be judged because its input is
+// damaged, missing or cut short (exit code 4): it fails closed, never
+// passes.
+type notJudged struct{ err error }
+
+func (e notJudged) Error() string { return e.err.Error() }
+func (e notJudged) Unwrap() error { return e.err }
+
+// interrupted is the error of a command stopped by a signal (exit code
+// 128 + the signal's number).
+type interrupted struct {
+	sig syscall.Signal
+	err error
+}
+
+func (e interrupted) Error() string { return e.err.Error() }
+func (e interrupted) Unwrap() error { return e.err }
+
 // errQuiet is returned after the message was already printed (e.g. by the
 // flag package), so main only sets the exit code.
 var errQuiet = errors.New("quiet")
@@ -69,13 +98,19 @@ var errQuiet = errors.New("quiet")
 func exitCode(err error) int {
 	var ue usageError
 	var cf checkFailed
+	var nj notJudged
+	var in interrupted
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return exitOK
-	case errors.As(err, &ue):
+	case errors.As(err, &in):
+		return exitSignal + int(in.sig)
+	case errors.As(err, &ue), errors.Is(err, rundir.ErrNotRunDir), errors.As(err, new(*session.ConfigError)):
 		return exitUsage
 	case errors.As(err, &cf):
 		return exitCheckFail
+	case errors.As(err, &nj), errors.Is(err, rundir.ErrDamaged):
+		return exitNotJudged
 	default:
 		return exitRunFailure
 	}

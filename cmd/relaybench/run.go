@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 
 	"github.com/relaybench/relaybench/reports"
+	"github.com/relaybench/relaybench/runner/rundir"
 	"github.com/relaybench/relaybench/runner/session"
 	"github.com/relaybench/relaybench/scenarios"
 )
@@ -35,9 +35,18 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	default:
 		return usagef("run: one scenario at a time (got %d arguments)", fs.NArg())
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	defer stop()
-	res, err := session.Run(ctx, sc, session.Options{OutDir: *out, Progress: stderr})
+	return runScenario(ctx, sc, session.Options{OutDir: *out, Progress: stderr}, stdout)
+}
+
+// runScenario runs sc and says what came of it: the ranking of its
+// variants, the verdict, and where the files are (only those that were
+// written). A run stopped by a signal returns an interrupted error (exit
+// 128 + the signal) once what it measured is written; one whose gates
+// cannot be judged (nothing recorded, say) returns notJudged.
+func runScenario(ctx context.Context, sc *scenarios.Scenario, opts session.Options, stdout io.Writer) error {
+	res, err := session.Run(ctx, sc, opts)
 	if res != nil {
 		if res.Ranking != nil {
 			fmt.Fprintf(stdout, "\nvariants ranked by capacity (each variant's report is in %s/variants/<name>/):\n", res.Dir)
@@ -56,15 +65,55 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 				err = terr
 			}
 		}
-		fmt.Fprintf(stdout, "\nresults in %s: report.html, report.md, steps.csv, summary.json, bench.txt and the raw files\n", res.Dir)
-		if a := res.Analysis; a != nil && err == nil && len(a.Failed()) > 0 {
-			err = checkFailed{fmt.Errorf("%d threshold(s) of scenario %s failed (see the FAIL lines above)", len(a.Failed()), sc.Name)}
-		}
-		if errors.Is(err, context.Canceled) {
-			return fmt.Errorf("interrupted: the run stopped early; every request measured so far is in %s", res.Dir)
+		fmt.Fprintf(stdout, "\n%s\n", resultsLine(res.Dir))
+		if a := res.Analysis; a != nil && err == nil && len(a.Gates) > 0 {
+			switch {
+			case len(a.Unjudged()) > 0:
+				err = notJudged{fmt.Errorf("the thresholds of scenario %s were not judged: %s", sc.Name, strings.Join(a.Unjudged(), "; "))}
+			case len(a.Failed()) > 0:
+				err = checkFailed{fmt.Errorf("%d threshold(s) of scenario %s failed (see the FAIL lines above)", len(a.Failed()), sc.Name)}
+			}
 		}
 	}
+	if sig, ok := signalOf(ctx); ok && err != nil {
+		where := ""
+		if res != nil {
+			where = fmt.Sprintf("; every request measured so far is in %s", res.Dir)
+		}
+		return interrupted{sig, fmt.Errorf("interrupted by %v: the run stopped early%s", sig, where)}
+	}
+	if res != nil && errors.Is(err, context.Canceled) {
+		return fmt.Errorf("interrupted: the run stopped early; every request measured so far is in %s", res.Dir)
+	}
 	return err
+}
+
+// resultsLine names the files of the run directory that were written, so
+// that a run that could not write its reports (a full disk, say) does not
+// announce them.
+func resultsLine(dir string) string {
+	var derived []string
+	for _, name := range []string{rundir.HTMLFile, rundir.MarkdownFile, rundir.StepsCSVFile, rundir.SummaryFile, rundir.BenchFile,
+		rundir.ComparisonMarkdownFile, rundir.ComparisonJSONFile, rundir.VariantsDir} {
+		if st, err := os.Stat(filepath.Join(dir, name)); err == nil && (st.IsDir() || st.Size() > 0) {
+			derived = append(derived, name)
+		}
+	}
+	raw := false
+	for _, name := range []string{rundir.RequestsFile, rundir.StepsFile, rundir.MetricsFile, rundir.ProcessesFile} {
+		if st, err := os.Stat(filepath.Join(dir, name)); err == nil && st.Size() > 0 {
+			raw = true
+		}
+	}
+	switch {
+	case len(derived) == 0 && !raw:
+		return fmt.Sprintf("nothing was measured; the run directory is %s", dir)
+	case len(derived) == 0:
+		return fmt.Sprintf("no report was written; the raw files are in %s", dir)
+	case raw:
+		return fmt.Sprintf("results in %s: %s and the raw files", dir, strings.Join(derived, ", "))
+	}
+	return fmt.Sprintf("results in %s: %s", dir, strings.Join(derived, ", "))
 }
 
 // loadScenario loads a file, or a built-in scenario by name (local,

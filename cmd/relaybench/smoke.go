@@ -8,7 +8,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 
 	"github.com/relaybench/relaybench/chutney"
@@ -37,7 +36,7 @@ func testnetSmoke(args []string, stdout, stderr io.Writer) error {
 		nf.dir = filepath.Join(os.TempDir(), fmt.Sprintf("relaybench-smoke-%d", os.Getpid()))
 		defer os.RemoveAll(nf.dir)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 
 	fmt.Fprintf(stdout, "starting the embedded test network in %s\n", nf.dir)

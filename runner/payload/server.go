@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -39,6 +41,22 @@ type config struct {
 	maxSize    int64
 	corruptAt  int64 // -1: off
 	truncateAt int64 // -1: off
+	errorLog   func(msg string)
+}
+
+// WithErrorLog sends the HTTP server's own error messages (net/http's
+// "http: Accept error: ... too many open files; retrying in 5ms", say) to
+// f, one message per call without its newline, instead of the standard
+// logger, so that the caller can count them and say once what they mean
+// rather than print each. f may be called from several goroutines.
+func WithErrorLog(f func(msg string)) Option { return func(c *config) { c.errorLog = f } }
+
+// logFunc is an io.Writer that hands each line log.Logger writes to f.
+type logFunc func(msg string)
+
+func (f logFunc) Write(p []byte) (int, error) {
+	f(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
 
 // WithMaxSize sets the largest payload, in bytes, that the server will send
@@ -166,6 +184,9 @@ func Listen(addr string, opts ...Option) (*Server, error) {
 		// circuit legitimately takes minutes.
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
+	}
+	if cfg.errorLog != nil {
+		s.http.ErrorLog = log.New(logFunc(cfg.errorLog), "", 0)
 	}
 	go func() {
 		if err := s.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {

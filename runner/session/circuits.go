@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"io"
 	"sync"
 	"time"
 
@@ -20,13 +21,10 @@ type circuitLog struct {
 }
 
 // recordCircuits watches every pool client's CIRC and STREAM events until
-// ctx ends, writing them to dir's circuits.jsonl; the first write error
-// goes to fail.
-func recordCircuits(ctx context.Context, clients []*chutney.Client, dir string, fail func(error)) (*circuitLog, error) {
-	w, err := rundir.Append[rundir.CircuitRecord](dir, rundir.CircuitsFile)
-	if err != nil {
-		return nil, err
-	}
+// ctx ends, writing them to out (circuits.jsonl); the first write error
+// goes to fail. The caller closes out.
+func recordCircuits(ctx context.Context, clients []*chutney.Client, out io.Writer, fail func(error)) (*circuitLog, error) {
+	w := rundir.NewWriter[rundir.CircuitRecord](out, rundir.CircuitsFile)
 	l := &circuitLog{w: w, fail: fail, used: map[string]time.Time{}}
 	for _, c := range clients {
 		err := c.WatchCircuits(ctx, func(circ chutney.Circuit, at time.Time) {
@@ -46,7 +44,6 @@ func recordCircuits(ctx context.Context, clients []*chutney.Client, dir string, 
 			})
 		}
 		if err != nil {
-			w.Close()
 			return nil, err
 		}
 	}
@@ -74,11 +71,4 @@ func (l *circuitLog) usedBetween(from, to time.Time) int {
 		}
 	}
 	return n
-}
-
-// Close closes the file.
-func (l *circuitLog) Close() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Close()
 }

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -35,6 +36,11 @@ type Options struct {
 	DirAuthorities []string
 	// OnClients, for tests only, sees the pool once it is bootstrapped.
 	OnClients func([]*chutney.Client)
+	// WrapRaw, for tests only, wraps the writer of each raw file the run
+	// streams (requests, steps, metrics, processes and circuits, named by
+	// their rundir file names), e.g. with one that fails as a full disk
+	// does.
+	WrapRaw func(name string, w io.Writer) io.Writer
 
 	// variant names the variant being run into the directory, if any.
 	variant string
@@ -58,14 +64,21 @@ type Result struct {
 	Ranking *reports.Ranking
 }
 
-// Run runs sc: it creates the run directory, brings up the target, starts
-// the samplers, drives the load and stops every process it started on
-// every way out. A scenario with variants runs each variant's repetitions
+// Run runs sc: it checks that relaybench's open-files limit holds the
+// scenario's streams, creates the run directory, brings up the target,
+// checks that the MetricsPorts to sample answer, starts the samplers,
+// drives the load and stops every process it started on every way out.
+// A check that fails is a *ConfigError. A raw file that cannot be written
+// stops the run at once (StoppedBy "write-failed"), keeping what was
+// written. A scenario with variants runs each variant's repetitions
 // interleaved (see runVariants). The Result is non-nil once the run
 // directory exists, also with an error.
 func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Result, error) {
 	if opts.Progress == nil {
 		opts.Progress = io.Discard
+	}
+	if err := checkOpenFiles(sc); err != nil {
+		return nil, err
 	}
 	started := time.Now().UTC()
 	dir := filepath.Join(opts.OutDir, started.Format("20060102-150405")+"-"+sc.Name)
@@ -103,18 +116,32 @@ func roleOf(sc *scenarios.Scenario) string {
 }
 
 // AnalyzeDir loads a run directory, analyses it and writes summary.json
-// and every report file.
+// and every report file. It never replaces a summary.json computed from
+// intact raw files with one computed from damaged ones (the raw files
+// were damaged since): it then writes nothing and returns the analysis
+// with an error wrapping ErrSummaryKept.
 func AnalyzeDir(dir string) (*measure.Analysis, error) {
 	r, err := measure.Load(dir)
 	if err != nil {
 		return nil, err
 	}
 	a := measure.Analyze(r)
+	if len(a.Problems) > 0 {
+		if old, err := measure.ReadSummary(dir); err == nil && len(old.Problems) == 0 {
+			return a, fmt.Errorf("%w: %s was computed from intact raw files and the raw files are damaged now (%d problems): move it away to replace it",
+				ErrSummaryKept, filepath.Join(dir, rundir.SummaryFile), len(a.Problems))
+		}
+	}
 	if err := reports.WriteAll(dir, a); err != nil {
 		return a, fmt.Errorf("write the reports of %s: %w", dir, err)
 	}
 	return a, nil
 }
+
+// ErrSummaryKept is wrapped by AnalyzeDir's error when it kept a
+// summary.json of intact raw files rather than replace it with the
+// analysis of damaged ones.
+var ErrSummaryKept = errors.New("summary.json and the reports not rewritten")
 
 // runInDir runs the given repetitions of sc into dir, with one target
 // brought up for them and stopped after. The raw files are appended to, so
@@ -122,22 +149,33 @@ func AnalyzeDir(dir string) (*measure.Analysis, error) {
 // accumulate in one directory that reads like a run without variants.
 func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []int, opts Options) (_ *Result, err error) {
 	res := &Result{Dir: dir}
-	info := rundir.RunInfo{Scenario: sc.Name, Variant: opts.variant, Started: time.Now().UTC()}
+	info := &runInfo{dir: dir, info: rundir.RunInfo{Scenario: sc.Name, Variant: opts.variant, Started: time.Now().UTC()}}
+	var earlier []string
 	if old, rerr := rundir.ReadRunInfo(dir); rerr == nil {
-		info.Started = old.Started // a variant's later repetition
+		info.info.Started = old.Started // a variant's later repetition
+		earlier = old.Warnings
 	}
+	warn := newRunWarnings(opts.Progress, earlier, func(ws []string) {
+		info.update(func(i *rundir.RunInfo) { i.Warnings = ws }) // best effort: a failed write stops the run elsewhere
+	})
 	// Registered first, so it runs last: after every file is closed and
 	// every process stopped, the run is described and analysed from what
 	// reached the disk, whichever way the run ended.
 	defer func() {
-		info.Finished = time.Now().UTC()
-		if n := len(res.Reps); n > 0 {
-			info.StoppedBy = res.Reps[n-1].StoppedBy
-		}
-		if err != nil {
-			info.Error = err.Error()
-		}
-		if werr := rundir.WriteRunInfo(dir, info); werr != nil && err == nil {
+		werr := info.update(func(i *rundir.RunInfo) {
+			i.Finished = time.Now().UTC()
+			if n := len(res.Reps); n > 0 {
+				i.StoppedBy = res.Reps[n-1].StoppedBy
+			}
+			if errors.Is(err, rundir.ErrWrite) {
+				i.StoppedBy = "write-failed" // also when it failed after the last step
+			}
+			if err != nil {
+				i.Error = err.Error()
+			}
+			i.Warnings = warn.final()
+		})
+		if werr != nil && err == nil {
 			err = werr
 		}
 		if _, serr := os.Stat(filepath.Join(dir, rundir.RequestsFile)); serr != nil {
@@ -160,10 +198,25 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 		return res, err
 	}
 	defer tgt.close()
+	for _, w := range tgt.warnings {
+		warn.record(w) // said by setUpTarget, with the client's log
+	}
+
+	// What is sampled: the target's MetricsPort first, then the pool's,
+	// then any the scenario adds. Each but the pool's must answer once
+	// before the load starts.
+	var metrics []rundir.MetricsEndpoint
+	metrics = append(metrics, tgt.metrics...)
+	for i, u := range sc.Sampling.MetricsURLs {
+		metrics = append(metrics, rundir.MetricsEndpoint{URL: u, Name: fmt.Sprintf("extra%d", i), Role: rundir.RoleOther})
+	}
+	if err := checkMetricsPorts(ctx, sc, metrics); err != nil {
+		return res, err
+	}
 
 	plan := runner.Plan{Scenario: sc, Endpoints: tgt.endpoints, LoopbackOnly: tgt.loopbackOnly}
 	if sc.Payload.URL == "" {
-		srv, err := payload.Listen("127.0.0.1:0")
+		srv, err := payload.Listen("127.0.0.1:0", payload.WithErrorLog(warn.serverErrors()))
 		if err != nil {
 			return res, err
 		}
@@ -176,15 +229,26 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 		plan.PayloadURL = func(int64) string { return url }
 	}
 
-	requests, err := rundir.OpenAppend(dir, rundir.RequestsFile)
+	// The raw files, closed once the samplers and watchers stopped.
+	var files []io.Closer
+	defer func() {
+		for _, f := range slices.Backward(files) {
+			if cerr := f.Close(); cerr != nil && err == nil {
+				err = cerr
+			}
+		}
+	}()
+	openRaw := func(name string) (*rawFile, error) {
+		f, err := opts.openRaw(dir, name)
+		if err == nil {
+			files = append(files, f)
+		}
+		return f, err
+	}
+	requests, err := openRaw(rundir.RequestsFile)
 	if err != nil {
 		return res, err
 	}
-	defer func() {
-		if cerr := requests.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("close %s: %w", rundir.RequestsFile, cerr)
-		}
-	}()
 	plan.Records = requests
 
 	// What the run ran on, captured once the target is up so that its
@@ -193,12 +257,7 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 	if err := env.WriteFile(filepath.Join(dir, rundir.EnvFile)); err != nil {
 		return res, fmt.Errorf("write %s: %w", rundir.EnvFile, err)
 	}
-	info.Metrics = slices.Clone(tgt.metrics)
-	info.Warnings = append(info.Warnings, tgt.warnings...)
-	for i, u := range sc.Sampling.MetricsURLs {
-		info.Metrics = append(info.Metrics, rundir.MetricsEndpoint{URL: u, Name: fmt.Sprintf("extra%d", i), Role: rundir.RoleOther})
-	}
-	if err := rundir.WriteRunInfo(dir, info); err != nil {
+	if err := info.update(func(i *rundir.RunInfo) { i.Metrics = metrics }); err != nil {
 		return res, err
 	}
 
@@ -207,18 +266,10 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 	// written aborts whatever runs.
 	st := &runState{dead: map[int]bool{}}
 	samplerCtx, stopSamplers := context.WithCancel(context.Background())
-	var (
-		samplers sync.WaitGroup
-		files    []io.Closer // closed once the samplers and watchers stopped
-	)
+	var samplers sync.WaitGroup
 	defer func() {
 		stopSamplers()
 		samplers.Wait()
-		for _, f := range slices.Backward(files) {
-			if cerr := f.Close(); cerr != nil && err == nil {
-				err = cerr
-			}
-		}
 	}()
 	// A sampler whose file cannot be written stops the run: without its
 	// file the run has no record of what it sampled.
@@ -230,40 +281,42 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 		})
 	}
 	var metricsURLs []string
-	for _, m := range info.Metrics {
+	for _, m := range metrics {
 		metricsURLs = append(metricsURLs, m.URL)
 	}
 	if len(metricsURLs) > 0 {
-		metrics, err := rundir.OpenAppend(dir, rundir.MetricsFile)
+		out, err := openRaw(rundir.MetricsFile)
 		if err != nil {
 			return res, err
 		}
-		files = append(files, metrics)
-		sampler := &metricsport.Sampler{URLs: metricsURLs, Interval: sc.Sampling.Interval.Std(), Out: metrics}
+		sampler := &metricsport.Sampler{URLs: metricsURLs, Interval: sc.Sampling.Interval.Std(), Out: out,
+			Observe: warn.scrapes(sc.Sampling.Interval.Std())}
 		startSampler("MetricsPort", sampler.Run)
 	}
 
 	if opts.OnClients != nil {
 		opts.OnClients(tgt.clients)
 	}
-	procFile, err := rundir.OpenAppend(dir, rundir.ProcessesFile)
+	procFile, err := openRaw(rundir.ProcessesFile)
 	if err != nil {
 		return res, err
 	}
-	files = append(files, procFile)
 	procSampler := &procstat.Sampler{Processes: tgt.processes, Interval: sc.Sampling.Interval.Std(), Out: procFile}
 	startSampler("process", procSampler.Run)
 
-	circuits, err := recordCircuits(samplerCtx, tgt.clients, dir, st.abort)
+	circFile, err := openRaw(rundir.CircuitsFile)
 	if err != nil {
 		return res, err
 	}
-	files = append(files, circuits)
-	stepsLog, err := rundir.Append[rundir.StepSummary](dir, rundir.StepsFile)
+	circuits, err := recordCircuits(samplerCtx, tgt.clients, circFile, st.abort)
 	if err != nil {
 		return res, err
 	}
-	files = append(files, stepsLog)
+	stepsFile, err := openRaw(rundir.StepsFile)
+	if err != nil {
+		return res, err
+	}
+	stepsLog := rundir.NewWriter[rundir.StepSummary](stepsFile, rundir.StepsFile)
 	// Each step's boundaries reach the disk as the step ends: the analysis
 	// needs them, and a crash must not take the finished steps with it.
 	stepDone := func(s rundir.StepSummary) {
@@ -278,7 +331,8 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 		go func() {
 			select {
 			case <-c.Process.Exited():
-				fmt.Fprintf(opts.Progress, "\nwarning: tor client %s died (%v); going on with the rest of the pool\n%s\n", c.Name, c.Process.ExitError(), c.Process.LogTail(5))
+				fmt.Fprintf(opts.Progress, "\n%s\n", c.Process.LogTail(5))
+				warn.add(fmt.Sprintf("tor client %s of the pool died (%v); the run went on with the rest of the pool", c.Name, c.Process.ExitError()))
 				st.markDead(i)
 			case <-samplerCtx.Done():
 			}
@@ -313,8 +367,53 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 		if err != nil {
 			return res, err
 		}
+		if err := st.err(); err != nil {
+			return res, err // between repetitions: no engine ran to see it
+		}
 	}
 	return res, st.err()
+}
+
+// runInfo is run.json while the run goes: every change is written at once
+// (atomically), so that a crash leaves the latest.
+type runInfo struct {
+	mu   sync.Mutex
+	dir  string
+	info rundir.RunInfo
+}
+
+// update applies change and rewrites run.json.
+func (r *runInfo) update(change func(*rundir.RunInfo)) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	change(&r.info)
+	return rundir.WriteRunInfo(r.dir, r.info)
+}
+
+// rawFile is a raw file of the run directory opened for appending, written
+// through the test hook Options.WrapRaw when set.
+type rawFile struct {
+	io.Writer
+	f *os.File
+}
+
+// Name is the file's path, for the messages of rundir.Writer.
+func (r *rawFile) Name() string { return r.f.Name() }
+
+// Close closes the file.
+func (r *rawFile) Close() error { return r.f.Close() }
+
+// openRaw opens the raw file dir/name for appending.
+func (o Options) openRaw(dir, name string) (*rawFile, error) {
+	f, err := rundir.OpenAppend(dir, name)
+	if err != nil {
+		return nil, err
+	}
+	r := &rawFile{Writer: f, f: f}
+	if o.WrapRaw != nil {
+		r.Writer = o.WrapRaw(name, f)
+	}
+	return r, nil
 }
 
 // runState is what outlives each repetition's engine: the pool's dead
