@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -28,7 +29,48 @@ const (
 	StateReady    State = "ready"
 	StateStopped  State = "stopped"
 	StateFailed   State = "failed"
+	// StateOrphaned is never written: CurrentState says it of a network
+	// whose network.json says starting or ready while its owner process
+	// is gone (killed), so that it is never called ready.
+	StateOrphaned State = "orphaned"
 )
+
+// CurrentState is the network's state as it is now: d.State, except that
+// a network said to be starting or ready whose owner process no longer
+// runs is StateOrphaned.
+func (d *Description) CurrentState() State {
+	if (d.State == StateStarting || d.State == StateReady) && !d.OwnerRunning() {
+		return StateOrphaned
+	}
+	return d.State
+}
+
+// MarkStopped rewrites dir's network.json with state stopped, once no
+// process holds the dir (Shutdown ended its owner): after `testnet down`
+// the file must not say ready. It does nothing when the file already says
+// stopped or failed, and returns an error wrapping ErrInUse when a
+// network still holds the dir.
+func (d *Description) MarkStopped(dir string) error {
+	if d.State == StateStopped || d.State == StateFailed {
+		return nil
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	stopped := *d
+	stopped.State = StateStopped
+	data, err := json.MarshalIndent(stopped, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, DescriptionFile), append(data, '\n')); err != nil {
+		return err
+	}
+	d.State = StateStopped
+	return nil
+}
 
 // Description is the content of network.json.
 type Description struct {
@@ -39,7 +81,14 @@ type Description struct {
 	Dir   string `json:"dir"`
 	// OwnerPID is the process that started the tor processes and holds their
 	// control connections; they exit when it exits.
-	OwnerPID     int       `json:"owner_pid"`
+	OwnerPID int `json:"owner_pid"`
+	// OwnerStartTicks is when the owner process started (field 22 of
+	// /proc/PID/stat, in clock ticks since boot) and OwnerCmdline its
+	// command line: a process is the owner only if both match, so a PID
+	// reused by another process is never signalled (OwnerRunning).
+	OwnerStartTicks uint64   `json:"owner_start_ticks,omitempty"`
+	OwnerCmdline    []string `json:"owner_cmdline,omitempty"`
+
 	TorVersion   string    `json:"tor_version"`
 	StartedAt    time.Time `json:"started_at"`
 	ReadySeconds float64   `json:"ready_seconds,omitempty"`
@@ -77,11 +126,13 @@ func (n *Network) Describe(state State, cause error) Description {
 		State:          state,
 		Dir:            n.Dir,
 		OwnerPID:       os.Getpid(),
+		OwnerCmdline:   os.Args,
 		TorVersion:     n.TorVersion,
 		StartedAt:      n.startedAt.UTC(),
 		ReadySeconds:   n.ReadyIn.Seconds(),
 		DirAuthorities: n.DirAuthorities,
 	}
+	d.OwnerStartTicks, _ = startTicks(d.OwnerPID)
 	if cause != nil {
 		d.Error = cause.Error()
 	}
@@ -116,12 +167,19 @@ func (n *Network) writeDescription(state State, cause error) error {
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(n.Dir, DescriptionFile+".tmp")
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", DescriptionFile, err)
+	return writeFileAtomic(filepath.Join(n.Dir, DescriptionFile), append(data, '\n'))
+}
+
+// writeFileAtomic writes path (mode 0600) through a temporary file and a
+// rename, so that a reader never sees half of it.
+func writeFileAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
 	}
-	if err := os.Rename(tmp, filepath.Join(n.Dir, DescriptionFile)); err != nil {
-		return fmt.Errorf("write %s: %w", DescriptionFile, err)
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
 	}
 	return nil
 }
@@ -185,6 +243,36 @@ func isOurTor(pid int, dataDir string) bool {
 		return false
 	}
 	return strings.Contains(string(cmdline), filepath.Join(dataDir, torrcFile))
+}
+
+// startTicks returns when process pid started: field 22 of /proc/PID/stat,
+// in clock ticks since boot. With the PID it names one process for the
+// machine's uptime: a later process given the same PID starts later.
+func startTicks(pid int) (uint64, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The fields follow the parenthesised command name, which may hold
+	// spaces; after it come field 3 (state) onwards.
+	i := strings.LastIndexByte(string(stat), ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
+	fields := strings.Fields(string(stat[i+1:]))
+	if len(fields) < 20 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields after the command name, want 20 or more", pid, len(fields))
+	}
+	return strconv.ParseUint(fields[22-3], 10, 64)
+}
+
+// cmdline returns the arguments of process pid.
+func cmdline(pid int) ([]string, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return nil, err
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00"), nil
 }
 
 // Running reports whether pid is a live process: it exists and is not a

@@ -118,6 +118,8 @@ type Network struct {
 	cfg       config
 	startedAt time.Time
 	stopOnce  sync.Once
+	// lock is the flock on the dir's LockFile, held until Stop.
+	lock *os.File
 }
 
 // Target is the relay under test.
@@ -161,10 +163,21 @@ func Start(ctx context.Context, dir string, opts ...Option) (_ *Network, err err
 		return nil, fmt.Errorf("network dir: %w", err)
 	}
 	net := &Network{Dir: dir, cfg: cfg, startedAt: time.Now()}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create network dir: %w", err)
+	}
+	if net.lock, err = lockDir(dir); err != nil {
+		return nil, err
+	}
 	if err := net.prepareDir(); err != nil {
+		net.lock.Close()
 		return nil, err
 	}
 	defer func() {
+		if err != nil && ctx.Err() != nil {
+			// Interrupted (Ctrl-C, a signal): not a failure to diagnose.
+			err = fmt.Errorf("the test network in %s was stopped while it started: %w", dir, context.Cause(ctx))
+		}
 		if err != nil {
 			net.Stop()
 			net.writeDescription(StateFailed, err)
@@ -435,6 +448,9 @@ func (n *Network) Stop() {
 		}
 		wg.Wait()
 		n.writeDescription(StateStopped, nil)
+		if n.lock != nil {
+			n.lock.Close() // the dir is free for the next network
+		}
 	})
 }
 

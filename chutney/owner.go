@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -45,6 +46,12 @@ const OwnerLogFile = "owner.log"
 // does not stop the network. It says on progress which process owns the
 // network, and waits for the network as AwaitOwner does.
 func StartOwner(ctx context.Context, dir string, ownerArgs []string, progress io.Writer) (*Description, error) {
+	// The owner takes the dir's lock itself (Start); asking first gives
+	// the clear answer at once, and keeps a running network's
+	// network.json from being removed.
+	if err := CheckDirFree(dir); err != nil {
+		return nil, err
+	}
 	os.Remove(filepath.Join(dir, DescriptionFile))
 	self, err := os.Executable()
 	if err != nil {
@@ -164,15 +171,19 @@ func (d *Description) Shutdown() (ran, killed int, err error) {
 	return ran, killed, nil
 }
 
-// OwnerRunning reports whether the network's owner process is a live
-// relaybench testnet owner, so that a reused PID is never signalled.
+// OwnerRunning reports whether the network's owner process still runs:
+// the process with OwnerPID started when network.json says
+// (OwnerStartTicks) and runs the command line it recorded. A PID reused by
+// another process, whatever its command line, is not the owner, and
+// neither is any process of a network.json that recorded no start time
+// (written by an older relaybench): it is never signalled.
 func (d *Description) OwnerRunning() bool {
-	if d.OwnerPID <= 0 {
+	if d.OwnerPID <= 0 || d.OwnerStartTicks == 0 || !Running(d.OwnerPID) {
 		return false
 	}
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", d.OwnerPID))
-	if err != nil {
+	if start, err := startTicks(d.OwnerPID); err != nil || start != d.OwnerStartTicks {
 		return false
 	}
-	return Running(d.OwnerPID) && strings.Contains(string(cmdline), "testnet")
+	args, err := cmdline(d.OwnerPID)
+	return err == nil && slices.Equal(args, d.OwnerCmdline)
 }

@@ -170,7 +170,7 @@ func (n *Network) diagnose(err error) error {
 			fmt.Fprintf(&b, "\nevery relay is in the consensus; client %s:\n%s", n.Client.Name, n.Client.Process.LogTail(15))
 		}
 	}
-	fmt.Fprintf(&b, "\nIf the machine is busy, retry with a longer --timeout.")
+	fmt.Fprintf(&b, "\nIf the machine is busy, allow the network more than the %s it had to become ready.", n.cfg.readyTimeout)
 	return fmt.Errorf("%s", b.String())
 }
 

@@ -31,6 +31,7 @@ import (
 	"os"
 	"syscall"
 
+	"github.com/relaybench/relaybench/chutney"
 	"github.com/relaybench/relaybench/runner/rundir"
 	"github.com/relaybench/relaybench/runner/session"
 )
@@ -105,7 +106,7 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.As(err, &in):
 		return exitSignal + int(in.sig)
-	case errors.As(err, &ue), errors.Is(err, rundir.ErrNotRunDir), errors.As(err, new(*session.ConfigError)):
+	case errors.As(err, &ue), errors.Is(err, rundir.ErrNotRunDir), errors.As(err, new(*session.ConfigError)), errors.Is(err, chutney.ErrInUse):
 		return exitUsage
 	case errors.As(err, &cf):
 		return exitCheckFail

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -90,10 +91,36 @@ func TestTestnetUpStatusDown(t *testing.T) {
 			d.KillRemaining()
 		}
 	})
-	err := run([]string{"testnet", "up", "--dir", dir, "--set", "target.BandwidthRate=4 MBytes", "--set", "target.BandwidthBurst=4 MBytes"}, &stdout, &stderr)
-	if err != nil {
-		t.Fatalf("testnet up: %v\nstderr: %s", err, stderr.String())
+	// Two ups at once in one dir: one network starts, the other up says
+	// the dir is in use (before the lock, both failed to make keys).
+	up := []string{"testnet", "up", "--dir", dir, "--set", "target.BandwidthRate=4 MBytes", "--set", "target.BandwidthBurst=4 MBytes"}
+	type upResult struct {
+		stdout, stderr bytes.Buffer
+		err            error
 	}
+	ups := []*upResult{{}, {}}
+	var wg sync.WaitGroup
+	for _, u := range ups {
+		wg.Go(func() { u.err = run(up, &u.stdout, &u.stderr) })
+	}
+	wg.Wait()
+	var started *upResult
+	for _, u := range ups {
+		switch {
+		case u.err == nil && started == nil:
+			started = u
+		case u.err == nil:
+			t.Errorf("both concurrent ups in %s succeeded", dir)
+		case strings.Contains(u.err.Error(), "in use"):
+			t.Logf("the other up: %v (exit %d)", u.err, exitCode(u.err))
+		default:
+			t.Errorf("concurrent up: %v (exit %d), want one that says the dir is in use\nstderr: %s", u.err, exitCode(u.err), u.stderr.String())
+		}
+	}
+	if started == nil {
+		t.Fatalf("neither concurrent up started the network: %v; %v", ups[0].err, ups[1].err)
+	}
+	stdout, stderr = started.stdout, started.stderr
 	d, err := chutney.ReadDescription(dir)
 	if err != nil {
 		t.Fatal(err)

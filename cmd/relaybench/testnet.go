@@ -234,26 +234,27 @@ func printNetwork(w io.Writer, d *chutney.Description) {
 }
 
 // readNetworkDir parses a subcommand's --dir flag and reads that
-// network's description.
-func readNetworkDir(name string, args []string, stderr io.Writer) (*chutney.Description, error) {
+// network's description; it returns the dir too.
+func readNetworkDir(name string, args []string, stderr io.Writer) (*chutney.Description, string, error) {
 	fs := newFlagSet(name, stderr)
 	dir := fs.String("dir", defaultTestnetDir(), "network directory")
 	if err := parseFlags(fs, args); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	d, err := chutney.ReadDescription(*dir)
 	if err != nil {
-		return nil, usageError{err}
+		return nil, "", usageError{err}
 	}
-	return d, nil
+	return d, *dir, nil
 }
 
 func testnetStatus(args []string, stdout, stderr io.Writer) error {
-	d, err := readNetworkDir("testnet status", args, stderr)
+	d, _, err := readNetworkDir("testnet status", args, stderr)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "network in %s: state %s, owner pid %d, %s\n", d.Dir, d.State, d.OwnerPID, d.TorVersion)
+	state := d.CurrentState()
+	fmt.Fprintf(stdout, "network in %s: state %s, owner pid %d, %s\n", d.Dir, state, d.OwnerPID, d.TorVersion)
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROLE\tNICKNAME\tPID\tRUNNING\tORPORT\tSOCKS\tMETRICSPORT\tFINGERPRINT")
 	running := 0
@@ -265,6 +266,9 @@ func testnetStatus(args []string, stdout, stderr io.Writer) error {
 			orDash(n.ORPort), strDash(n.SocksAddr), strDash(n.Metrics), strDash(n.Fingerprint))
 	}
 	tw.Flush()
+	if state == chutney.StateOrphaned {
+		return fmt.Errorf("the network's owner process %d is gone (network.json said %s): its tor processes exit without it; stop what is left with `relaybench testnet down --dir %s`", d.OwnerPID, d.State, d.Dir)
+	}
 	if d.State == chutney.StateReady && running != len(d.Nodes) {
 		return fmt.Errorf("%d of %d tor processes are not running: stop the rest with `relaybench testnet down --dir %s`", len(d.Nodes)-running, len(d.Nodes), d.Dir)
 	}
@@ -288,13 +292,16 @@ func strDash(s string) string {
 // testnetDown asks the owner process to stop the network, waits, and kills
 // whatever tor process of the network is left.
 func testnetDown(args []string, stdout, stderr io.Writer) error {
-	d, err := readNetworkDir("testnet down", args, stderr)
+	d, dir, err := readNetworkDir("testnet down", args, stderr)
 	if err != nil {
 		return err
 	}
 	ran, killed, err := d.Shutdown()
 	if err != nil {
 		return err
+	}
+	if err := d.MarkStopped(dir); err != nil {
+		return fmt.Errorf("the network is stopped, but %s could not say so: %w", chutney.DescriptionFile, err)
 	}
 	fmt.Fprintf(stdout, "test network in %s stopped (%d tor processes ended", d.Dir, ran)
 	if killed > 0 {
