@@ -202,7 +202,7 @@ func (n *Network) refreshTargetDirInfo(ctx context.Context) error {
 	for _, f := range []string{"cached-consensus", "cached-microdesc-consensus", "unverified-consensus", "unverified-microdesc-consensus"} {
 		os.Remove(filepath.Join(target.DataDir, f))
 	}
-	proc, err := startTor(ctx, target.Nickname, target.DataDir, processOptions{torPath: n.cfg.torPath, nofile: n.cfg.targetNofile})
+	proc, err := startTor(ctx, target.Nickname, target.DataDir, n.processOptions(target))
 	if err != nil {
 		return fmt.Errorf("restart the target: %w", err)
 	}
