@@ -2,9 +2,11 @@
 // of the local processes a run depends on (the relay under test and the
 // other tor processes of an embedded network, the tor client pool, the
 // harness itself) and of the machine as a whole, read from /proc at a fixed
-// interval and written to processes.jsonl. Per-step CPU use, and the
-// warning that the load generator rather than the relay was the limit, are
-// computed from these samples.
+// interval and written to processes.jsonl; for a process confined in a
+// cgroup (the target under a CPU quota), also the quota and the cgroup's
+// throttling counters, the evidence that the quota was its limit. Per-step
+// CPU use, and the warning that the load generator rather than the relay was
+// the limit, are computed from these samples (QuotaUsage for the quota).
 package procstat
 
 import (
@@ -19,6 +21,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/relaybench/relaybench/chutney/cgroup"
 )
 
 // userHZ is the unit of the CPU times in /proc/PID/stat. Linux exports
@@ -37,6 +41,15 @@ type Process struct {
 	// Role says what it is: "target", "client", "relay", "harness".
 	Role string
 	PID  int
+	// Cgroup, when set, is the cgroup confining the process: each sample
+	// then records its quota and throttling counters (Sample.Cgroup).
+	Cgroup CgroupReader
+}
+
+// CgroupReader reads a cgroup's limits and CPU bandwidth counters;
+// *cgroup.Group (the target's, chutney.Node.Cgroup) is one.
+type CgroupReader interface {
+	Stat() (cgroup.Stat, error)
 }
 
 // Sample is one line of processes.jsonl.
@@ -54,6 +67,38 @@ type Sample struct {
 	// second divided by Cores is the machine's utilisation.
 	Cores int `json:"cores,omitempty"`
 	// Err says why the process could not be read (it exited, say).
+	Err string `json:"err,omitempty"`
+
+	// Cgroup is the process's confining cgroup at Time: quota and
+	// throttling counters. Absent for processes not confined by relaybench
+	// (everything but a target with a CPU or memory limit).
+	Cgroup *CgroupSample `json:"cgroup,omitempty"`
+}
+
+// CgroupSample is one reading of a confining cgroup, in processes.jsonl as
+//
+//	"cgroup": {"quota_cores": 0.25, "nr_periods": 807, "nr_throttled": 611, "throttled_s": 41.2}
+//
+// The counters are cumulative since the group was created (they survive a
+// restart of the process in it); QuotaUsage compares two samples.
+type CgroupSample struct {
+	// QuotaCores is the CPU quota in force, in cores (cpu.max, or
+	// cpu.cfs_quota_us / cpu.cfs_period_us on cgroup v1); 0 when the group
+	// limits memory only.
+	QuotaCores float64 `json:"quota_cores"`
+	// Periods is nr_periods: the 100 ms enforcement periods in which the
+	// group had threads ready to run.
+	Periods int64 `json:"nr_periods"`
+	// Throttled is nr_throttled: the periods in which the group used up
+	// its quota and was held back until the next period.
+	Throttled int64 `json:"nr_throttled"`
+	// ThrottledSeconds is the total time its threads were held back
+	// (throttled_time in ns on cgroup v1, throttled_usec on v2).
+	ThrottledSeconds float64 `json:"throttled_s"`
+	// MemoryLimitBytes is the group's memory limit; absent when none.
+	MemoryLimitBytes int64 `json:"memory_limit,omitempty"`
+	// Err says why the group could not be read; the other fields are then
+	// zero.
 	Err string `json:"err,omitempty"`
 }
 
@@ -158,6 +203,9 @@ func (s *Sampler) sampleOnce(now time.Time) error {
 		} else {
 			smp.CPUSeconds, smp.RSSBytes = cpu, rss
 		}
+		if p.Cgroup != nil {
+			smp.Cgroup = readCgroup(p.Cgroup)
+		}
 		samples = append(samples, smp)
 	}
 	s.mu.Lock()
@@ -187,4 +235,61 @@ func Utilisation(a, b Sample) float64 {
 		u /= float64(b.Cores)
 	}
 	return u
+}
+
+func readCgroup(r CgroupReader) *CgroupSample {
+	st, err := r.Stat()
+	if err != nil {
+		return &CgroupSample{Err: err.Error()}
+	}
+	return &CgroupSample{
+		QuotaCores: st.QuotaCores, Periods: st.Periods, Throttled: st.Throttled,
+		ThrottledSeconds: st.ThrottledTime.Seconds(), MemoryLimitBytes: st.MemoryLimitBytes,
+	}
+}
+
+// QuotaUse is how a confined process used its CPU quota between two
+// samples.
+type QuotaUse struct {
+	// QuotaCores is the quota in force at the later sample.
+	QuotaCores float64
+	// UsedCores is the process's CPU time per wall-clock second.
+	UsedCores float64
+	// QuotaShare is UsedCores / QuotaCores: 1.0 is the whole quota. It can
+	// exceed 1 by sampling jitter (CPU times tick in 10 ms).
+	QuotaShare float64
+	// Periods and Throttled are the enforcement periods with work, and
+	// those in which the quota ran out, between the samples.
+	Periods, Throttled int64
+	// ThrottledShare is Throttled / Periods (0 when no period had work).
+	ThrottledShare float64
+	// ThrottledSeconds is how long the process was held back in total.
+	ThrottledSeconds float64
+}
+
+// QuotaUsage returns how the process of samples a and b (the same process,
+// b later) used its CPU quota between them. ok is false when either sample
+// has no CPU quota (an unconfined process, a memory-only limit, an
+// unreadable cgroup), the process could not be read, b is not later than a,
+// or the counters went backwards (a new group: another repetition's).
+func QuotaUsage(a, b Sample) (use QuotaUse, ok bool) {
+	ca, cb := a.Cgroup, b.Cgroup
+	dt := b.Time.Sub(a.Time).Seconds()
+	if ca == nil || cb == nil || ca.Err != "" || cb.Err != "" || a.Err != "" || b.Err != "" ||
+		ca.QuotaCores <= 0 || cb.QuotaCores <= 0 || dt <= 0 ||
+		cb.Periods < ca.Periods || cb.Throttled < ca.Throttled || b.CPUSeconds < a.CPUSeconds {
+		return QuotaUse{}, false
+	}
+	use = QuotaUse{
+		QuotaCores:       cb.QuotaCores,
+		UsedCores:        (b.CPUSeconds - a.CPUSeconds) / dt,
+		Periods:          cb.Periods - ca.Periods,
+		Throttled:        cb.Throttled - ca.Throttled,
+		ThrottledSeconds: cb.ThrottledSeconds - ca.ThrottledSeconds,
+	}
+	use.QuotaShare = use.UsedCores / use.QuotaCores
+	if use.Periods > 0 {
+		use.ThrottledShare = float64(use.Throttled) / float64(use.Periods)
+	}
+	return use, true
 }
