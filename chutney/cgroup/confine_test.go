@@ -27,7 +27,13 @@ func skipUnlessConfinable(t *testing.T, ctrl string) {
 // busyLoop starts a shell spinning on one core in g.
 func busyLoop(t *testing.T, g *Group) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command("sh", "-c", "while :; do :; done")
+	return startIn(t, g, "sh", "-c", "while :; do :; done")
+}
+
+// startIn starts a command in g, killed and reaped when the test ends.
+func startIn(t *testing.T, g *Group, name string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(name, args...)
 	if err := g.Start(cmd); err != nil {
 		t.Fatal(err)
 	}
@@ -115,17 +121,13 @@ func TestMemoryLimitIsSet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
+	// Registered before the process starts, so it runs after its kill.
+	t.Cleanup(func() {
 		if err := g.Remove(); err != nil {
 			t.Error(err)
 		}
-	}()
-	cmd := exec.Command("sleep", "30")
-	if err := g.Start(cmd); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Wait()
-	defer cmd.Process.Kill()
+	})
+	cmd := startIn(t, g, "sleep", "30")
 	st, err := g.Stat()
 	if err != nil {
 		t.Fatal(err)
@@ -164,17 +166,13 @@ func TestStartIntoV2Group(t *testing.T) {
 		t.Skipf("cannot create a v2 cgroup here: %v", err)
 	}
 	g.dirs = []groupDir{{path: d, v2: true}}
-	defer func() {
+	// Registered before the process starts, so it runs after its kill.
+	t.Cleanup(func() {
 		if err := g.Remove(); err != nil {
 			t.Error(err)
 		}
-	}()
-	cmd := exec.Command("sleep", "30")
-	if err := g.Start(cmd); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Wait()
-	defer cmd.Process.Kill()
+	})
+	cmd := startIn(t, g, "sleep", "30")
 	membership, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", cmd.Process.Pid))
 	if !strings.Contains(string(membership), "0::"+strings.TrimPrefix(d, unified)) && !strings.Contains(string(membership), "/"+g.Name+"\n") {
 		t.Errorf("sleep was not started in %s: /proc/%d/cgroup is\n%s", d, cmd.Process.Pid, membership)

@@ -113,24 +113,35 @@ func readInt(path string) (int64, error) {
 }
 
 // unlimited is where cgroup v1 memory limits mean "none" (it reports
-// PAGE_COUNTER_MAX pages, about 2^63 bytes rounded down to a page).
+// PAGE_COUNTER_MAX pages: 9223372036854771712 on x86-64).
 const unlimited = int64(1) << 60
+
+// ParseMemoryLimit parses the content of memory.max (v2) or
+// memory.limit_in_bytes (v1): the limit in bytes, or 0 when there is none
+// ("max" on v2, a number near 2^63 on v1).
+func ParseMemoryLimit(content string) (int64, error) {
+	s := strings.TrimSpace(content)
+	if s == "max" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("not a number or \"max\": %q", s)
+	}
+	if n >= unlimited {
+		return 0, nil
+	}
+	return n, nil
+}
 
 func readLimit(path string) (int64, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return 0, err
 	}
-	s := strings.TrimSpace(string(data))
-	if s == "max" {
-		return 0, nil
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
+	n, err := ParseMemoryLimit(string(data))
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", path, err)
-	}
-	if n >= unlimited {
-		return 0, nil
 	}
 	return n, nil
 }
