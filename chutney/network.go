@@ -239,6 +239,7 @@ func Start(ctx context.Context, dir string, opts ...Option) (_ *Network, err err
 	}
 	net.ReadyIn = time.Since(net.startedAt)
 	fmt.Fprintf(cfg.progress, "network ready in %s\n", net.ReadyIn.Round(time.Millisecond))
+	net.relaxVoting()
 	if err := net.writeDescription(StateReady, nil); err != nil {
 		return nil, err
 	}

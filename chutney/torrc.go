@@ -79,7 +79,8 @@ func (t *torrc) write(path string) error {
 
 // testNetworkOptions are the options every node of the embedded network
 // shares. They are the fast-bootstrap set measured in TOR-NOTES: the voting
-// intervals are tor's minimum for a testing network.
+// intervals are tor's minimum for a testing network. Once the network is
+// ready, the authorities vote every ReadyVotingInterval instead.
 func testNetworkOptions(t *torrc, dirAuthorities []string) {
 	t.add("TestingTorNetwork", "1")
 	t.add("TestingV3AuthInitialVotingInterval", "5")
