@@ -467,7 +467,11 @@ func (t *target) processes() []procstat.Process {
 				if n.Role == chutney.RoleTarget {
 					role = "target"
 				}
-				out = append(out, procstat.Process{Name: n.Nickname, Role: role, PID: p.PID()})
+				proc := procstat.Process{Name: n.Nickname, Role: role, PID: p.PID()}
+				if n.Cgroup != nil {
+					proc.Cgroup = n.Cgroup // the quota's evidence
+				}
+				out = append(out, proc)
 			}
 		}
 	}
@@ -509,6 +513,7 @@ func setUpTarget(ctx context.Context, sc *scenarios.Scenario, dir, netDir string
 		if n := sc.Target.Testnet.Nofile; n > 0 {
 			opts = append(opts, chutney.WithTargetNofile(uint64(n)))
 		}
+		opts = append(opts, testnetShape(sc.Target.Testnet)...)
 		if t.network, err = chutney.Start(ctx, filepath.Join(dir, netDir), opts...); err != nil {
 			return nil, err
 		}
@@ -623,6 +628,9 @@ func (t *target) envSources() []envinfo.Source {
 				continue
 			}
 			src := envinfo.Source{Name: n.Nickname, Role: envinfo.RoleRelay, PID: p.PID(), TorBinary: torPath}
+			if bin, err := exec.LookPath(n.TorBinary); err == nil {
+				src.TorBinary = bin // the target may run another build
+			}
 			if n.Role == chutney.RoleTarget {
 				src.Role = envinfo.RoleTarget
 			}
