@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,6 +17,8 @@ import (
 	"github.com/relaybench/relaybench/measure"
 	"github.com/relaybench/relaybench/measure/envinfo"
 	"github.com/relaybench/relaybench/measure/procstat"
+	"github.com/relaybench/relaybench/reports"
+	"github.com/relaybench/relaybench/scenarios"
 )
 
 // TestRunTargetWithOwnTorConfined runs a one-step scenario whose target
@@ -113,5 +116,24 @@ func TestRunTargetWithOwnTorConfined(t *testing.T) {
 		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("cgroup %s left after the run (%v)", p, err)
 		}
+	}
+}
+
+// TestSetupDifferencesNameTheTorBuild: two variants that differ only in
+// the target's tor show that in the ranking's differences, by path and by
+// the version env.json recorded.
+func TestSetupDifferencesNameTheTorBuild(t *testing.T) {
+	sc := shortScenario(t, "local", 1)
+	sc.Variants = []scenarios.Variant{{Name: "stock", Repetitions: 1}, {Name: "dev", Tor: "/opt/tor-dev/src/app/tor", Repetitions: 1}}
+	a, b := sc.ForVariant(sc.Variants[0]), sc.ForVariant(sc.Variants[1])
+	envA := &envinfo.Env{Processes: []envinfo.Process{{Name: "rbtarget", Role: envinfo.RoleTarget, TorVersion: "0.4.9.11"}}}
+	envB := &envinfo.Env{Processes: []envinfo.Process{{Name: "rbtarget", Role: envinfo.RoleTarget, TorVersion: "0.4.10.0-alpha-dev"}}}
+	got := setupDifferences(a, b, envA, envB)
+	want := []reports.EnvDifference{
+		{Key: "tor", A: reports.Unset, B: "/opt/tor-dev/src/app/tor"},
+		{Key: "process/rbtarget/tor_version", A: "0.4.9.11", B: "0.4.10.0-alpha-dev"},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("differences\n got %+v\nwant %+v", got, want)
 	}
 }

@@ -156,18 +156,31 @@ func setupDifferences(a, b *scenarios.Scenario, envA, envB *envinfo.Env) []repor
 		}
 		out = append(out, reports.EnvDifference{Key: "nofile", A: show(na), B: show(nb)})
 	}
+	if ta, tb := targetTor(a), targetTor(b); ta != tb {
+		out = append(out, reports.EnvDifference{Key: "tor", A: ta, B: tb})
+	}
 	if envA != nil && envB != nil {
 		for _, d := range envinfo.Diff(envA, envB) {
 			// Ports are picked anew for every network: not a difference.
 			if strings.HasSuffix(d.Key, "Port") {
 				continue
 			}
-			if strings.HasPrefix(d.Key, "target/") || strings.HasPrefix(d.Key, "sysctl/") {
+			// A variant with its own tor build differs in its target's version.
+			if strings.HasPrefix(d.Key, "target/") || strings.HasPrefix(d.Key, "sysctl/") || strings.HasSuffix(d.Key, "/tor_version") {
 				out = append(out, reports.EnvDifference{Key: d.Key, A: d.A, B: d.B})
 			}
 		}
 	}
 	return out
+}
+
+// targetTor is the tor executable a scenario names for the relay under
+// test, or reports.Unset for the tor in PATH.
+func targetTor(sc *scenarios.Scenario) string {
+	if sc.Target.Testnet == nil || sc.Target.Testnet.Tor == "" {
+		return reports.Unset
+	}
+	return sc.Target.Testnet.Tor
 }
 
 // withSetup runs v's setup commands, then fn, then v's teardown commands.
