@@ -141,7 +141,7 @@ func limitName(ctrl string) string {
 // advise adds what to do to a failed write under /sys/fs/cgroup.
 func advise(err error) error {
 	if errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EACCES) {
-		return fmt.Errorf("%w (confining the relay under test writes cgroup files: run relaybench as root, or from a cgroup v2 subtree delegated to you, e.g. systemd-run --user --scope -p Delegate=yes relaybench ...)", err)
+		return fmt.Errorf("%w (confining the relay under test creates cgroups: run relaybench as root, or drop the CPU and memory limits)", err)
 	}
 	if errors.Is(err, syscall.EBUSY) {
 		return fmt.Errorf("%w (cgroup v2 enables a controller for children only in a cgroup without processes of its own: run relaybench in a cgroup of its own, e.g. systemd-run --scope relaybench ...)", err)
