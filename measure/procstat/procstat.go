@@ -124,7 +124,6 @@ func (s *Sampler) Run(ctx context.Context) error {
 	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	s.log = rundir.NewWriter[rundir.ProcessSample](s.Out, rundir.ProcessesFile)
 	for {
 		if err := s.sampleOnce(time.Now()); err != nil {
 			return err
@@ -154,6 +153,9 @@ func (s *Sampler) sampleOnce(now time.Time) error {
 			smp.Cgroup = readCgroup(p.Cgroup)
 		}
 		samples = append(samples, smp)
+	}
+	if s.log == nil {
+		s.log = rundir.NewWriter[rundir.ProcessSample](s.Out, rundir.ProcessesFile)
 	}
 	for _, smp := range samples {
 		if err := s.log.Write(smp); err != nil {
