@@ -240,6 +240,15 @@ func Analyze(r *Run) *Analysis {
 		a.Warnings = slices.Clone(r.Info.Warnings)
 	}
 	for _, f := range r.Truncated {
+		if r.Info != nil && r.Info.StoppedBy == "write-failed" {
+			a.Problems = append(a.Problems, fmt.Sprintf("%s: its last line is cut short: the run stopped when it could not write it whole; that line is left out", f))
+			continue
+		}
+		if r.Info != nil && !r.Info.Finished.IsZero() {
+			// A run that finished closed its files whole: cut since.
+			a.Problems = append(a.Problems, fmt.Sprintf("%s: its last line is cut short although the run finished: the file was cut since; that line is left out", f))
+			continue
+		}
 		a.Notes = append(a.Notes, fmt.Sprintf("%s: its last line was cut short (the run ended while writing it) and is left out", f))
 	}
 	steps := slices.Clone(r.Steps)
@@ -253,7 +262,7 @@ func Analyze(r *Run) *Analysis {
 	recs := groupRecords(r.Records)
 	canceled := takeCanceled(recs)
 	steps, partial := a.setAsideInterrupted(steps, canceled, r.inferred)
-	targets := a.answeredTargets(r.targetURLs(), r.Metrics)
+	targets := a.answeredTargets(r.targetURLs(), r.Metrics, slices.Contains(r.Missing, rundir.MetricsFile))
 	if len(r.Metrics) > 0 && len(targets) == 0 {
 		a.Problems = append(a.Problems, "metrics.jsonl has no scrape of the relay under test: no relay-side statistics")
 	}

@@ -3,9 +3,11 @@ package measure
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/relaybench/relaybench/runner/rundir"
+	"github.com/relaybench/relaybench/scenarios"
 )
 
 // Interruption is a step the run stopped in before its end: Ctrl-C or
@@ -126,11 +128,15 @@ func wholeSteps(steps []StepResult) []StepResult {
 
 // inferMissingSteps gives the requests of a step without a steps.jsonl
 // line (the runner writes it as the step ends) boundaries inferred from
-// them. Only the last step of the run can lack its line because the run
-// was killed or crashed during it (the run never finished: run.json has
-// no end): that step is marked interrupted. Any other step without its
-// line means steps.jsonl lost lines, which is damage (a Problem).
-func (r *Run) inferMissingSteps(warmup time.Duration) {
+// them. Only the last step of a run that never finished (run.json has no
+// end: it was killed or crashed) can lack its line: that step is marked
+// interrupted, and ends with the last thing the run recorded. When that
+// step recorded no request at all, the step after the last one in
+// steps.jsonl is added, empty and interrupted, so that a killed run reads
+// as one stopped by Ctrl-C does. Any other step without its line means
+// steps.jsonl lost lines, which is damage (a Problem).
+func (r *Run) inferMissingSteps(sc *scenarios.Scenario) {
+	warmup := sc.Ramp.Warmup.Std()
 	have := map[stepKey]bool{}
 	last := stepKey{-1, -1}
 	later := func(k stepKey) {
@@ -150,10 +156,9 @@ func (r *Run) inferMissingSteps(warmup time.Duration) {
 		}
 	}
 	inferred := inferSteps(orphans, warmup)
-	if len(inferred) == 0 {
-		return
-	}
-	finished := r.Info != nil && !r.Info.Finished.IsZero()
+	// A run stopped by a failed write recorded its end, but not whole:
+	// its last step reads as a killed run's.
+	finished := r.Info != nil && !r.Info.Finished.IsZero() && r.Info.StoppedBy != "write-failed"
 	if r.inferred == nil {
 		r.inferred = map[stepKey]bool{}
 	}
@@ -164,9 +169,21 @@ func (r *Run) inferMissingSteps(warmup time.Duration) {
 		r.inferred[k] = true
 		if !finished && k == last {
 			s.Interrupted = true
+			if seen := r.lastSeen(); seen.After(s.End) {
+				s.End = seen // the run went on until it was killed
+			}
 			continue
 		}
 		lost = append(lost, fmt.Sprintf("step %d of repetition %d", s.Step+1, s.Repetition+1))
+	}
+	if !finished && r.Info != nil && len(orphans) == 0 {
+		// Killed before a request of its step ended: the step after the
+		// last one recorded (the first when none was).
+		if next, ok := r.nextStep(sc, last); ok {
+			next.Interrupted = true
+			r.inferred[stepKey{next.Repetition, next.Step}] = true
+			inferred = append(inferred, next)
+		}
 	}
 	if len(lost) > 0 {
 		what := "has no line"
@@ -177,6 +194,53 @@ func (r *Run) inferMissingSteps(warmup time.Duration) {
 	}
 	r.Steps = append(r.Steps, inferred...)
 	sortSteps(r.Steps)
+}
+
+// nextStep is the step the ramp runs after k (after none: k.rep -1), empty,
+// from the end of k (the run's start) to the last thing the run recorded;
+// false when k was the ramp's last.
+func (r *Run) nextStep(sc *scenarios.Scenario, k stepKey) (rundir.StepSummary, bool) {
+	next := stepKey{max(k.rep, 0), k.step + 1}
+	if next.step >= len(sc.Ramp.Steps) {
+		next = stepKey{k.rep + 1, 0}
+		if next.rep >= max(sc.Repetitions, 1) {
+			return rundir.StepSummary{}, false
+		}
+	}
+	from := r.Info.Started
+	for _, s := range r.Steps {
+		if s.Repetition == k.rep && s.Step == k.step {
+			from = s.End
+		}
+	}
+	s := rundir.StepSummary{Repetition: next.rep, Step: next.step, Load: sc.Ramp.Steps[next.step], Start: from, End: from}
+	s.WarmupEnd = s.Start.Add(sc.Ramp.Warmup.Std())
+	if seen := r.lastSeen(); seen.After(s.End) {
+		s.End = seen
+	}
+	return s, true
+}
+
+// lastSeen is the time of the last thing the run recorded: a request's
+// end, a scrape, a process sample.
+func (r *Run) lastSeen() time.Time {
+	var t time.Time
+	for _, rec := range r.Records {
+		if e := rec.End(); e.After(t) {
+			t = e
+		}
+	}
+	for _, m := range r.Metrics {
+		if m.At.After(t) {
+			t = m.At
+		}
+	}
+	for _, p := range r.Processes {
+		if p.Time.After(t) {
+			t = p.Time
+		}
+	}
+	return t
 }
 
 func joinAnd(items []string) string {
@@ -229,7 +293,11 @@ func plural(n int, one, many string) string {
 // wrong URL, a MetricsPortPolicy that refuses relaybench), not the relay
 // overloading: it gets a Problem and no relay-side statistics or signals,
 // never a "metricsport-unreachable" onset.
-func (a *Analysis) answeredTargets(urls []string, scrapes []rundir.ScrapeRecord) []string {
+//
+// A metrics.jsonl left out of a copy of the run (missing) loses the relay
+// side, which is noted; one that is there without a scrape of a URL the
+// run sampled is damage.
+func (a *Analysis) answeredTargets(urls []string, scrapes []rundir.ScrapeRecord, missing bool) []string {
 	var out []string
 	for _, u := range urls {
 		n, firstErr := 0, ""
@@ -247,8 +315,11 @@ func (a *Analysis) answeredTargets(urls []string, scrapes []rundir.ScrapeRecord)
 				firstErr = s.Error
 			}
 		}
-		if n == 0 {
-			a.Notes = append(a.Notes, fmt.Sprintf("%s has no scrape of the relay's MetricsPort %s: no relay-side statistics or signals", rundir.MetricsFile, u))
+		switch {
+		case n == 0 && missing:
+			a.Notes = append(a.Notes, fmt.Sprintf("%s is missing (the run sampled the relay's MetricsPort %s): no relay-side statistics or signals", rundir.MetricsFile, u))
+		case n == 0:
+			a.Problems = append(a.Problems, fmt.Sprintf("%s has no scrape of the relay's MetricsPort %s, which the run sampled: no relay-side statistics or signals", rundir.MetricsFile, u))
 		}
 		if answered || n == 0 {
 			out = append(out, u)
@@ -257,4 +328,28 @@ func (a *Analysis) answeredTargets(urls []string, scrapes []rundir.ScrapeRecord)
 		a.Problems = append(a.Problems, fmt.Sprintf("the relay's MetricsPort %s never answered (%d scrapes failed, the first with: %s): a configuration error, not overload; no relay-side statistics or signals", u, n, firstErr))
 	}
 	return out
+}
+
+// checkRecordCounts compares the requests steps.jsonl counts for each step
+// the runner recorded (every request a step observed, whatever its end)
+// with the records requests.jsonl holds for it. Fewer records mean
+// requests.jsonl lost some (cut, emptied, or a write that failed): damage.
+func (r *Run) checkRecordCounts() {
+	have := map[stepKey]int{}
+	for _, rec := range r.Records {
+		have[stepKey{rec.Repetition, rec.Step}]++
+	}
+	var short []string
+	for _, s := range r.Steps {
+		k := stepKey{s.Repetition, s.Step}
+		if r.inferred[k] {
+			continue
+		}
+		if counted := s.Requests + s.Warmup + s.Canceled; have[k] < counted {
+			short = append(short, fmt.Sprintf("step %d of repetition %d: %d of %d", s.Step+1, s.Repetition+1, have[k], counted))
+		}
+	}
+	if len(short) > 0 {
+		r.Problems = append(r.Problems, fmt.Sprintf("%s lacks requests that %s counts: %s", rundir.RequestsFile, rundir.StepsFile, strings.Join(short, "; ")))
+	}
 }

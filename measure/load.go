@@ -47,7 +47,8 @@ func Load(dir string) (*Run, error) {
 	if invalid != nil {
 		r.Notes = append([]string{fmt.Sprintf("the recorded scenario breaks a current rule (%v); analysed as it ran", invalid)}, r.Notes...)
 	}
-	r.inferMissingSteps(sc.Ramp.Warmup.Std())
+	r.inferMissingSteps(sc)
+	r.checkRecordCounts()
 	return r, nil
 }
 

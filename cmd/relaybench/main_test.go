@@ -14,12 +14,13 @@ import (
 )
 
 // TestMain lets the test binary stand in for the relaybench binary when
-// `testnet up` re-executes itself as the network's owner.
+// `testnet up` re-executes itself as the network's owner, and when a test
+// runs it as relaybench (asRelaybenchEnv set) to send it signals.
 func TestMain(m *testing.M) {
 	if os.Getenv(payloadServerEnv) != "" {
 		servePayloadProcess()
 	}
-	if len(os.Args) > 2 && os.Args[1] == "testnet" && os.Args[2] == "serve" {
+	if len(os.Args) > 2 && os.Args[1] == "testnet" && os.Args[2] == "serve" || os.Getenv(asRelaybenchEnv) != "" {
 		if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 			os.Stderr.WriteString("relaybench: " + err.Error() + "\n")
 			os.Exit(exitCode(err))
@@ -28,6 +29,10 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
+
+// asRelaybenchEnv, set in the environment of the test binary, makes it
+// run as relaybench with its arguments (see relaybenchProcess).
+const asRelaybenchEnv = "RELAYBENCH_TEST_AS_MAIN"
 
 func TestUsageErrors(t *testing.T) {
 	for _, tc := range []struct {

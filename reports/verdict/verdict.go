@@ -223,7 +223,7 @@ func (s *Section) item(text string) { s.Lines = append(s.Lines, Line{Kind: LineI
 func (v Verdict) capacity() Section {
 	c := v.Capacity
 	if c == nil {
-		return Section{Kind: KindCapacityUnknown, Head: "capacity: unknown (no step carried any bytes)"}
+		return Section{Kind: KindCapacityUnknown, Head: "capacity: unknown (" + v.noCapacity() + ")"}
 	}
 	s := Section{Kind: KindCapacity, Head: fmt.Sprintf("capacity: %.2f MiB/s (95%% CI %.2f–%.2f) at step %d (%d %s)",
 		c.Goodput.Mean/mib, c.Goodput.Low/mib, c.Goodput.High/mib, c.Step+1, c.Load, v.LoadUnit)}
@@ -237,6 +237,17 @@ func (v Verdict) capacity() Section {
 		}
 	}
 	return s
+}
+
+// noCapacity says why there is no capacity: no whole step carried bytes
+// when the run stopped during its only steps with data.
+func (v Verdict) noCapacity() string {
+	for _, i := range v.Interruptions {
+		if !i.LeftOut {
+			return fmt.Sprintf("no whole step carried any bytes: the run stopped during step %d", i.Step+1)
+		}
+	}
+	return "no step carried any bytes"
 }
 
 func (v Verdict) onset() Section {

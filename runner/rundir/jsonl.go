@@ -108,6 +108,10 @@ func (w *Writer[T]) writeError(op string, err error) error {
 	if n, ok := w.w.(interface{ Name() string }); ok && filepath.Base(n.Name()) == w.name {
 		path = n.Name()
 	}
+	var pe *os.PathError
+	if errors.As(err, &pe) && pe.Path == path {
+		err = pe.Err // the path is said once
+	}
 	dir := filepath.Dir(path)
 	if dir == "." {
 		return fmt.Errorf("%w: %s %s: %w: check the disk holding the run directory; what was recorded before is kept", ErrWrite, op, path, err)

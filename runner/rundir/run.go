@@ -1,10 +1,13 @@
 package rundir
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // ErrNotRunDir is wrapped by the errors of readers given a directory that
@@ -56,6 +59,9 @@ type Run struct {
 	// Notes are worth saying about the raw files but are not damage: a
 	// raw file that is there but empty, say.
 	Notes []string
+	// Missing names the optional raw files that are not there (left out
+	// of a copy to save space, say).
+	Missing []string
 }
 
 // Read reads the raw files of run directory dir (not the scenario, whose
@@ -98,6 +104,7 @@ func Read(dir string) (*Run, error) {
 func readOptional[T any](r *Run, name string) []T {
 	lines, err := ReadFile[T](r.Dir, name)
 	if errors.Is(err, fs.ErrNotExist) {
+		r.Missing = append(r.Missing, name)
 		return nil
 	}
 	r.note(name, lines.TruncatedLast, err)
@@ -132,9 +139,34 @@ func (r *Run) note(name string, truncated bool, err error) {
 
 // WriteRunInfo writes dir/run.json, replacing it atomically so that a
 // crash never leaves half a file.
+//
+// On a full disk there is no room for the temporary file of an atomic
+// write, but run.json's own blocks are still there: it is then
+// overwritten in place, so that how the run ended (a full disk, say)
+// reaches it; a crash in that moment is the lesser risk.
 func WriteRunInfo(dir string, info RunInfo) error {
 	info.Version = RunInfoVersion
-	return WriteJSON(filepath.Join(dir, RunInfoFile), info)
+	path := filepath.Join(dir, RunInfoFile)
+	err := WriteJSON(path, info)
+	if !errors.Is(err, syscall.ENOSPC) {
+		return err
+	}
+	b, merr := json.MarshalIndent(info, "", "  ")
+	if merr != nil {
+		return err
+	}
+	f, oerr := os.OpenFile(path, os.O_WRONLY, 0)
+	if oerr != nil {
+		return err
+	}
+	defer f.Close()
+	if _, werr := f.WriteAt(append(b, '\n'), 0); werr != nil {
+		return err
+	}
+	if terr := f.Truncate(int64(len(b) + 1)); terr != nil {
+		return err
+	}
+	return nil
 }
 
 // ReadRunInfo reads dir/run.json. One of a version this package does not

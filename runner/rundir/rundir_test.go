@@ -188,3 +188,74 @@ func TestReadRunDirectory(t *testing.T) {
 		t.Errorf("truncated %q, want %q", r.Truncated, want)
 	}
 }
+
+// TestReadSaysWhatIsWrong: what Read makes of each kind of broken run
+// directory: an empty raw file is a note, a damaged one a problem with
+// its good lines kept, a run.json of an unknown version a problem, a
+// missing requests.jsonl an error matching ErrDamaged.
+func TestReadSaysWhatIsWrong(t *testing.T) {
+	t0 := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	good := func(dir string) {
+		w, err := Append[Record](dir, RequestsFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			w.Write(Record{Step: i, Start: t0})
+		}
+		w.Close()
+		if err := WriteRunInfo(dir, RunInfo{Scenario: "s", Started: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name            string
+		edit            func(dir string)
+		err             string // Read's error, "" for none
+		problems, notes []string
+		missing         []string
+		records         int
+	}{
+		{"intact", func(string) {}, "", nil, nil, []string{StepsFile, ProcessesFile, CircuitsFile, MetricsFile}, 3},
+		{"empty files", func(dir string) {
+			for _, f := range []string{StepsFile, MetricsFile, CircuitsFile} {
+				os.WriteFile(filepath.Join(dir, f), nil, 0o644)
+			}
+		}, "", nil, []string{"steps.jsonl is empty", "metrics.jsonl is empty"}, []string{ProcessesFile}, 3},
+		{"empty requests.jsonl", func(dir string) {
+			os.WriteFile(filepath.Join(dir, RequestsFile), nil, 0o644)
+		}, "", nil, []string{"requests.jsonl is empty: no request was recorded"}, []string{StepsFile, ProcessesFile, CircuitsFile, MetricsFile}, 0},
+		{"junk in requests.jsonl", func(dir string) {
+			b, _ := os.ReadFile(filepath.Join(dir, RequestsFile))
+			os.WriteFile(filepath.Join(dir, RequestsFile), append([]byte("<html>\n"), b...), 0o644)
+		}, "", []string{"requests.jsonl: 1 damaged line skipped (line 1: invalid character '<' looking for beginning of value); the 3 good lines were read"}, nil, []string{StepsFile, ProcessesFile, CircuitsFile, MetricsFile}, 3},
+		{"run.json of version 99", func(dir string) {
+			os.WriteFile(filepath.Join(dir, RunInfoFile), []byte(`{"version": 99}`), 0o644)
+		}, "", []string{"run.json is version 99, newer than this relaybench reads (1): use the relaybench that wrote it, or a newer one"}, nil, []string{StepsFile, ProcessesFile, CircuitsFile, MetricsFile}, 3},
+		{"run.json without a version", func(dir string) {
+			os.WriteFile(filepath.Join(dir, RunInfoFile), []byte(`{"scenario": "s"}`), 0o644)
+		}, "", []string{"run.json has version 0, which no relaybench wrote (this one reads 1 to 1): it is damaged or not relaybench's"}, nil, []string{StepsFile, ProcessesFile, CircuitsFile, MetricsFile}, 3},
+		{"no requests.jsonl", func(dir string) {
+			os.Remove(filepath.Join(dir, RequestsFile))
+		}, "has no requests.jsonl: the run recorded no request", nil, nil, nil, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			good(dir)
+			tc.edit(dir)
+			r, err := Read(dir)
+			if tc.err != "" {
+				if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), tc.err) {
+					t.Errorf("err %v, want one matching ErrDamaged saying %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(r.Problems, tc.problems) || !slices.Equal(r.Notes, tc.notes) || !slices.Equal(r.Missing, tc.missing) || len(r.Records) != tc.records {
+				t.Errorf("problems %q, notes %q, missing %q, %d records;\nwant %q, %q, %q, %d", r.Problems, r.Notes, r.Missing, len(r.Records), tc.problems, tc.notes, tc.missing, tc.records)
+			}
+		})
+	}
+}

@@ -184,9 +184,8 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 		a, aerr := AnalyzeDir(dir)
 		if aerr != nil {
 			fmt.Fprintf(opts.Progress, "warning: could not analyse %s: %v\n", dir, aerr)
-			return
 		}
-		res.Analysis = a
+		res.Analysis = a // shown even when its files could not be written
 	}()
 
 	netDir := "testnet"

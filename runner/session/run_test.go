@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -207,6 +208,17 @@ func TestRunOnExistingNetwork(t *testing.T) {
 		}
 		if lateOnDead > 0 {
 			t.Errorf("%d requests were sent to the dead client more than 1 s after it died", lateOnDead)
+		}
+		// The death is a warning of the run, in run.json and summary.json.
+		info, err := rundir.ReadRunInfo(res.Dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		died := func(ws []string) bool {
+			return slices.ContainsFunc(ws, func(w string) bool { return strings.Contains(w, "tor client load0 of the pool died") })
+		}
+		if !died(info.Warnings) || res.Analysis == nil || !died(res.Analysis.Warnings) {
+			t.Errorf("run.json warnings %q, summary warnings %q: want the client's death in both", info.Warnings, res.Analysis.Warnings)
 		}
 	})
 }

@@ -61,6 +61,9 @@ func (w *runWarnings) addLocked(msg string) {
 func (w *runWarnings) count(kind, first string, total func(n int) string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.done {
+		return
+	}
 	r := w.repeats[kind]
 	if r == nil {
 		r = &repeated{total: total}
