@@ -31,7 +31,7 @@ func runAnalyze(cmd string, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() == 0 {
 		return usagef("%s: name a run directory (runs/<time>-<scenario>)", cmd)
 	}
-	var failed, unjudged []string
+	var failed, unjudged, kept []string
 	for i, dir := range fs.Args() {
 		if i > 0 {
 			fmt.Fprintln(stdout)
@@ -46,7 +46,7 @@ func runAnalyze(cmd string, args []string, stdout, stderr io.Writer) error {
 		switch {
 		case errors.Is(err, session.ErrSummaryKept):
 			fmt.Fprintf(stdout, "%v\n", err)
-			unjudged = append(unjudged, dir)
+			kept = append(kept, dir)
 			continue
 		case err != nil:
 			return err
@@ -59,6 +59,9 @@ func runAnalyze(cmd string, args []string, stdout, stderr io.Writer) error {
 		case len(a.Failed()) > 0:
 			failed = append(failed, dir)
 		}
+	}
+	if len(kept) > 0 {
+		return notJudged{fmt.Errorf("the raw files of %s are damaged: their summary.json of intact files was kept, and nothing judged", strings.Join(kept, ", "))}
 	}
 	if cmd != "analyze" {
 		return nil
