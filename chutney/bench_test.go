@@ -12,7 +12,7 @@ import (
 
 // chutneyBasicMinSeconds is the reference: chutney's own basic-min network
 // took 150 s from start to bootstrapped on this project's 2-core machines
-// (TOR-NOTES), with its 20 s voting intervals.
+// (tor 0.4.9.11), with its 20 s voting intervals.
 const chutneyBasicMinSeconds = 150.0
 
 // startsPerMeasurement is how many networks one benchmark iteration starts;

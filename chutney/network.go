@@ -356,8 +356,9 @@ func (n *Network) relayTorrc(node *Node) *torrc {
 		t.add("ExitRelay", "0")
 		t.add("ExitPolicy", "reject *:*")
 	case RoleExit:
-		// TOR-NOTES: a policy accepting only 127.0.0.0/8 is invisible to
-		// microdescriptor clients, so the exit accepts *:* and the harness's
+		// A policy accepting only 127.0.0.0/8 is invisible to
+		// microdescriptor clients (tor 0.4.9.11: the microdescriptor policy
+		// summary ignores private addresses), so the exit accepts *:* and the harness's
 		// clients refuse non-loopback destinations themselves.
 		t.add("ExitRelay", "1")
 		t.add("ExitPolicyRejectPrivate", "0")

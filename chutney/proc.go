@@ -228,7 +228,8 @@ func (p *TorProcess) GetInfo(key string) (string, error) {
 func (p *TorProcess) Control() *control.Conn { return p.ctrl }
 
 // Stop ends the process: SIGNAL HALT on the control port (tor exits at once,
-// unlike SIGTERM, which TOR-NOTES saw stuck with Sandbox 1), SIGINT as a
+// unlike SIGTERM, which tor 0.4.9.11 was seen to leave pending with Sandbox
+// 1), SIGINT as a
 // fallback, and SIGKILL to the process group after stopGrace. It returns when
 // the process is gone. Safe to call more than once and from several goroutines.
 func (p *TorProcess) Stop() {

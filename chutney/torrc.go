@@ -78,8 +78,9 @@ func (t *torrc) write(path string) error {
 }
 
 // testNetworkOptions are the options every node of the embedded network
-// shares. They are the fast-bootstrap set measured in TOR-NOTES: the voting
-// intervals are tor's minimum for a testing network.
+// shares. They are a fast-bootstrap set: with them 3 authorities, an exit,
+// the target and a client bootstrapped in about 27 s (tor 0.4.9.11, 2 cores).
+// The voting intervals are tor's minimum for a testing network.
 func testNetworkOptions(t *torrc, dirAuthorities []string) {
 	t.add("TestingTorNetwork", "1")
 	t.add("TestingV3AuthInitialVotingInterval", "5")
@@ -112,7 +113,7 @@ func commonOptions(t *torrc, dataDir string) {
 	// connections to drain.
 	t.add("ShutdownWaitLength", "0")
 	t.add("RunAsDaemon", "0")
-	// TOR-NOTES: with Sandbox 1 a SIGTERM was seen stuck pending.
+	// With Sandbox 1, tor 0.4.9.11 was seen with a SIGTERM stuck pending.
 	t.add("Sandbox", "0")
 	t.add("ClientUseIPv6", "0")
 	t.add("GeoIPFile", dataDir+"/"+emptyGeoIPFile)

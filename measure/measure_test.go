@@ -18,7 +18,9 @@ import (
 	"github.com/relaybench/relaybench/scenarios"
 )
 
-const fixtureDir = "../../shared/fixtures/metricsport"
+// fixtureDir holds real MetricsPort scrapes of tor 0.4.9.11; they belong to
+// the metricsport package, whose tests read them too.
+const fixtureDir = "metricsport/testdata/scrapes"
 
 func TestNewEstimate(t *testing.T) {
 	// Mean 2.5, sample stddev sqrt(5/3), t(0.975, 3) = 3.182446.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/relaybench/relaybench/runner/payload"
+	"github.com/relaybench/relaybench/runner/testkit"
 	"github.com/relaybench/relaybench/scenarios"
 	"golang.org/x/net/proxy"
 )
@@ -31,7 +32,7 @@ func BenchmarkForwarder(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer srv.Close()
-	socks := startSocks(b, 0)
+	socks := testkit.StartSOCKS(b)
 
 	harness := func(verify bool) float64 {
 		sc := scenario(scenarios.WorkloadBulk, size, dur, 0, 1)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/relaybench/relaybench/runner/payload"
 	"github.com/relaybench/relaybench/runner/rundir"
+	"github.com/relaybench/relaybench/runner/testkit"
 )
 
 func dialThrough(t *testing.T, addr string, timeout time.Duration) error {
@@ -32,7 +33,7 @@ func TestClassifySocksReplies(t *testing.T) {
 		4: "socks-host-unreachable", 5: "socks-connection-refused", 6: "socks-ttl-expired",
 		7: "socks-command-not-supported", 8: "socks-address-type-not-supported", 0x42: "socks-reply-66",
 	} {
-		s := startSocks(t, code)
+		s := testkit.StartSOCKS(t, testkit.WithBehavior(testkit.Behavior{Reply: code}))
 		err := dialThrough(t, s.Addr(), 5*time.Second)
 		if got := ClassifyError(err); got != want {
 			t.Errorf("reply %d: class %q, want %q (%v)", code, got, want, err)
@@ -51,7 +52,7 @@ func TestClassifyErrors(t *testing.T) {
 	}
 	closed := ln.Addr().String()
 	ln.Close()
-	mute := startSocksMute(t, 0, true)
+	mute := testkit.StartSOCKS(t, testkit.WithSilence())
 
 	_, mismatch := payload.Verify(bytes.NewReader([]byte("not the payload")), 1, 15)
 	_, short := payload.Verify(payload.NewContent(1).Reader(10), 1, 20)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/relaybench/relaybench/runner/payload"
 	"github.com/relaybench/relaybench/runner/rundir"
+	"github.com/relaybench/relaybench/runner/testkit"
 	"github.com/relaybench/relaybench/scenarios"
 )
 
@@ -58,7 +59,7 @@ func scenario(kind scenarios.WorkloadKind, size int64, stepDur, warmup time.Dura
 
 type fixture struct {
 	srv   *payload.Server
-	socks []*socksServer
+	socks []*testkit.SOCKSServer
 	recs  *lockedBuffer
 	plan  Plan
 }
@@ -73,7 +74,7 @@ func newFixture(t *testing.T, sc *scenarios.Scenario, nSocks int, srvOpts ...pay
 	f := &fixture{srv: srv, recs: &lockedBuffer{}}
 	var eps []Endpoint
 	for i := range nSocks {
-		s := startSocks(t, 0)
+		s := testkit.StartSOCKS(t)
 		f.socks = append(f.socks, s)
 		eps = append(eps, Endpoint{Name: fmt.Sprintf("socks%d", i), Addr: s.Addr()})
 	}
@@ -84,7 +85,7 @@ func newFixture(t *testing.T, sc *scenarios.Scenario, nSocks int, srvOpts ...pay
 func (f *fixture) users() []string {
 	var all []string
 	for _, s := range f.socks {
-		all = append(all, s.Users()...)
+		all = append(all, s.Usernames()...)
 	}
 	return all
 }

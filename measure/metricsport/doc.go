@@ -15,7 +15,7 @@
 // Everything downstream of the log works on recorded data, so an analysis can
 // be re-run on an old metrics.jsonl without a relay.
 //
-// Two facts about tor's output shape this package (see shared/TOR-NOTES.md):
+// Two facts about tor's output, measured with tor 0.4.9.11, shape this package:
 // names ending in _total are not always counters (tor_relay_circuits_total and
 // tor_relay_load_socket_total are gauges), so the declared TYPE is kept and used;
 // and a MetricsPort that stops answering while under load is itself an overload

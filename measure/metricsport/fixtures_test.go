@@ -10,19 +10,17 @@ import (
 	"time"
 )
 
-// fixtureDir is where the real tor scrapes live. The repository is cloned with
-// shared/ beside it (CI does the same), so the path is relative to this
-// package: measure/metricsport -> ../../../shared.
-const fixtureDir = "../../../shared/fixtures/metricsport"
+// fixtureDir holds real scrapes of tor 0.4.9.11 (its README says what each
+// one is). The measure package's tests read its series too.
+const fixtureDir = "testdata/scrapes"
 
-// fixturePath returns the path of a fixture file and fails the test, with a
-// hint, when it is missing: a skipped fixture test would pass silently.
+// fixturePath returns the path of a fixture file and fails the test when it
+// is missing: a skipped fixture test would pass silently.
 func fixturePath(t testing.TB, name string) string {
 	t.Helper()
 	p := filepath.Join(fixtureDir, name)
 	if _, err := os.Stat(p); err != nil {
-		abs, _ := filepath.Abs(p)
-		t.Fatalf("fixture %s missing (%v); clone the shared/ directory beside the repository so %s exists", name, err, abs)
+		t.Fatalf("fixture %s missing (%v): it belongs in measure/metricsport/%s", name, err, p)
 	}
 	return p
 }
