@@ -24,6 +24,7 @@ var invalidCases = []struct {
 	{"byte-size", ":10: payload.size: \"10 MiBs\" is not a byte size (use e.g. 64KiB, 10MiB, 2 MBytes)"},
 	{"clients-socks", ":10: clients: must be 0 or absent with target.kind socks (relaybench starts no tor clients; it uses target.socks.addresses)"},
 	{"clients-too-few", ":9: clients: 0 is too few: use at least 1 tor client (default 2)"},
+	{"connect-factor", ":10: onset.connect_factor: 1 is out of range: use a factor above 1 (2.0 = p95 SOCKS connect time doubled compared with the first step)"},
 	{"duplicate-field", ":9: name: set twice (first on line 1); keep only one"},
 	{"duration", ":7: workload.timeout: \"60\" is not a duration (use e.g. 500ms, 30s, 1m30s)"},
 	{"empty", ": the file is empty; start from a built-in scenario (ci-gate, compare-bandwidthrate, compare-maxmem, compare-nofile, local, local-churn, local-entry, relay-bridge.example, socks.example) in relaybench's scenarios/ directory"},
@@ -71,6 +72,8 @@ var invalidCases = []struct {
 	{"socks-address-duplicate", ":8: target.socks.addresses[2]: 127.0.0.1:9050 is already listed as target.socks.addresses[0]; remove one"},
 	{"socks-address", ":5: target.socks.addresses[1]: \"localhost\" is not a HOST:PORT address (use e.g. 127.0.0.1:9050)"},
 	{"socks-addresses-missing", ":4: target.socks.addresses: not set (list tor SocksPort addresses, e.g. [127.0.0.1:9050])"},
+	{"stall-timeout-longer-than-window", ":7: workload.stall_timeout: 20s is not shorter than a step's measured window (ramp.step_duration 20s − ramp.warmup 5s = 15s): a stream that stops receiving would be cut at the step's end instead of failing; lower it, or remove it for the default (5s here)"},
+	{"stall-timeout-zero", ":7: workload.stall_timeout: must be more than 0s"},
 	{"step-duration-too-short", ":9: ramp.step_duration: 500ms is too short: use at least 1s"},
 	{"steps-missing", ":7: ramp.steps: not set (list increasing load levels, e.g. [1, 2, 4, 8])"},
 	{"steps-not-increasing", ":11: ramp.steps[2]: 8 does not exceed the previous step (8): steps must be strictly increasing"},
@@ -80,6 +83,7 @@ var invalidCases = []struct {
 	{"target-kind", ":3: target.kind: \"tesnet\" is not a target kind (use testnet, relay or socks)"},
 	{"target-section-mismatch", ":5: target.relay: only used with target.kind relay; remove it or change target.kind"},
 	{"timeout-zero", ":7: workload.timeout: must be more than 0s"},
+	{"timeout-longer-than-window", ":7: workload.timeout: 8s is not shorter than a step's measured window (ramp.step_duration 10s − ramp.warmup 2s = 8s): a request that never gets its first byte would be cut at the step's end instead of failing; lower it, or remove it for the default (4s here)"},
 	{"torrc-case-duplicate", ":8: target.testnet.torrc.bandwidthrate: same option as BandwidthRate (tor option names are case-insensitive); keep one"},
 	{"torrc-managed", ":8: target.testnet.torrc.ORPort: set by relaybench for the test network and cannot be overridden; remove it"},
 	{"torrc-multiline", ":7: target.testnet.torrc.ExitPolicy: the value spans several lines; a torrc value must be a single line"},
@@ -231,11 +235,12 @@ func TestDefaults(t *testing.T) {
 		Target:   Target{Kind: TargetTestnet, Role: RoleBridge, Testnet: &TestnetTarget{}},
 		Clients:  2,
 		Payload:  Payload{Size: 10 << 20},
-		Workload: Workload{Kind: WorkloadBulk, Isolation: IsolationStream, Timeout: Duration(60 * time.Second)},
+		// Half the 25s measured window; 5s.
+		Workload: Workload{Kind: WorkloadBulk, Isolation: IsolationStream, Timeout: Duration(12500 * time.Millisecond), StallTimeout: Duration(5 * time.Second)},
 		Ramp:     Ramp{Steps: []int{1, 2}, StepDuration: Duration(30 * time.Second), Warmup: Duration(5 * time.Second)},
 		Sampling: Sampling{Interval: Duration(time.Second)},
 		Limits:   Limits{MaxDuration: Duration(30 * time.Minute), MaxBytes: 20 << 30},
-		Onset:    Onset{SaturationGain: 0.10, LatencyFactor: 2.0, ErrorRate: 0.01, SocketFraction: 0.90},
+		Onset:    Onset{SaturationGain: 0.10, LatencyFactor: 2.0, ConnectFactor: 2.0, ErrorRate: 0.01, SocketFraction: 0.90},
 
 		Repetitions: 1,
 	}
@@ -299,8 +304,8 @@ func TestExplicitValuesBeatDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Clients != 2 || s.Workload.Timeout != Duration(time.Minute) {
-		t.Errorf("null values: clients %d, timeout %v; want defaults 2, 1m", s.Clients, s.Workload.Timeout)
+	if s.Clients != 2 || s.Workload.Timeout != Duration(12500*time.Millisecond) {
+		t.Errorf("null values: clients %d, timeout %v; want defaults 2, 12.5s", s.Clients, s.Workload.Timeout)
 	}
 }
 

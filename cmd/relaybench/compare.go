@@ -213,7 +213,8 @@ func loadCompareRun(dir string) (loadedRun, error) {
 		lr.analysis = a
 		lr.notes = append(lr.notes, fmt.Sprintf("%s: no raw files (%s): using %s", dir, rundir.RequestsFile, rundir.SummaryFile))
 		lr.notes = append(lr.notes, staleSummaryNotes(dir, a)...)
-		if sc, err := scenarios.Load(filepath.Join(dir, rundir.ScenarioFile)); err == nil {
+		// LoadRun: the scenario as it ran, even if a rule changed since.
+		if sc, _, err := scenarios.LoadRun(filepath.Join(dir, rundir.ScenarioFile)); err == nil {
 			lr.scenario = sc
 		}
 		return lr, nil
