@@ -43,17 +43,22 @@ func readSummaryFile(t *testing.T, path string) *measure.Analysis {
 }
 
 // degraded is the real run with what a bad run adds: a generator-bound
-// capacity, failed gates, a bottleneck and a damaged input file.
+// capacity, failed gates, a bottleneck and a damaged input file. The
+// capacity is a lower bound for the reason measure would give: the machine
+// was saturated at its step (the onset, a rate limit, is at the same step,
+// so "no overload signal fired" would contradict it).
 func degraded(t *testing.T) *measure.Analysis {
 	a := loadSummary(t, "bw4")
-	a.Steps[3].Bottlenecks = []measure.Bottleneck{{Kind: measure.BottleneckMachine, Name: "machine", Utilisation: 0.97,
-		Evidence: "the machine was CPU-saturated (97% of 2 cores busy): load generator and relay competed for CPU"}}
-	a.Steps[3].LoadGeneratorBound = true
+	machine := measure.Bottleneck{Kind: measure.BottleneckMachine, Name: "machine", Utilisation: 0.97,
+		Evidence: "the machine was CPU-saturated (97% of 2 cores busy): load generator and relay competed for CPU"}
+	a.Steps[0].Bottlenecks = []measure.Bottleneck{machine}
+	a.Steps[0].LoadGeneratorBound = true
+	a.Onset.LoadGeneratorBound = true
 	a.Steps[3].Errors = map[string]int{"timeout": 2, "socks-ttl-expired": 1}
 	a.Steps[3].Requests += 3
 	a.Steps[3].ErrorRate = 3 / float64(a.Steps[3].OK+3)
 	a.Capacity.LowerBound = true
-	a.Capacity.Reasons = []string{"no overload signal fired: the relay may carry more than the highest load tried"}
+	a.Capacity.Reasons = []string{machine.Evidence}
 	a.Gates = []measure.Gate{
 		{Name: "min_capacity", Limit: "5MiB/s", Value: "2.89 MiB/s", Detail: "capacity 2.89 MiB/s at step 1 (1 streams)"},
 		{Name: "max_error_rate", Limit: "1.00%", Value: "0.40%", Passed: true, Detail: "3 of 750 requests failed over the run"},

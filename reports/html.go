@@ -170,7 +170,11 @@ func htmlCards(v verdict.Verdict) []htmlCard {
 				Sub:   "read / written, cells and overhead included"})
 		}
 	} else {
-		out = append(out, htmlCard{Label: "capacity", Value: "unknown", Sub: "no step carried any bytes", Class: "bad"})
+		why := v.NoCapacity
+		if why == "" {
+			why = "no step carried any bytes"
+		}
+		out = append(out, htmlCard{Label: "capacity", Value: "unknown", Sub: why, Class: "bad"})
 	}
 	if o := v.Onset; o != nil {
 		card := htmlCard{Label: "overload onset", Class: "bad",
@@ -241,7 +245,7 @@ func verdictClass(k verdict.Kind) string {
 		return "ok"
 	case verdict.KindCapacityUnknown, verdict.KindThresholdsFailed, verdict.LineGateFailed:
 		return "bad"
-	case verdict.KindBottlenecks, verdict.KindProblems, verdict.LineLowerBound, verdict.LineGeneratorBound:
+	case verdict.KindBottlenecks, verdict.KindProblems, verdict.LineLowerBound, verdict.LineGeneratorBound, verdict.LineRuleNotApplied:
 		return "warn"
 	}
 	return ""
