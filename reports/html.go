@@ -122,9 +122,13 @@ func newHTMLPage(a *measure.Analysis) *htmlPage {
 		p.Facts = append(p.Facts, htmlFact{"started", tl.Start.UTC().Format("2006-01-02 15:04:05 UTC")})
 	}
 	th := a.Thresholds
+	connect := "" // a summary.json from before the connect rule has no factor for it
+	if th.ConnectFactor > 0 {
+		connect = fmt.Sprintf(", connect ×%.1f", finite(th.ConnectFactor))
+	}
 	p.Facts = append(p.Facts, htmlFact{"onset thresholds", fmt.Sprintf(
-		"saturation gain %.0f%% per doubling, latency ×%.1f, error rate %.1f%%, sockets %.0f%% of limit",
-		finite(th.SaturationGain)*100, finite(th.LatencyFactor), finite(th.ErrorRate)*100, finite(th.SocketFraction)*100)})
+		"saturation gain %.0f%% per doubling, ttfb ×%.1f%s, error rate %.1f%%, sockets %.0f%% of limit",
+		finite(th.SaturationGain)*100, finite(th.LatencyFactor), connect, finite(th.ErrorRate)*100, finite(th.SocketFraction)*100)})
 	p.Cards = htmlCards(v)
 	p.Verdict = verdictBlocks(v)
 

@@ -73,7 +73,7 @@ func estimate(n int, mean, half float64) measure.Estimate {
 	return measure.Estimate{N: n, Mean: mean, StdDev: half * 2, Low: mean - half, High: mean + half}
 }
 
-var defaultThresholds = scenarios.Onset{SaturationGain: 0.1, LatencyFactor: 2, ErrorRate: 0.01, SocketFraction: 0.9}
+var defaultThresholds = scenarios.Onset{SaturationGain: 0.1, LatencyFactor: 2, ConnectFactor: 2, ErrorRate: 0.01, SocketFraction: 0.9}
 
 // bareAnalysis is a run against given SocksPorts: no MetricsPort, no
 // process samples, and a summary.json from before the timeline existed.
