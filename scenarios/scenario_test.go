@@ -235,8 +235,7 @@ func TestDefaults(t *testing.T) {
 		Target:   Target{Kind: TargetTestnet, Role: RoleBridge, Testnet: &TestnetTarget{}},
 		Clients:  2,
 		Payload:  Payload{Size: 10 << 20},
-		// Half the 25s measured window; 5s.
-		Workload: Workload{Kind: WorkloadBulk, Isolation: IsolationStream, Timeout: Duration(12500 * time.Millisecond), StallTimeout: Duration(5 * time.Second)},
+		Workload: Workload{Kind: WorkloadBulk, Isolation: IsolationStream, Timeout: Duration(12500 * time.Millisecond), StallTimeout: Duration(5 * time.Second)}, // half the 25s window; 5s
 		Ramp:     Ramp{Steps: []int{1, 2}, StepDuration: Duration(30 * time.Second), Warmup: Duration(5 * time.Second)},
 		Sampling: Sampling{Interval: Duration(time.Second)},
 		Limits:   Limits{MaxDuration: Duration(30 * time.Minute), MaxBytes: 20 << 30},
