@@ -32,7 +32,7 @@ bench: setup
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 30m ./chutney/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 10m ./runner/
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./runner/payload/ ./measure/...
-	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 40m ./cmd/relaybench/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 40m ./cmd/relaybench/ ./runner/session/
 
 # The main job: the built-in local.yaml scenario (bulk downloads through the
 # relay under test as a bridge, 1 to 32 streams) on the embedded network.

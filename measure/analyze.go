@@ -14,15 +14,20 @@ import (
 
 // AnalysisVersion is the version of the summary.json schema. It changes
 // when a field changes meaning or goes away, not when one is added.
+// Version 2: a step's goodput interval is over repetitions (goodput.n
+// counts them, goodput.n_of says so), no longer over pooled seconds;
+// ReadSummary upgrades version 1 (see upgradeSummary).
 //
-// Version 2: requests count in the window where they ended (requests,
-// warmup, errors, error_rate); ttfb_s and ttfb_samples are measured from
-// the request written on the attached stream (the SOCKS connect is
-// connect_s alone); a request cut while connecting or before its first
-// byte adds the time it waited to connect_s or ttfb_s; the latency signal
-// "latency" became the rules "ttfb" and "connect"; the capacity is never
-// at a step where the errors or a latency rule fired.
-const AnalysisVersion = 2
+// Version 3: requests count in the window where they ended (requests,
+// warmup, errors, error_rate); ttfb_s, ttfb_samples and the rep_stats TTFB
+// are measured from the request written on the attached stream (the SOCKS
+// connect is connect_s alone); a request cut while connecting or before
+// its first byte adds the time it waited to connect_s or ttfb_s; the
+// latency signal "latency" became the rules "ttfb" and "connect"; the
+// capacity is never at a step where the errors or a latency rule fired.
+// These need the raw files: ReadSummary keeps a version 2 file's numbers
+// and says so in its problems.
+const AnalysisVersion = 3
 
 // Analysis is everything relaybench concludes from one run: per-step
 // statistics, the overload onset and the capacity. It is summary.json.
@@ -105,15 +110,21 @@ type StepResult struct {
 	AchievedRate float64 `json:"achieved_rps,omitzero"`
 	// Bytes is the body bytes received in the measured windows.
 	Bytes float64 `json:"bytes"`
-	// Goodput is the estimate of the per-second goodput series.
+	// Goodput is the step's goodput over its repetitions: the mean of
+	// RepGoodput with the 95 % interval over them (N = repetitions), or with
+	// one repetition its goodput with a batch-means interval (see
+	// EstimateBatches).
 	Goodput Estimate `json:"goodput"`
 	// GoodputSeries is the client goodput of each second of the measured
-	// windows, repetitions one after another: the samples compare tests.
+	// windows, repetitions one after another. It describes the step (and
+	// draws charts); its seconds are not independent samples.
 	GoodputSeries []float64 `json:"goodput_series"`
-	// RepGoodput is each repetition's mean goodput.
+	// RepGoodput is each repetition's goodput (body bytes over its measured
+	// window's seconds), in repetition order: the samples of Goodput and
+	// what compare tests.
 	RepGoodput []float64 `json:"rep_goodput"`
-	// RepStats holds the step's numbers per repetition: the samples
-	// benchstat sees in bench.txt.
+	// RepStats holds the step's numbers per repetition, in repetition
+	// order: what compare tests for TTFB and what bench.txt holds.
 	RepStats []RepStat `json:"rep_stats"`
 	// StreamGoodput is the body rate of each stream that moved bytes in
 	// the measured window (warm-up starts included): its bytes over the
@@ -124,15 +135,18 @@ type StepResult struct {
 	// on the attached stream to the first response byte (queues in the
 	// relays, not circuit building); TTLB the time from the start to the
 	// last byte of successful requests (CompletedShare says how many
-	// those are). A request cut by the step's end while connecting, or
-	// before its first byte, counts with the time it waited: a lower
-	// bound, left out, the slowest would vanish exactly when the relay is
-	// overloaded. Seconds.
+	// those are). Each counts where it was measured: a connect completed,
+	// or a first byte that arrived, in the warm-up is left out with the
+	// warm-up's burst of new circuits. A request cut by the step's end
+	// while connecting, or before its first byte, counts with the time it
+	// waited: a lower bound; left out, the slowest would vanish exactly
+	// when the relay is overloaded. Seconds.
 	Connect Distribution `json:"connect_s"`
 	TTFB    Distribution `json:"ttfb_s"`
 	TTLB    Distribution `json:"ttlb_s"`
 	// TTFBSamples are the raw TTFB samples in seconds, in the order the
-	// requests were recorded: what compare tests.
+	// requests were recorded (compare tests the repetitions' p50 and p95
+	// in RepStats instead: requests of one repetition share its circuits).
 	TTFBSamples []float64 `json:"ttfb_samples"`
 	// For the open loop (churn), measured from the intended start, the
 	// pacer's schedule, instead of the actual one (coordinated omission
@@ -217,8 +231,8 @@ type RelayStep struct {
 // windows.
 type ProcessStep struct {
 	Name string `json:"name"`
-	// Role is target, relay (another node of an embedded network), client,
-	// harness or machine.
+	// Role is the process's rundir.ProcessRole: target, relay (another
+	// node of an embedded network), client, harness or machine.
 	Role string `json:"role"`
 	// CPU is the mean CPU use in cores; for the machine, all cores busy.
 	CPU float64 `json:"cpu"`
@@ -314,6 +328,7 @@ func Analyze(r *Run) *Analysis {
 	}
 	a.Onset = findOnset(a.Steps)
 	a.Capacity, a.NoCapacity = findCapacity(a.Steps, a.Onset)
+	capacitySamples(a.Capacity, a.Steps)
 	a.Gates = gates(a, sc.Thresholds)
 	a.Timeline = timeline(r, a.Onset)
 	return a
@@ -428,22 +443,24 @@ func stepResult(windows []rundir.StepSummary, recs map[stepKey][]rundir.Record, 
 				res.Errors[rec.Error]++
 				rs.Failed++
 			}
-			c, f := requestLatencies(rec)
-			if c > 0 {
-				connect = append(connect, c)
+			// A latency counts where it was measured: a connect that
+			// completed, or a first byte that arrived, in the warm-up
+			// belongs to its burst of new circuits, which is what the
+			// warm-up leaves out; a wait cut by the step's end counts there.
+			lat := requestLatencies(rec)
+			if lat.connect > 0 && !lat.connectAt.Before(from) {
+				connect = append(connect, lat.connect)
 			}
-			if f > 0 {
-				ttfb = append(ttfb, f)
-				repTTFB = append(repTTFB, f)
+			if lat.ttfb > 0 && !lat.ttfbAt.Before(from) {
+				ttfb = append(ttfb, lat.ttfb)
+				repTTFB = append(repTTFB, lat.ttfb)
 			}
 			if open && rec.Error != rundir.ClassUnsent {
-				late := rec.Start.Sub(rec.Intended)
-				lag = append(lag, late.Seconds())
-				switch {
-				case rec.TTFBNS > 0:
-					intendedTTFB = append(intendedTTFB, (late + time.Duration(rec.TTFBNS)).Seconds())
-				case rec.Error == rundir.ClassStepEnd:
-					intendedTTFB = append(intendedTTFB, rec.End().Sub(rec.Intended).Seconds())
+				if !rec.Start.Before(from) {
+					lag = append(lag, rec.Start.Sub(rec.Intended).Seconds())
+				}
+				if lat.ttfb > 0 && !lat.ttfbAt.Before(from) {
+					intendedTTFB = append(intendedTTFB, lat.ttfbAt.Sub(rec.Intended).Seconds())
 				}
 				if rec.Error == "" {
 					intendedTTLB = append(intendedTTLB, rec.End().Sub(rec.Intended).Seconds())
@@ -470,15 +487,8 @@ func stepResult(windows []rundir.StepSummary, recs map[stepKey][]rundir.Record, 
 		res.RepStats = append(res.RepStats, rs)
 	}
 	res.Bytes, res.WindowSeconds = totalBytes, totalSecs
-	res.Goodput = NewEstimate(res.GoodputSeries)
-	if totalSecs > 0 {
-		// The mean of the bins weights a short last bin like a full one;
-		// bytes over seconds is the exact mean.
-		res.Goodput.Mean = totalBytes / totalSecs
-		if res.Goodput.N < 2 {
-			res.Goodput.Low, res.Goodput.High = res.Goodput.Mean, res.Goodput.Mean
-		}
-	}
+	// With one repetition GoodputSeries is that repetition's series.
+	res.Goodput = goodputEstimate(res.RepGoodput, res.GoodputSeries)
 	if failed := res.Requests - res.OK - res.Cut; failed > 0 {
 		res.ErrorRate = float64(failed) / float64(res.OK+failed)
 	}
@@ -502,27 +512,39 @@ func stepResult(windows []rundir.StepSummary, recs map[stepKey][]rundir.Record, 
 	return res
 }
 
-// requestLatencies returns a request's SOCKS connect time and its time to
-// first byte on the attached stream, in seconds, 0 for what it has none
-// of. A request cut by the step's end before it got there counts with the
-// time it waited, a lower bound: it was still connecting when it had
-// neither connected nor written its request, else it was waiting for the
-// first byte. Failed requests add only what they completed; the failure
-// itself is counted by the errors rule.
-func requestLatencies(rec rundir.Record) (connect, ttfb float64) {
+// latencies are a request's SOCKS connect time and its time to first
+// byte on the attached stream, in seconds (0 for what it has none of), and
+// when each was measured: when the connect completed or the first byte
+// arrived.
+type latencies struct {
+	connect, ttfb     float64
+	connectAt, ttfbAt time.Time
+}
+
+// requestLatencies returns rec's latencies. A request cut by the step's
+// end before it got there counts with the time it waited, a lower bound,
+// measured at the cut: it was still connecting when it had neither
+// connected nor written its request, else it was waiting for the first
+// byte. Failed requests add only what they completed; the failure itself
+// is counted by the errors rule.
+func requestLatencies(rec rundir.Record) latencies {
+	var l latencies
 	if rec.ConnectNS > 0 {
-		connect = seconds(rec.ConnectNS)
+		l.connect, l.connectAt = seconds(rec.ConnectNS), rec.Start.Add(time.Duration(rec.ConnectNS))
 	}
 	if d, ok := rec.AttachedTTFB(); ok {
-		return connect, d.Seconds()
+		l.ttfb, l.ttfbAt = d.Seconds(), rec.Start.Add(time.Duration(rec.TTFBNS))
+		return l
 	}
 	if rec.Error != rundir.ClassStepEnd || rec.TTLBNS <= 0 {
-		return connect, 0
+		return l
 	}
 	if rec.ConnectNS == 0 && rec.WroteNS == 0 {
-		return seconds(rec.TTLBNS), 0
+		l.connect, l.connectAt = seconds(rec.TTLBNS), rec.End()
+		return l
 	}
-	return connect, seconds(rec.TTLBNS - max(rec.WroteNS, rec.ConnectNS))
+	l.ttfb, l.ttfbAt = seconds(rec.TTLBNS-max(rec.WroteNS, rec.ConnectNS)), rec.End()
+	return l
 }
 
 // measuredFrom is where w's measured window begins: after the warm-up, or
@@ -707,7 +729,7 @@ func processSteps(procs map[string][]rundir.ProcessSample, windows []rundir.Step
 	var out []ProcessStep
 	for _, name := range slices.Sorted(maps.Keys(procs)) {
 		samples := procs[name]
-		ps := ProcessStep{Name: name, Role: samples[0].Role, Cores: samples[0].Cores}
+		ps := ProcessStep{Name: name, Role: string(samples[0].Role), Cores: samples[0].Cores}
 		var cpu, secs float64
 		for _, w := range windows {
 			from := measuredFrom(w)
@@ -809,17 +831,17 @@ func bottlenecks(procs []ProcessStep) []Bottleneck {
 			continue
 		}
 		b := Bottleneck{Name: p.Name, Utilisation: u}
-		switch p.Role {
-		case "client":
+		switch rundir.ProcessRole(p.Role) {
+		case rundir.RoleClient:
 			b.Kind = BottleneckClient
 			b.Evidence = fmt.Sprintf("tor client %s used %.0f%% of a core: the load generator, not the relay, was the limit", p.Name, u*100)
-		case "harness":
+		case rundir.RoleHarness:
 			b.Kind = BottleneckHarness
 			b.Evidence = fmt.Sprintf("relaybench itself used %.0f%% of a core: the load generator, not the relay, was the limit", u*100)
-		case rundir.MachineName:
+		case rundir.RoleMachine:
 			b.Kind = BottleneckMachine
 			b.Evidence = fmt.Sprintf("the machine was CPU-saturated (%.0f%% of %d cores busy): load generator and relay competed for CPU", u*100, p.Cores)
-		case "target":
+		case rundir.RoleTarget:
 			b.Kind = BottleneckTarget
 			b.Evidence = fmt.Sprintf("the relay under test used %.0f%% of a core: it was CPU-bound (tor relays cells on one thread)", u*100)
 		default:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/relaybench/relaybench/runner/units"
 	"github.com/relaybench/relaybench/scenarios"
 )
 
@@ -51,7 +52,7 @@ func gates(a *Analysis, th scenarios.Thresholds) []Gate {
 		limit := float64(*th.MinCapacity)
 		g := Gate{Name: "min_capacity", Limit: th.MinCapacity.String()}
 		if c := a.Capacity; c != nil {
-			g.Value = fmtRate(c.Goodput.Mean)
+			g.Value = units.MiBps(c.Goodput.Mean)
 			g.Passed = c.Goodput.Mean >= limit
 			g.Detail = fmt.Sprintf("capacity %s at step %d (%d %s)", g.Value, c.Step+1, c.Load, a.LoadUnit)
 		} else {

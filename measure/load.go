@@ -80,11 +80,13 @@ func WriteSummary(dir string, a *Analysis) error {
 	return rundir.WriteJSON(filepath.Join(dir, rundir.SummaryFile), a)
 }
 
-// ReadSummary reads dir/summary.json.
+// ReadSummary reads dir/summary.json, upgraded to the current schema
+// version (see upgradeSummary).
 func ReadSummary(dir string) (*Analysis, error) {
 	var a Analysis
 	if err := rundir.ReadJSON(filepath.Join(dir, rundir.SummaryFile), &a); err != nil {
 		return nil, err
 	}
+	upgradeSummary(&a)
 	return &a, nil
 }

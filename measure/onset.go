@@ -11,6 +11,7 @@ import (
 
 	"github.com/relaybench/relaybench/measure/metricsport"
 	"github.com/relaybench/relaybench/runner/rundir"
+	"github.com/relaybench/relaybench/runner/units"
 	"github.com/relaybench/relaybench/scenarios"
 )
 
@@ -118,6 +119,10 @@ type Capacity struct {
 	Load int `json:"load"`
 	// Goodput is the client goodput estimate at that step, bytes/s.
 	Goodput Estimate `json:"goodput"`
+	// RepGoodput is each repetition's goodput at that step (bytes/s), in
+	// repetition order: the capacity's samples, one per repetition, which
+	// compare tests; Goodput.Mean is their mean.
+	RepGoodput []float64 `json:"rep_goodput"`
 	// LastHealthy is the highest-load healthy step up to the onset,
 	// beside the peak above: the most load carried without failing or
 	// slowing streams. Often the capacity step itself.
@@ -259,7 +264,7 @@ func clientSignals(steps []StepResult, th scenarios.Onset) []LatencyRule {
 				Name: SignalSaturation, Source: SourceClient, Step: s.Step, Load: s.Load,
 				Value: gain, Threshold: need,
 				Evidence: fmt.Sprintf("goodput %s → %s (%+.1f%%) while the load went %d → %d; at least %+.1f%% was expected",
-					fmtRate(prev.Goodput.Mean), fmtRate(s.Goodput.Mean), gain*100, prev.Load, s.Load, need*100),
+					units.MiBps(prev.Goodput.Mean), units.MiBps(s.Goodput.Mean), gain*100, prev.Load, s.Load, need*100),
 			})
 		}
 	}
@@ -418,9 +423,6 @@ func errorText(m map[string]int) string {
 	}
 	return strings.Join(parts, ", ")
 }
-
-// fmtRate formats bytes/s as MiB/s.
-func fmtRate(bps float64) string { return fmt.Sprintf("%.2f MiB/s", bps/(1<<20)) }
 
 func fmtSeconds(s float64) string {
 	if s < 1 {

@@ -9,13 +9,18 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
-// Estimate is the mean of a series of samples with its spread and 95 %
-// confidence interval (Student's t). The per-second samples of a load step
-// are not independent (a slow second tends to follow a slow second), so the
-// interval is a guide to the noise, not a guarantee.
+// Estimate is the mean of samples with their spread and the 95 %
+// confidence interval of the mean (Student's t), centred on Mean. What one
+// sample is matters more than the arithmetic: the seconds of one run are
+// not independent (a slow second tends to follow a slow second), so a
+// step's goodput is estimated over repetitions (see GoodputEstimate).
 type Estimate struct {
-	// N is the number of samples.
-	N      int     `json:"n"`
+	// N is the number of samples; Of says what they are.
+	N int `json:"n"`
+	// Of is EstimateRepetitions or EstimateBatches for a step's goodput
+	// (and the capacity); empty for an Estimate of other samples, and in
+	// summaries of schema version 1, whose N counted seconds.
+	Of     string  `json:"n_of,omitempty"`
 	Mean   float64 `json:"mean"`
 	StdDev float64 `json:"stddev"`
 	// Low and High bound the 95 % confidence interval of the mean; both

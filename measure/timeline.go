@@ -123,7 +123,7 @@ func timeline(r *Run, onset *Onset) *Timeline {
 	procs := groupProcesses(r.Processes)
 	for _, name := range slices.Sorted(maps.Keys(procs)) {
 		samples := procs[name]
-		ps := ProcessSeries{Name: name, Role: samples[0].Role}
+		ps := ProcessSeries{Name: name, Role: string(samples[0].Role)}
 		var prev *rundir.ProcessSample
 		for i := range samples {
 			s := &samples[i]

@@ -3,7 +3,6 @@ package reports
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,32 +11,34 @@ import (
 	"github.com/relaybench/relaybench/measure"
 )
 
-// The runs behind testdata/compare/*.summary.json: the same ramp (1, 2,
-// 4, 8 streams, 12 s steps with 3 s warm-up, 2 repetitions, 1 MiB
-// downloads) through a testnet bridge limited by BandwidthRate and
-// BandwidthBurst, analysed with measure.Analyze. bw1 and bw1-rerun are
-// two runs of the 1 MBytes configuration, bw4 one of 4 MBytes.
+// The real runs in testdata/runs, analysed from their raw files
+// (requests.jsonl, steps.jsonl, run.json, scenario.yaml; metrics.jsonl and
+// processes.jsonl are left out, megabytes that compare does not read):
+//   - rate1mb-a, rate4mb-a and rate1mb-b, rate4mb-b: two runs of
+//     scenarios/compare-bandwidthrate.yaml with 6 repetitions (the
+//     scenario's default), a testnet bridge limited by BandwidthRate and
+//     BandwidthBurst 1 and 4 MBytes, ramp 1, 2, 4, 8 streams, 10 s steps
+//     with a 2 s warm-up, 1 MiB downloads;
+//   - bw4: an older run at 4 MBytes with 2 repetitions of 12 s steps.
 var (
 	torrcBW1 = map[string]string{"BandwidthRate": "1 MBytes", "BandwidthBurst": "1 MBytes"}
 	torrcBW4 = map[string]string{"BandwidthRate": "4 MBytes", "BandwidthBurst": "4 MBytes"}
 )
 
-func compareSummary(t *testing.T, name string) *measure.Analysis {
+// analyzeRun analyses testdata/runs/<name> from its raw files, as compare
+// and analyze do.
+func analyzeRun(t *testing.T, name string) *measure.Analysis {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "compare", name+".summary.json"))
+	r, err := measure.Load(filepath.Join("testdata", "runs", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var a measure.Analysis
-	if err := json.Unmarshal(b, &a); err != nil {
-		t.Fatal(err)
-	}
-	return &a
+	return measure.Analyze(r)
 }
 
 func compareRuns(t *testing.T, base, other string, torrcA, torrcB map[string]string) *Comparison {
 	t.Helper()
-	return Compare(compareSummary(t, base), compareSummary(t, other),
+	return Compare(analyzeRun(t, base), analyzeRun(t, other),
 		WithNames(base, other), WithEnvDifferences(TorrcDifferences(torrcA, torrcB)))
 }
 
@@ -46,8 +47,9 @@ func TestCompareGolden(t *testing.T) {
 		base, other    string
 		torrcA, torrcB map[string]string
 	}{
-		{"bw1", "bw4", torrcBW1, torrcBW4},
-		{"bw1", "bw1-rerun", torrcBW1, torrcBW1},
+		{"rate1mb-a", "rate4mb-a", torrcBW1, torrcBW4},
+		{"rate1mb-a", "rate1mb-b", torrcBW1, torrcBW1},
+		{"bw4", "rate4mb-a", torrcBW4, torrcBW4},
 	} {
 		c := compareRuns(t, tc.base, tc.other, tc.torrcA, tc.torrcB)
 		name := "compare/" + tc.base + "-vs-" + tc.other
@@ -70,91 +72,84 @@ func TestCompareGolden(t *testing.T) {
 
 // TestCompareRateLimitRaised: 4 MBytes against 1 MBytes must come out as
 // far more goodput at every step (the relay is rate-limited from the
-// first step in both runs), significant everywhere, and as regressions
-// only in the direction 4 → 1.
+// first step in both runs), significant everywhere with 6 repetitions a
+// side, and as regressions only in the direction 4 → 1.
 func TestCompareRateLimitRaised(t *testing.T) {
-	c := compareRuns(t, "bw1", "bw4", torrcBW1, torrcBW4)
-	if len(c.Steps) != 4 {
-		t.Fatalf("%d steps compared, want 4", len(c.Steps))
-	}
-	for _, s := range c.Steps {
-		g := s.Goodput
-		if !g.Compared || !g.Significant || g.P >= 0.05 || g.DeltaPct == nil || *g.DeltaPct <= 100 || g.Delta == "~" || g.Verdict != "better" {
-			t.Errorf("load %d: goodput %+v, want significantly higher by more than 100%%", s.Load, g)
+	for _, pair := range [][2]string{{"rate1mb-a", "rate4mb-a"}, {"rate1mb-b", "rate4mb-b"}} {
+		c := compareRuns(t, pair[0], pair[1], torrcBW1, torrcBW4)
+		if len(c.Steps) != 4 {
+			t.Fatalf("%v: %d steps compared, want 4", pair, len(c.Steps))
 		}
-	}
-	var b bytes.Buffer
-	if err := c.Text(&b); err != nil {
-		t.Fatal(err)
-	}
-	goodput := section(b.String(), "goodput per second", "time to first byte")
-	if strings.Contains(goodput, "~") || strings.Count(goodput, "(p=") != 4 {
-		t.Errorf("goodput table should show four significant deltas and no ~:\n%s", goodput)
-	}
-	if !strings.Contains(b.String(), "torrc/BandwidthRate: 1 MBytes → 4 MBytes") {
-		t.Errorf("environment differences do not name the torrc change:\n%s", b.String())
-	}
-	if cp := c.Capacity.Goodput; !cp.Significant || cp.Verdict != "better" || !c.Capacity.SameStep {
-		t.Errorf("capacity %+v, want significantly better at the same step", c.Capacity)
-	}
-	if r := c.Regressions(10); len(r) != 0 {
-		t.Errorf("bw1 → bw4 regressions: %+v, want none", r)
-	}
-
-	back := compareRuns(t, "bw4", "bw1", torrcBW4, torrcBW1)
-	regs := back.Regressions(10)
-	var steps []int
-	for _, r := range regs {
-		if r.Metric == MetricGoodput {
-			steps = append(steps, r.Load)
-			if r.DeltaPct > -50 || r.P >= 0.05 || !strings.Contains(r.Message, "median goodput") || !strings.Contains(r.Message, "down by more than 10%") {
-				t.Errorf("regression %+v", r)
+		for _, s := range c.Steps {
+			g := s.Goodput
+			if !g.Tested || !g.Significant || g.P >= 0.05 || g.DeltaPct == nil || *g.DeltaPct <= 100 || g.Verdict != OutcomeBetter || g.A.N != 6 || g.B.N != 6 {
+				t.Errorf("%v load %d: goodput %+v, want significantly higher by more than 100%% over 6 repetitions a side", pair, s.Load, g)
 			}
 		}
-	}
-	if !slices.Equal(steps, []int{1, 2, 4, 8}) {
-		t.Errorf("bw4 → bw1 goodput regressions at loads %v, want every step; all: %+v", steps, regs)
-	}
-	if !slices.ContainsFunc(regs, func(r Regression) bool { return r.Metric == MetricCapacity }) {
-		t.Errorf("bw4 → bw1: no capacity regression in %+v", regs)
+		var b bytes.Buffer
+		if err := c.Text(&b); err != nil {
+			t.Fatal(err)
+		}
+		goodput := section(b.String(), "goodput, MiB/s", "time to first byte p50")
+		if strings.Contains(goodput, "~") || strings.Count(goodput, "(p=") != 4 {
+			t.Errorf("%v: goodput table should show four significant deltas and no ~:\n%s", pair, goodput)
+		}
+		if !strings.Contains(b.String(), "torrc/BandwidthRate: 1 MBytes → 4 MBytes") {
+			t.Errorf("environment differences do not name the torrc change:\n%s", b.String())
+		}
+		if cp := c.Capacity.Goodput; !cp.Significant || cp.Verdict != OutcomeBetter || cp.A.N != 6 {
+			t.Errorf("%v: capacity %+v, want significantly better over 6 repetitions", pair, c.Capacity)
+		}
+		if r := c.Regressions(10); len(r) != 0 {
+			t.Errorf("%v: regressions %+v, want none", pair, r)
+		}
+
+		back := compareRuns(t, pair[1], pair[0], torrcBW4, torrcBW1)
+		regs := back.Regressions(10)
+		var loads []int
+		for _, r := range regs {
+			if r.Metric == MetricGoodput {
+				loads = append(loads, r.Load)
+				if r.DeltaPct > -50 || r.P >= 0.05 || r.NA != 6 || !strings.Contains(r.Message, "median goodput") || !strings.Contains(r.Message, "down by more than 10%") {
+					t.Errorf("regression %+v", r)
+				}
+			}
+		}
+		if !slices.Equal(loads, []int{1, 2, 4, 8}) {
+			t.Errorf("%v reversed: goodput regressions at loads %v, want every step; all: %+v", pair, loads, regs)
+		}
+		if !slices.ContainsFunc(regs, func(r Regression) bool { return r.Metric == MetricCapacity }) {
+			t.Errorf("%v reversed: no capacity regression in %+v", pair, regs)
+		}
 	}
 }
 
-// TestCompareSameConfig: two runs of one configuration. Each goodput test
-// is at alpha 0.05, and per-second samples are autocorrelated (which makes
-// the U test's p-values optimistic), so a rerun of the two runs has a fair
-// chance (well above the 1-0.95^4 = 19 % of independent tests) of one
-// step coming out "significant" by chance; two at once is unlikely. These
-// two runs show none (the smallest p is 0.19), but the test allows one so
-// that refreshing the testdata from new runs does not make it flaky. What
-// it holds strictly is the size: a change of configuration nobody made
-// cannot move a median by 10 % (these differ by at most 2.0 %), so no
-// goodput regression beyond 10 % may show in either direction.
+// TestCompareSameConfig: two runs of one configuration, 6 repetitions
+// each, compared both ways. No metric (goodput, TTFB p50 and p95 at each
+// step, capacity) may come out significant: the test of each is exact for
+// independent repetitions, and these runs show none. Each metric must
+// have been tested: a comparison that says "too few" cannot pass for one
+// that says "no difference".
 func TestCompareSameConfig(t *testing.T) {
-	for _, pair := range [][2]string{{"bw1", "bw1-rerun"}, {"bw1-rerun", "bw1"}} {
-		c := compareRuns(t, pair[0], pair[1], torrcBW1, torrcBW1)
-		significant := 0
+	for _, pair := range [][2]string{{"rate1mb-a", "rate1mb-b"}, {"rate1mb-b", "rate1mb-a"}, {"rate4mb-a", "rate4mb-b"}} {
+		c := compareRuns(t, pair[0], pair[1], nil, nil)
+		metrics := []MetricComparison{c.Capacity.Goodput}
 		for _, s := range c.Steps {
-			g := s.Goodput
-			if !g.Compared || g.DeltaPct == nil {
-				t.Fatalf("%v load %d: goodput not compared: %+v", pair, s.Load, g)
-			}
-			if g.Significant {
-				significant++
-			} else if g.Delta != "~" {
-				t.Errorf("%v load %d: not significant but delta %q", pair, s.Load, g.Delta)
-			}
-			if d := *g.DeltaPct; d < -10 || d > 10 {
-				t.Errorf("%v load %d: medians differ by %.1f%% between runs of one configuration", pair, s.Load, d)
+			metrics = append(metrics, s.Metrics()...)
+		}
+		if len(metrics) != 13 {
+			t.Fatalf("%v: %d metrics, want 4 steps × 3 + capacity", pair, len(metrics))
+		}
+		for _, m := range metrics {
+			if !m.Tested || m.Significant || m.Verdict != OutcomeNoDifference || m.A.N < MinRepetitions || m.B.N < MinRepetitions {
+				t.Errorf("%v %s: %+v, want tested and no difference", pair, m.Metric, m)
 			}
 		}
-		if significant > 1 {
-			t.Errorf("%v: %d of %d steps differ significantly in goodput, want at most 1", pair, significant, len(c.Steps))
+		if r := c.Regressions(0); len(r) != 0 {
+			t.Errorf("%v: regressions between runs of one configuration: %+v", pair, r)
 		}
-		for _, r := range c.Regressions(10) {
-			if r.Metric != MetricTTFB {
-				t.Errorf("%v: regression between runs of one configuration: %s", pair, r.Message)
-			}
+		if n, _ := c.TooFew(); n != 0 || c.TooFewText() != "" {
+			t.Errorf("%v: %d metrics too few to test", pair, n)
 		}
 		if len(c.EnvDifferences) != 0 {
 			t.Errorf("%v: environment differences %+v, want none", pair, c.EnvDifferences)
@@ -169,24 +164,64 @@ func TestCompareSameConfig(t *testing.T) {
 	}
 }
 
-// synthetic is an analysis whose steps have the given loads and goodput
-// series (bytes/s) and TTFB samples (s).
+// TestCompareTooFewRepetitions: a run of 2 repetitions against one of 6
+// is shown but not tested, whatever its medians, and says so.
+func TestCompareTooFewRepetitions(t *testing.T) {
+	c := compareRuns(t, "bw4", "rate1mb-a", torrcBW4, torrcBW1)
+	for _, s := range c.Steps {
+		for _, m := range s.Metrics() {
+			// A repetition in which no request got a first byte has no
+			// TTFB sample: at 8 streams through 1 MBytes/s, some had none.
+			if m.Verdict != OutcomeTooFew || m.Tested || m.Significant || m.A.N != 2 || m.B.N > 6 || m.Metric == MetricGoodput && m.B.N != 6 {
+				t.Errorf("load %d %s: %+v, want too-few with n=2+6", s.Load, m.Metric, m)
+			}
+		}
+	}
+	if g := c.Steps[0].Goodput; g.DeltaPct == nil || *g.DeltaPct > -50 {
+		t.Errorf("the delta is still shown: %+v", g)
+	}
+	if r := c.Regressions(10); len(r) != 0 {
+		t.Errorf("regressions from untested metrics: %+v", r)
+	}
+	var b bytes.Buffer
+	if err := c.Text(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"one sample per repetition (n = repetitions)", "too few repetitions to test (n=2+6)", "with fewer than 4 repetitions on a side: too few repetitions to test"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text does not say %q:\n%s", want, out)
+		}
+	}
+	if n, of := c.TooFew(); n != 13 || of != 13 || !strings.Contains(c.TooFewText(), "13 of 13 metrics not tested: too few repetitions to test (bw4 ran 2, rate1mb-a ran 6") {
+		t.Errorf("TooFew %d of %d: %q", n, of, c.TooFewText())
+	}
+}
+
+// synthetic is an analysis whose steps have the given loads and, per
+// repetition, goodputs (bytes/s) and TTFB p95 (s; p50 is half of it).
 func synthetic(steps map[int][2][]float64) *measure.Analysis {
-	a := &measure.Analysis{Scenario: "synthetic", Target: "testnet relay as bridge", Workload: "bulk", LoadUnit: "streams", Repetitions: 1, StoppedBy: "completed"}
+	a := &measure.Analysis{Scenario: "synthetic", Target: "testnet relay as bridge", Workload: "bulk", LoadUnit: "streams", StoppedBy: "completed"}
 	loads := make([]int, 0, len(steps))
 	for l := range steps {
 		loads = append(loads, l)
 	}
 	slices.Sort(loads)
 	for i, l := range loads {
-		a.Steps = append(a.Steps, measure.StepResult{
-			Step: i, Load: l,
-			GoodputSeries: steps[l][0], TTFBSamples: steps[l][1],
-			Goodput: measure.NewEstimate(steps[l][0]),
-		})
+		s := measure.StepResult{Step: i, Load: l, RepGoodput: steps[l][0], Goodput: measure.NewEstimate(steps[l][0])}
+		for r, g := range steps[l][0] {
+			rs := measure.RepStat{Rep: r, Goodput: g}
+			if r < len(steps[l][1]) {
+				rs.TTFBP95 = steps[l][1][r]
+				rs.TTFBP50 = rs.TTFBP95 / 2
+			}
+			s.RepStats = append(s.RepStats, rs)
+		}
+		a.Repetitions = max(a.Repetitions, len(s.RepStats))
+		a.Steps = append(a.Steps, s)
 	}
 	if len(a.Steps) > 0 {
-		a.Capacity = &measure.Capacity{Step: 0, Load: loads[0], Goodput: a.Steps[0].Goodput}
+		a.Capacity = &measure.Capacity{Step: 0, Load: loads[0], Goodput: a.Steps[0].Goodput, RepGoodput: a.Steps[0].RepGoodput}
 	}
 	return a
 }
@@ -199,30 +234,26 @@ func series(n int, v, step float64) []float64 {
 	return out
 }
 
-func TestCompareTooFewSamples(t *testing.T) {
-	a := synthetic(map[int][2][]float64{1: {series(3, 1e6, 1e3), series(3, 0.1, 0.01)}})
-	b := synthetic(map[int][2][]float64{1: {series(3, 1.1e6, 1e3), series(3, 0.1, 0.01)}})
+// TestCompareFewerThanSixRepetitions: 4 and 5 repetitions are tested, but
+// the median's 95 % interval is unbounded (benchmath needs 6), which the
+// text footnotes.
+func TestCompareFewerThanSixRepetitions(t *testing.T) {
+	a := synthetic(map[int][2][]float64{1: {series(4, 1e6, 1e3), series(4, 0.1, 0.01)}})
+	b := synthetic(map[int][2][]float64{1: {series(5, 2e6, 1e3), series(5, 0.1, 0.01)}})
 	c := Compare(a, b)
 	g := c.Steps[0].Goodput
-	all := strings.Join(append(append(slices.Clone(g.A.Warnings), g.B.Warnings...), g.Warnings...), "\n")
-	for _, want := range []string{
-		"need >= 6 samples for confidence interval at level 0.95",
-		"need >= 4 samples to detect a difference at alpha level 0.05",
-		"fewer than 6 samples on this side",
-	} {
-		if !strings.Contains(all, want) {
-			t.Errorf("warnings do not say %q:\n%s", want, all)
-		}
+	if !g.Tested || !g.Significant || g.Verdict != OutcomeBetter || g.A.CI != nil || g.B.CI != nil {
+		t.Errorf("4 vs 5 repetitions, fully separated: %+v, want tested, better, unbounded intervals", g)
 	}
-	if g.Significant || g.Delta != "~" || g.A.CI != nil || g.A.CIText != "∞" {
-		t.Errorf("3 vs 3 samples: %+v, want ~ and an unbounded interval", g)
+	if !slices.Contains(g.A.Warnings, "need >= 6 samples for confidence interval at level 0.95") {
+		t.Errorf("warnings %q", g.A.Warnings)
 	}
 	var b2 bytes.Buffer
 	if err := c.Text(&b2); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(b2.String(), "± ∞ ¹") || !strings.Contains(b2.String(), "¹ need >= 6 samples") {
-		t.Errorf("text does not footnote the warnings:\n%s", b2.String())
+	if !strings.Contains(b2.String(), "± ∞ ¹") || !strings.Contains(b2.String(), "¹ need >= 6 samples") || !strings.Contains(b2.String(), "(p=0.016 n=4+5)") {
+		t.Errorf("text does not footnote the warnings or show the test:\n%s", b2.String())
 	}
 	// An unbounded interval must not break JSON (no Inf in it).
 	if _, err := json.Marshal(c); err != nil {
@@ -230,12 +261,29 @@ func TestCompareTooFewSamples(t *testing.T) {
 	}
 }
 
+// TestMinRepetitions: 4 a side is the fewest with which the U test can
+// reach p < 0.05, as MinRepetitions says: fully separated samples give
+// p = 2/70 with 4 against 4, 2/20 with 3 against 3.
+func TestMinRepetitions(t *testing.T) {
+	separated := func(n int) (*measure.Analysis, *measure.Analysis) {
+		return synthetic(map[int][2][]float64{1: {series(n, 1e6, 1e3), nil}}), synthetic(map[int][2][]float64{1: {series(n, 2e6, 1e3), nil}})
+	}
+	a, b := separated(MinRepetitions)
+	if g := Compare(a, b).Steps[0].Goodput; !g.Tested || g.P > 2.0/70+1e-9 || g.P < 2.0/70-1e-9 || !g.Significant {
+		t.Errorf("4 vs 4: %+v, want p = 2/70", g)
+	}
+	a, b = separated(MinRepetitions - 1)
+	if g := Compare(a, b).Steps[0].Goodput; g.Tested || g.Verdict != OutcomeTooFew {
+		t.Errorf("3 vs 3: %+v, want too-few", g)
+	}
+}
+
 func TestCompareIdenticalSamples(t *testing.T) {
-	s := map[int][2][]float64{1: {series(20, 1e6, 1e4), series(20, 0.05, 0.001)}, 2: {series(20, 2e6, 0), series(20, 0.07, 0)}}
+	s := map[int][2][]float64{1: {series(6, 1e6, 1e4), series(6, 0.05, 0.001)}, 2: {series(6, 2e6, 0), series(6, 0.07, 0)}}
 	c := Compare(synthetic(s), synthetic(s))
 	for _, st := range c.Steps {
-		for _, m := range []MetricComparison{st.Goodput, st.TTFB} {
-			if !m.Compared || m.Significant || m.Delta != "~" || m.Verdict != "not significant" {
+		for _, m := range st.Metrics() {
+			if !m.Tested || m.Significant || m.Verdict != OutcomeNoDifference || deltaText(m)[0] != '~' {
 				t.Errorf("load %d %s: %+v, want ~", st.Load, m.Metric, m)
 			}
 		}
@@ -256,10 +304,10 @@ func TestCompareStepOnlyInOneRun(t *testing.T) {
 	if !slices.Equal(loads, []int{1, 2, 3, 4}) {
 		t.Fatalf("loads %v, want 1 2 3 4", loads)
 	}
-	if s := c.Steps[2]; s.StepA != nil || s.StepB == nil || *s.StepB != 2 || s.Goodput.Compared {
+	if s := c.Steps[2]; s.StepA != nil || s.StepB == nil || *s.StepB != 2 || s.Goodput.Verdict != OutcomeMissing {
 		t.Errorf("load 3 (only in new): %+v", s)
 	}
-	if s := c.Steps[3]; s.StepA == nil || *s.StepA != 2 || s.StepB != nil || s.Goodput.Compared || s.Goodput.A.N != 10 {
+	if s := c.Steps[3]; s.StepA == nil || *s.StepA != 2 || s.StepB != nil || s.Goodput.Verdict != OutcomeMissing || s.Goodput.A.N != 10 {
 		t.Errorf("load 4 (only in old): %+v", s)
 	}
 	var b2 bytes.Buffer
@@ -277,9 +325,12 @@ func TestCompareStepOnlyInOneRun(t *testing.T) {
 func TestCompareKeepsInput(t *testing.T) {
 	a := synthetic(map[int][2][]float64{1: {[]float64{3, 1, 2, 5, 4, 6}, []float64{0.3, 0.1, 0.2}}})
 	b := synthetic(map[int][2][]float64{1: {[]float64{6, 5, 4, 3, 2, 1}, []float64{0.1, 0.2, 0.3}}})
-	Compare(a, b)
-	if got := a.Steps[0].GoodputSeries; !slices.Equal(got, []float64{3, 1, 2, 5, 4, 6}) {
+	c := Compare(a, b)
+	if got := a.Steps[0].RepGoodput; !slices.Equal(got, []float64{3, 1, 2, 5, 4, 6}) {
 		t.Errorf("Compare reordered the analysis' samples: %v", got)
+	}
+	if got := c.Steps[0].Goodput.A.Values; !slices.Equal(got, []float64{3, 1, 2, 5, 4, 6}) {
+		t.Errorf("the comparison's samples are %v, want them in repetition order", got)
 	}
 }
 

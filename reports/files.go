@@ -17,6 +17,7 @@ import (
 
 	"github.com/relaybench/relaybench/measure"
 	"github.com/relaybench/relaybench/runner/rundir"
+	"github.com/relaybench/relaybench/runner/units"
 )
 
 // WriteAll writes summary.json and every report file (rundir.StepsCSVFile,
@@ -49,9 +50,11 @@ func WriteAll(dir string, a *measure.Analysis) error {
 
 // csvColumns are the columns of steps.csv, in order. Rates are bytes per
 // second, times seconds, CPU cores; empty cells mean "not measured".
+// goodput_n counts what goodput_n_of names: repetitions, or batches of
+// a single repetition's window (measure.Estimate).
 var csvColumns = []string{
 	"step", "load", "load_unit", "reps", "window_s", "requests", "ok", "cut", "warmup", "failed", "error_rate",
-	"goodput_bps", "goodput_stddev", "goodput_ci95_low", "goodput_ci95_high", "goodput_n",
+	"goodput_bps", "goodput_stddev", "goodput_ci95_low", "goodput_ci95_high", "goodput_n", "goodput_n_of",
 	"stream_goodput_p50_bps",
 	"connect_p50_s", "connect_p95_s", "ttfb_p50_s", "ttfb_p90_s", "ttfb_p95_s", "ttfb_p99_s", "ttfb_max_s",
 	"ttlb_p50_s", "ttlb_p95_s", "ttlb_p99_s", "circuits",
@@ -74,7 +77,7 @@ func CSV(w io.Writer, a *measure.Analysis) error {
 			strconv.Itoa(s.Step + 1), strconv.Itoa(s.Load), a.LoadUnit, strconv.Itoa(s.Reps), num(s.WindowSeconds),
 			strconv.Itoa(s.Requests), strconv.Itoa(s.OK), strconv.Itoa(s.Cut), strconv.Itoa(s.Warmup),
 			strconv.Itoa(s.Requests - s.OK - s.Cut), num(s.ErrorRate),
-			num(s.Goodput.Mean), num(s.Goodput.StdDev), num(s.Goodput.Low), num(s.Goodput.High), strconv.Itoa(s.Goodput.N),
+			num(s.Goodput.Mean), num(s.Goodput.StdDev), num(s.Goodput.Low), num(s.Goodput.High), strconv.Itoa(s.Goodput.N), s.Goodput.Of,
 			opt(s.StreamGoodput.N, s.StreamGoodput.P50),
 			opt(s.Connect.N, s.Connect.P50), opt(s.Connect.N, s.Connect.P95),
 			opt(s.TTFB.N, s.TTFB.P50), opt(s.TTFB.N, s.TTFB.P90), opt(s.TTFB.N, s.TTFB.P95), opt(s.TTFB.N, s.TTFB.P99), opt(s.TTFB.N, s.TTFB.Max),
@@ -88,8 +91,8 @@ func CSV(w io.Writer, a *measure.Analysis) error {
 			row = append(row, "", "", "", "", "", "", "", "", "")
 		}
 		cpu := cpuByRole(s)
-		for _, role := range []string{"target", "client", "harness", "machine"} {
-			if v, ok := cpu[role]; ok {
+		for _, role := range []rundir.ProcessRole{rundir.RoleTarget, rundir.RoleClient, rundir.RoleHarness, rundir.RoleMachine} {
+			if v, ok := cpu[string(role)]; ok {
 				row = append(row, num(v))
 			} else {
 				row = append(row, "")
@@ -137,26 +140,39 @@ func Markdown(w io.Writer, a *measure.Analysis) error {
 	if err := renderStepTable(w, a, tablewriter.WithRenderer(renderer.NewMarkdown())); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nGoodput is the client's body bytes per second after each step's warm-up, ± the 95%% confidence interval of the per-second series. Latencies are exact percentiles of all requests. Raw data and the other formats are in the run directory.\n")
+	fmt.Fprintf(w, "\nGoodput is the client's body bytes per second after each step's warm-up: the mean over the repetitions, ± the 95%% confidence interval over them (n = repetitions; with one repetition, over %d-second batches of its window, none under two batches). Latencies are exact percentiles of all requests. Raw data and the other formats are in the run directory.\n", measure.BatchSeconds)
 	return nil
 }
 
 var benchNameUnsafe = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
 
-// Bench writes the run in Go benchmark format: one line per repetition
-// and step, so that benchstat compares runs (`benchstat A/bench.txt
-// B/bench.txt`) with the repetitions as its samples. Goodput is in MB/s
-// (10^6 bytes, as `go test` reports it); latencies in seconds.
+// benchHeader says what bench.txt's samples are; benchfmt ignores lines
+// starting with "#".
+const benchHeader = `# relaybench bench.txt: every line is one repetition, so benchstat's n counts repetitions (the
+# independent samples of a run; the seconds and requests of one repetition are not).
+# BenchmarkRelay/.../streams=N (or rate=N): the repetition's goodput over the step's measured window,
+# the p50 and p95 time to first byte of its requests (left out when it had none), failed per request.
+# BenchmarkRelayCapacity/...: the repetition's goodput at the run's capacity step; named
+# BenchmarkRelayCapacity/.../lowerbound=1 when the capacity is only a lower bound (no overload
+# reached, or the load generator was the limit), so that benchstat never pairs it with a measured one.
+`
+
+// Bench writes the run in Go benchmark format, for benchstat (`benchstat
+// A/bench.txt B/bench.txt`): one line per repetition and step, and one per
+// repetition for the capacity, so that benchstat's samples are the
+// repetitions (see benchHeader). Goodput is in MB/s (10^6 bytes, as `go
+// test` reports it); latencies in seconds.
 func Bench(w io.Writer, a *measure.Analysis) error {
-	fmt.Fprintf(w, "goos: %s\ngoarch: %s\npkg: relaybench\n", runtime.GOOS, runtime.GOARCH)
+	var b strings.Builder
+	fmt.Fprintf(&b, "goos: %s\ngoarch: %s\npkg: relaybench\n%s", runtime.GOOS, runtime.GOARCH, benchHeader)
 	unit := "streams"
 	if a.LoadUnit != "streams" {
 		unit = "rate"
 	}
 	target := benchNameUnsafe.ReplaceAllString(strings.ReplaceAll(a.Target, " ", "-"), "")
+	run := fmt.Sprintf("scenario=%s/target=%s/workload=%s", benchNameUnsafe.ReplaceAllString(a.Scenario, ""), target, a.Workload)
 	for _, s := range a.Steps {
-		name := fmt.Sprintf("BenchmarkRelay/scenario=%s/target=%s/workload=%s/%s=%d",
-			benchNameUnsafe.ReplaceAllString(a.Scenario, ""), target, a.Workload, unit, s.Load)
+		name := fmt.Sprintf("BenchmarkRelay/%s/%s=%d", run, unit, s.Load)
 		reps := slices.Clone(s.RepStats)
 		slices.SortFunc(reps, func(x, y measure.RepStat) int { return x.Rep - y.Rep })
 		for _, r := range reps {
@@ -164,9 +180,22 @@ func Bench(w io.Writer, a *measure.Analysis) error {
 			if r.Requests > 0 {
 				errRate = float64(r.Failed) / float64(r.Requests)
 			}
-			fmt.Fprintf(w, "%s\t%d\t%.3f MB/s\t%.6f sec/ttfb-p50\t%.6f sec/ttfb-p95\t%.4f errors/req\n",
-				name, max(r.Requests, 1), r.Goodput/1e6, r.TTFBP50, r.TTFBP95, errRate)
+			fmt.Fprintf(&b, "%s\t%d\t%.3f MB/s", name, max(r.Requests, 1), units.InMB(r.Goodput))
+			if r.TTFBP95 > 0 { // 0: no request of the repetition had a first byte
+				fmt.Fprintf(&b, "\t%.6f sec/ttfb-p50\t%.6f sec/ttfb-p95", r.TTFBP50, r.TTFBP95)
+			}
+			fmt.Fprintf(&b, "\t%.4f errors/req\n", errRate)
 		}
 	}
-	return nil
+	if c := a.Capacity; c != nil {
+		name := "BenchmarkRelayCapacity/" + run
+		if c.LowerBound {
+			name += "/lowerbound=1"
+		}
+		for _, g := range c.RepGoodput {
+			fmt.Fprintf(&b, "%s\t1\t%.3f MB/s\n", name, units.InMB(g))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }

@@ -3,25 +3,21 @@ package reports
 import (
 	"bytes"
 	"encoding/csv"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/perf/benchfmt"
 
 	"github.com/relaybench/relaybench/measure"
+	"github.com/relaybench/relaybench/measure/metricsport"
 	"github.com/relaybench/relaybench/runner/rundir"
+	"github.com/relaybench/relaybench/scenarios"
 )
-
-// loadSummary reads testdata/<name>.summary.json: the summary.json of a
-// real run (a bridge limited to BandwidthRate 4 MBytes, 2 repetitions of
-// 1, 2, 4, 8 streams on the embedded network).
-func loadSummary(t *testing.T, name string) *measure.Analysis {
-	t.Helper()
-	return readSummaryFile(t, filepath.Join("testdata", name+".summary.json"))
-}
 
 // readSummaryFile reads a summary.json kept in testdata the way analyze
 // and report read a run directory's.
@@ -42,29 +38,82 @@ func readSummaryFile(t *testing.T, path string) *measure.Analysis {
 	return a
 }
 
-// degraded is the real run with what a bad run adds: a generator-bound
-// capacity, failed gates, a bottleneck and a damaged input file. The
-// capacity is a lower bound for the reason measure would give: the machine
-// was saturated at its step (the onset, a rate limit, is at the same step,
-// so "no overload signal fired" would contradict it).
+// degraded is the real run bw4 (testdata/runs, a bridge limited to
+// BandwidthRate 4 MBytes, 2 repetitions of 1, 2, 4, 8 streams) with what
+// a bad run adds to its raw data, analysed as any run: the relay's
+// MetricsPort showing its rate limit reached, the machine CPU-saturated at
+// the first step (so the capacity there is a lower bound), three failed
+// requests at the last step, failed gates and a damaged input file.
 func degraded(t *testing.T) *measure.Analysis {
-	a := loadSummary(t, "bw4")
-	machine := measure.Bottleneck{Kind: measure.BottleneckMachine, Name: "machine", Utilisation: 0.97,
-		Evidence: "the machine was CPU-saturated (97% of 2 cores busy): load generator and relay competed for CPU"}
-	a.Steps[0].Bottlenecks = []measure.Bottleneck{machine}
-	a.Steps[0].LoadGeneratorBound = true
-	a.Onset.LoadGeneratorBound = true
-	a.Steps[3].Errors = map[string]int{"timeout": 2, "socks-ttl-expired": 1}
-	a.Steps[3].Requests += 3
-	a.Steps[3].ErrorRate = 3 / float64(a.Steps[3].OK+3)
-	a.Capacity.LowerBound = true
-	a.Capacity.Reasons = []string{machine.Evidence}
-	a.Gates = []measure.Gate{
-		{Name: "min_capacity", Limit: "5MiB/s", Value: "2.89 MiB/s", Detail: "capacity 2.89 MiB/s at step 1 (1 streams)"},
-		{Name: "max_error_rate", Limit: "1.00%", Value: "0.40%", Passed: true, Detail: "3 of 750 requests failed over the run"},
+	t.Helper()
+	r, err := measure.Load(filepath.Join("testdata", "runs", "bw4"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	a.Problems = []string{"processes.jsonl: line 7 is damaged (invalid character 'x'); the lines before it are used"}
-	return a
+	first, last := r.Steps[0].Start, r.Steps[0].End
+	for _, s := range r.Steps {
+		first, last = minTime(first, s.Start), maxTime(last, s.End)
+	}
+	target := r.Info.Metrics[0].URL // run.json lists the target first
+	const relayRate = 3.3 * mib
+	for at := first.Add(-time.Second); !at.After(last.Add(time.Second)); at = at.Add(time.Second) {
+		secs := at.Sub(first).Seconds() + 1
+		r.Metrics = append(r.Metrics, metricsport.ScrapeRecord{URL: target, At: at, OK: true, Families: []metricsport.Family{
+			{Name: metricsport.FamilyTrafficBytes, Type: "counter", Samples: []metricsport.Sample{
+				{Name: metricsport.FamilyTrafficBytes, Labels: map[string]string{"direction": "read"}, Value: relayRate * secs},
+				{Name: metricsport.FamilyTrafficBytes, Labels: map[string]string{"direction": "written"}, Value: relayRate * secs},
+			}},
+			// The token bucket runs dry every second.
+			{Name: metricsport.FamilyRateLimitReached, Type: "counter", Samples: []metricsport.Sample{
+				{Name: metricsport.FamilyRateLimitReached, Labels: map[string]string{"side": "read"}, Value: secs},
+			}},
+		}})
+		// The relay at 6 % of a core; the machine's 2 cores 97 % busy
+		// during the first step of each repetition, 40 % otherwise.
+		busy := 0.8
+		for _, s := range r.Steps {
+			if s.Step == 0 && !at.Before(s.Start) && at.Before(s.End) {
+				busy = 1.94
+			}
+		}
+		machineCPU := 0.0
+		if n := len(r.Processes); n > 0 {
+			machineCPU = r.Processes[n-1].CPUSeconds + busy
+		}
+		r.Processes = append(r.Processes,
+			rundir.ProcessSample{Time: at, Name: "rbtarget", Role: "target", PID: 100, CPUSeconds: 0.06 * secs, RSSBytes: 60 << 20},
+			rundir.ProcessSample{Time: at, Name: rundir.MachineName, Role: rundir.RoleMachine, CPUSeconds: machineCPU, Cores: 2})
+	}
+	failed := 0
+	for i := range r.Records {
+		rec := &r.Records[i]
+		if rec.Step == 3 && !rec.Warmup && rec.Error == "" && failed < 3 {
+			rec.Error, rec.Status = []string{"timeout", "timeout", "socks-ttl-expired"}[failed], 0
+			failed++
+		}
+	}
+	var minCap scenarios.Rate
+	if err := minCap.UnmarshalText([]byte("5MiB/s")); err != nil {
+		t.Fatal(err)
+	}
+	maxErrors := 0.05
+	r.Scenario.Thresholds = scenarios.Thresholds{MinCapacity: &minCap, MaxErrorRate: &maxErrors}
+	r.Problems = append(r.Problems, "processes.jsonl: line 7 is damaged (invalid character 'x'); the lines before it are used")
+	return measure.Analyze(r)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func TestReportFormatsGolden(t *testing.T) {
@@ -72,7 +121,7 @@ func TestReportFormatsGolden(t *testing.T) {
 		name string
 		a    *measure.Analysis
 	}{
-		{"bw4", loadSummary(t, "bw4")},
+		{"bw4", analyzeRun(t, "bw4")},
 		{"degraded", degraded(t)},
 	} {
 		for _, f := range []struct {
@@ -113,7 +162,7 @@ func TestTerminalVerdict(t *testing.T) {
 }
 
 func TestCSVHasOneRowPerStepWithTheRightColumns(t *testing.T) {
-	a := loadSummary(t, "bw4")
+	a := degraded(t)
 	var b bytes.Buffer
 	if err := CSV(&b, a); err != nil {
 		t.Fatal(err)
@@ -131,7 +180,8 @@ func TestCSVHasOneRowPerStepWithTheRightColumns(t *testing.T) {
 	}
 	for i, s := range a.Steps {
 		row := rows[i+1]
-		if len(row) != len(csvColumns) || row[col["load"]] != itoa(s.Load) || !strings.HasPrefix(row[col["goodput_bps"]], fmtG(s.Goodput.Mean)[:4]) {
+		if len(row) != len(csvColumns) || row[col["load"]] != itoa(s.Load) || !strings.HasPrefix(row[col["goodput_bps"]], fmtG(s.Goodput.Mean)[:4]) ||
+			row[col["goodput_n"]] != "2" || row[col["goodput_n_of"]] != measure.EstimateRepetitions {
 			t.Errorf("row %d = %v, want load %d goodput %v", i, row, s.Load, s.Goodput.Mean)
 		}
 		if row[col["relay_written_bps"]] == "" || row[col["target_cpu"]] == "" || row[col["signals"]] == "" {
@@ -141,40 +191,78 @@ func TestCSVHasOneRowPerStepWithTheRightColumns(t *testing.T) {
 }
 
 // TestBenchFormatParses checks bench.txt is real Go benchmark format:
-// benchfmt (what benchstat reads) parses every line with its units.
+// benchfmt (what benchstat reads) parses every line with its units, one
+// line per repetition and step with that repetition's values, one per
+// repetition for the capacity, named apart when it is a lower bound.
 func TestBenchFormatParses(t *testing.T) {
-	a := loadSummary(t, "bw4")
-	var b bytes.Buffer
-	if err := Bench(&b, a); err != nil {
-		t.Fatal(err)
-	}
-	r := benchfmt.NewReader(&b, "bench.txt")
-	n := 0
-	for r.Scan() {
-		res, ok := r.Result().(*benchfmt.Result)
-		if !ok {
-			if e, isErr := r.Result().(*benchfmt.SyntaxError); isErr {
-				t.Fatalf("benchfmt: %v", e)
+	for _, tc := range []struct {
+		name     string
+		a        *measure.Analysis
+		capacity string
+	}{
+		{"measured capacity", analyzeRun(t, "bw4"), "BenchmarkRelayCapacity/scenario=bw4/target=testnet-relay-as-bridge/workload=bulk"},
+		{"lower bound", degraded(t), "BenchmarkRelayCapacity/scenario=bw4/target=testnet-relay-as-bridge/workload=bulk/lowerbound=1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := tc.a
+			var b bytes.Buffer
+			if err := Bench(&b, a); err != nil {
+				t.Fatal(err)
 			}
-			continue
-		}
-		n++
-		// benchfmt tidies MB/s into B/s, as benchstat shows it.
-		if v, ok := res.Value("B/s"); !ok || v < 1e6 {
-			t.Errorf("%s: B/s = %v, %v; values %+v", res.Name, v, ok, res.Values)
-		}
-		if _, ok := res.Value("sec/ttfb-p95"); !ok {
-			t.Errorf("%s: no ttfb-p95", res.Name)
-		}
-		if !strings.Contains(string(res.Name), "/streams=") {
-			t.Errorf("name %s lacks the load", res.Name)
-		}
-	}
-	if err := r.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if want := len(a.Steps) * a.Repetitions; n != want {
-		t.Errorf("%d benchmark lines, want one per step and repetition (%d)", n, want)
+			if !strings.Contains(b.String(), "# relaybench bench.txt: every line is one repetition") {
+				t.Errorf("bench.txt does not say what a sample is:\n%s", b.String())
+			}
+			r := benchfmt.NewReader(&b, "bench.txt")
+			var steps, capacity []*benchfmt.Result
+			for r.Scan() {
+				res, ok := r.Result().(*benchfmt.Result)
+				if !ok {
+					if e, isErr := r.Result().(*benchfmt.SyntaxError); isErr {
+						t.Fatalf("benchfmt: %v", e)
+					}
+					continue
+				}
+				if strings.HasPrefix(string(res.Name), "RelayCapacity/") {
+					capacity = append(capacity, res.Clone())
+					continue
+				}
+				steps = append(steps, res.Clone())
+				if !strings.Contains(string(res.Name), "/streams=") {
+					t.Errorf("name %s lacks the load", res.Name)
+				}
+			}
+			if err := r.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if want := len(a.Steps) * a.Repetitions; len(steps) != want {
+				t.Fatalf("%d step lines, want one per step and repetition (%d)", len(steps), want)
+			}
+			// Each line holds its repetition's values (benchfmt tidies MB/s
+			// into B/s, as benchstat shows it; 3 decimals of MB/s).
+			for i, res := range steps {
+				s, rep := a.Steps[i/a.Repetitions], a.Steps[i/a.Repetitions].RepStats[i%a.Repetitions]
+				if v, ok := res.Value("B/s"); !ok || math.Abs(v-rep.Goodput) > 500 {
+					t.Errorf("%s line %d: B/s = %v, want repetition %d's %v", res.Name, i, v, rep.Rep, rep.Goodput)
+				}
+				if v, ok := res.Value("sec/ttfb-p95"); !ok || math.Abs(v-rep.TTFBP95) > 1e-6 {
+					t.Errorf("%s line %d: ttfb-p95 %v, want %v", res.Name, i, v, rep.TTFBP95)
+				}
+				if s.Goodput.N != a.Repetitions {
+					t.Errorf("step %d: goodput n %d", s.Step, s.Goodput.N)
+				}
+			}
+			if len(capacity) != len(a.Capacity.RepGoodput) || len(capacity) != a.Repetitions {
+				t.Fatalf("%d capacity lines, want one per repetition (%d)", len(capacity), a.Repetitions)
+			}
+			for i, res := range capacity {
+				if name := "Benchmark" + string(res.Name.Full()); name != tc.capacity {
+					t.Errorf("capacity line %s, want %s", name, tc.capacity)
+				}
+				if v, _ := res.Value("B/s"); math.Abs(v-a.Capacity.RepGoodput[i]) > 500 {
+					t.Errorf("capacity line %d: %v B/s, want %v", i, v, a.Capacity.RepGoodput[i])
+				}
+			}
+		})
 	}
 }
 

@@ -143,10 +143,7 @@ func (r *Ranking) table(w io.Writer, rend tw.Renderer) error {
 		}
 		delta, p := "best", ""
 		if e.VsBest != nil {
-			delta, p = e.VsBest.Delta, e.VsBest.Test
-			if !e.VsBest.Compared {
-				delta = "?"
-			}
+			delta, p = deltaParts(*e.VsBest)
 		}
 		onset := "none"
 		if o := e.Onset; o != nil {
@@ -166,7 +163,7 @@ func (r *Ranking) table(w io.Writer, rend tw.Renderer) error {
 	if err := t.Render(); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, `"vs best" is the change of the capacity step's median per-second goodput against the best variant, "~" when the Mann-Whitney U test finds no significant difference (p >= 0.05); "(≥)" marks a capacity that is a lower bound.`)
+	fmt.Fprintln(w, `capacity is the mean over the repetitions at the capacity step, ± its 95% interval (n = repetitions). "vs best" is the change of the median of the repetitions' capacities against the best variant, "~" when the Mann-Whitney U test finds no significant difference (p >= 0.05), "too few repetitions to test" below `+fmt.Sprint(MinRepetitions)+` repetitions per variant; "(≥)" marks a capacity that is a lower bound.`)
 	for _, n := range notes {
 		fmt.Fprintln(w, n)
 	}

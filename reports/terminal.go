@@ -14,9 +14,10 @@ import (
 
 	"github.com/relaybench/relaybench/measure"
 	"github.com/relaybench/relaybench/reports/verdict"
+	"github.com/relaybench/relaybench/runner/units"
 )
 
-const mib = 1 << 20
+const mib = units.MiB
 
 // Terminal writes the per-step table and the verdict of a.
 func Terminal(w io.Writer, a *measure.Analysis) error {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/relaybench/relaybench/chutney"
 	"github.com/relaybench/relaybench/runner/rundir"
+	"github.com/relaybench/relaybench/runner/units"
 	"github.com/relaybench/relaybench/scenarios"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
@@ -380,7 +381,7 @@ func (e *Engine) progressLoop(began time.Time, done <-chan struct{}) {
 		}
 		p := Progress{RunElapsed: now.Sub(began), BytesTotal: n, Requests: e.requests.Load(), Errors: e.errors.Load()}
 		if dt := now.Sub(hist[0].t).Seconds(); dt > 0 {
-			p.MiBps = float64(n-hist[0].n) / dt / (1 << 20)
+			p.MiBps = units.InMiB(n-hist[0].n) / dt
 		}
 		if st := e.cur.Load(); st != nil {
 			p.Step, p.Load, p.Elapsed = st.index, st.load, now.Sub(st.start)

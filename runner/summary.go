@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/relaybench/relaybench/runner/rundir"
+	"github.com/relaybench/relaybench/runner/units"
 )
 
 // step is the state of one running ramp step.
@@ -74,10 +75,12 @@ func (s *step) observe(rec *rundir.Record, streamRate float64) {
 		}
 		s.errs[rec.Error]++
 	}
-	if rec.ConnectNS > 0 {
+	// A latency counts where it was measured: one from the warm-up's
+	// burst of new circuits is left out with the warm-up.
+	if rec.ConnectNS > 0 && !rec.Start.Add(time.Duration(rec.ConnectNS)).Before(s.warmEnd) {
 		s.connect = append(s.connect, time.Duration(rec.ConnectNS))
 	}
-	if rec.TTFBNS > 0 {
+	if rec.TTFBNS > 0 && !rec.Start.Add(time.Duration(rec.TTFBNS)).Before(s.warmEnd) {
 		s.ttfb = append(s.ttfb, time.Duration(rec.TTFBNS))
 	}
 }
@@ -152,7 +155,7 @@ func (s Summary) Table() string {
 		}
 		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%.2f\t%.2f\t%s/%s\t%s/%s\t%s/%s\t%s\t\n",
 			st.Step+1, st.Load, st.Requests, st.OK, st.ErrorCount(), st.Cut,
-			st.Goodput/(1<<20), st.StreamGoodputP50/(1<<20),
+			units.InMiB(st.Goodput), units.InMiB(st.StreamGoodputP50),
 			ms(st.ConnectP50), ms(st.ConnectP95), ms(st.TTFBP50), ms(st.TTFBP95), ms(st.TTLBP50), ms(st.TTLBP95),
 			strings.Join(errs, " "))
 	}
@@ -164,5 +167,5 @@ func ms(d time.Duration) string {
 	if d == 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+	return fmt.Sprintf("%.1fms", units.Millis(d))
 }

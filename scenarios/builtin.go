@@ -40,7 +40,7 @@ func Source(name string) ([]byte, error) {
 	file := strings.TrimSuffix(name, ".yaml") + ".yaml"
 	data, err := builtinFS.ReadFile(file)
 	if err != nil {
-		return nil, &Error{Source: file, Msg: fmt.Sprintf("no built-in scenario %s (built-ins: %s); to use your own file, give its path",
+		return nil, &Error{File: file, Msg: fmt.Sprintf("no built-in scenario %s (built-ins: %s); to use your own file, give its path",
 			quote(name), strings.Join(Names(), ", "))}
 	}
 	return data, nil

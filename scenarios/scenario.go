@@ -15,13 +15,18 @@ type Scenario struct {
 	// Name identifies the scenario in run directory names and reports.
 	// Required; lowercase letters, digits and '-', at most 64 characters.
 	Name string `yaml:"name"`
-	// Description is free text shown in reports.
+	// Description is free text shown in reports: at most 1000 characters
+	// (it is a line in report headers), no control characters (it is
+	// printed to terminals as is).
 	Description string `yaml:"description,omitempty"`
 	// Target is the relay under test and how to reach it.
 	Target Target `yaml:"target"`
 	// Clients is the number of tor client processes relaybench starts to
 	// generate load. Default 2 for testnet and relay targets; must be 0 for
 	// socks targets, where the existing tor behind the SOCKS port is used.
+	// At most 128: each is a tor process (~30-50 MB, a data directory,
+	// ports and a bootstrap), and tor relays cells on one thread, so one
+	// client per core of the largest load machines is the most that helps.
 	Clients int `yaml:"clients"`
 	// Payload is what each request downloads.
 	Payload Payload `yaml:"payload"`
@@ -39,10 +44,14 @@ type Scenario struct {
 	// started to overload.
 	Onset Onset `yaml:"onset"`
 	// Repetitions is how often the whole ramp is run (per variant, unless
-	// the variant overrides it). Default 1.
+	// the variant overrides it). Default 1, at most 100: statistics need
+	// 5 to 20 independent repetitions, and each starts its own tor
+	// processes (a bootstrap the planned duration does not count).
 	Repetitions int `yaml:"repetitions"`
 	// Variants, if any, are A/B tuning arms measured one after the other
-	// with the same ramp. A variant without overrides is the baseline.
+	// with the same ramp. A variant without overrides is the baseline. At
+	// most 64: they are ranked in one table; more is a parameter sweep for
+	// a script that runs relaybench.
 	Variants []Variant `yaml:"variants,omitempty"`
 }
 
@@ -96,11 +105,14 @@ type Target struct {
 type TestnetTarget struct {
 	// Torrc holds torrc overrides for the relay under test, option name ->
 	// value, e.g. BandwidthRate: 2 MBytes. Options that relaybench manages
-	// (ports, DataDirectory, ...) cannot be overridden.
+	// (ports, DataDirectory, ...) cannot be overridden; a value is one line
+	// without control characters (it is written into a torrc file).
 	Torrc map[string]string `yaml:"torrc,omitempty"`
 	// Nofile is the open-files limit (RLIMIT_NOFILE) for the relay under
 	// test; 0 keeps the limit relaybench runs with. It must be at least
-	// tor's ConnLimit (default 1000) or tor refuses to start.
+	// tor's ConnLimit (default 1000) or tor refuses to start, and at most
+	// 1048576, Linux's default fs.nr_open: the most RLIMIT_NOFILE can be
+	// raised to without a sysctl.
 	Nofile int `yaml:"nofile,omitempty"`
 }
 
@@ -118,12 +130,25 @@ type RelayTarget struct {
 }
 
 // SocksTarget lists existing tor SocksPorts.
+//
+// Like a testnet target, a socks target is meant to stay on this machine:
+// the payload comes from its loopback, so the exits of the network behind
+// the SocksPorts must run here too. Addresses and metrics URLs (here and in
+// sampling.metrics_urls) must therefore be loopback (127.0.0.0/8, ::1,
+// localhost) unless AllowRemote is set.
 type SocksTarget struct {
-	// Addresses are HOST:PORT SocksPort addresses. At least one.
+	// Addresses are HOST:PORT SocksPort addresses, 1 to 128 (each is a
+	// tor relaybench sends load to, as clients are).
 	Addresses []string `yaml:"addresses"`
 	// MetricsURLs are MetricsPort URLs of the tor(s) behind the SOCKS
-	// ports. Optional.
+	// ports. Optional; at most 128.
 	MetricsURLs []string `yaml:"metrics_urls,omitempty"`
+	// AllowRemote, when true, allows addresses and metrics URLs that are
+	// not loopback: relaybench then sends its load and scrapes across a
+	// network, e.g. to a test network in network namespaces of this
+	// machine. Set it only for hosts you run; the payload still comes
+	// from this machine's loopback. Default false.
+	AllowRemote bool `yaml:"allow_remote,omitempty"`
 }
 
 // Payload is what each request downloads.
@@ -134,7 +159,9 @@ type Payload struct {
 	// it must be a loopback URL (127.0.0.0/8, ::1, localhost).
 	URL string `yaml:"url,omitempty"`
 	// Size is the object size per request. 0 or absent means 10MiB for
-	// bulk and slow-readers, 64KiB for churn.
+	// bulk and slow-readers, 64KiB for churn. At most 1GiB: the built-in
+	// payload server serves no more per request, and a request must end
+	// within a step to be measured.
 	Size ByteSize `yaml:"size"`
 }
 
@@ -172,7 +199,8 @@ type Workload struct {
 	// Isolation is stream or worker. Default stream.
 	Isolation Isolation `yaml:"isolation"`
 	// ReadRate is the per-stream read cap. Required for slow-readers,
-	// forbidden otherwise.
+	// forbidden otherwise. At most 1GiB/s: a reader that fast is not slow,
+	// and no Tor stream is that fast.
 	ReadRate Rate `yaml:"read_rate,omitempty"`
 	// Timeout bounds a request's wait for its first response byte, from
 	// its start: the SOCKS connect (tor's circuit build and stream attach)
@@ -180,7 +208,7 @@ type Workload struct {
 	// end instead, so a slow download is never a timeout. It must be
 	// shorter than a step's measured window (Ramp.MeasuredWindow), so that
 	// a request that hangs fails within its step instead of being cut at
-	// its end. Default Ramp.DefaultTimeout.
+	// its end. Default Ramp.DefaultTimeout; at most 1h.
 	Timeout Duration `yaml:"timeout"`
 	// StallTimeout ends a stream that received no byte for this long after
 	// its request was written and records it as failed (class stall): a
@@ -193,9 +221,20 @@ type Workload struct {
 type Ramp struct {
 	// Steps are the load levels: concurrent streams for bulk and
 	// slow-readers, requests per second for churn. Strictly increasing
-	// positive integers, at least one.
+	// positive integers, 1 to 1000 of them (reports draw a point per step).
+	//
+	// A level is at most 100,000 streams: each holds a socket (two with
+	// the built-in payload server) and ~100 KiB in relaybench, plus a
+	// circuit in a tor client, so 100,000 streams take ~10 GiB and 200,000
+	// file descriptors, which a big load machine has. A churn level is at
+	// most 10,000 requests/s: each request builds a new circuit, a tor
+	// client completes a few hundred builds a second (so 10,000/s needs
+	// every one of the 128 clients allowed), and the runner keeps at most
+	// 10,000 requests in flight.
 	Steps []int `yaml:"steps,flow"`
-	// StepDuration is how long each step lasts. Default 30s, at least 1s.
+	// StepDuration is how long each step lasts. Default 30s, 1s to 1h (a
+	// level held longer is a soak test; each step keeps per-second
+	// counters in memory).
 	StepDuration Duration `yaml:"step_duration"`
 	// Warmup is the start of each step excluded from its statistics.
 	// Default 5s, shorter than StepDuration.
@@ -228,26 +267,33 @@ type Sampling struct {
 	// Interval between samples. Default 1s, 100ms to 60s, at most
 	// Ramp.StepDuration.
 	Interval Duration `yaml:"interval"`
-	// MetricsURLs are extra MetricsPort URLs to scrape. For testnet
-	// targets the relay under test is added by the runner.
+	// MetricsURLs are extra MetricsPort URLs to scrape, at most 128. For
+	// testnet targets the relay under test is added by the runner. With
+	// testnet targets they must be loopback URLs (everything runs on this
+	// machine), with socks targets too unless target.socks.allow_remote.
 	MetricsURLs []string `yaml:"metrics_urls,omitempty"`
 }
 
 // Limits are hard caps that stop the run.
 type Limits struct {
 	// MaxDuration caps the whole run. Default 30m; must cover
-	// PlannedDuration.
+	// PlannedDuration; at most 24h (raw records are streamed to disk, a
+	// line per request: a day of churn at 10,000 req/s is ~200 GB).
 	MaxDuration Duration `yaml:"max_duration"`
 	// MaxBytes caps the bytes downloaded. Default 20GiB; at least
-	// Payload.Size.
+	// Payload.Size; at most 1PiB (a day at 100 Gbit/s is ~1 PB).
 	MaxBytes ByteSize `yaml:"max_bytes"`
 }
 
 // Thresholds are optional CI gates; nil means "no gate".
 type Thresholds struct {
-	// MinCapacity is the minimum measured capacity (peak goodput).
+	// MinCapacity is the minimum measured capacity (peak goodput). At most
+	// 16GiB/s (~137 Gbit/s), more than a load machine's network or a tor
+	// process carries: a gate above it could never pass.
 	MinCapacity *Rate `yaml:"min_capacity,omitempty"`
 	// MaxP95TTFB is the maximum 95th percentile time to first byte.
+	// Shorter than Workload.Timeout: a request without a first byte by
+	// then fails, so a longer gate could never fail.
 	MaxP95TTFB *Duration `yaml:"max_p95_ttfb,omitempty"`
 	// MaxErrorRate is the maximum fraction (0..1) of failed requests.
 	MaxErrorRate *float64 `yaml:"max_error_rate,omitempty"`
@@ -265,7 +311,8 @@ type Onset struct {
 	// LatencyFactor: overloaded when the p95 time to first byte on the
 	// attached stream (from the request written to the first byte, the
 	// SOCKS connect excluded) exceeds this multiple of the first step's.
-	// Default 2.0, above 1.
+	// Default 2.0, above 1, at most 1000 (beyond, the rule could not trip
+	// before requests time out).
 	LatencyFactor float64 `yaml:"latency_factor" json:"latency_factor"`
 	// ConnectFactor: overloaded when the p95 SOCKS connect time (tor's
 	// circuit build and stream attach) exceeds this multiple of the first
@@ -287,13 +334,15 @@ type Variant struct {
 	// Torrc overrides, merged over Target.Testnet.Torrc (testnet only).
 	Torrc map[string]string `yaml:"torrc,omitempty"`
 	// Setup commands run, in order, before the variant's runs. Each entry
-	// is one shell command line. Scenario files are trusted like scripts.
+	// is one shell command line (tabs and newlines allowed, no other
+	// control characters). Scenario files are trusted like scripts.
 	Setup []string `yaml:"setup,omitempty"`
 	// Teardown commands run, in order, after the variant's runs.
 	Teardown []string `yaml:"teardown,omitempty"`
-	// Nofile overrides Target.Testnet.Nofile (testnet only).
+	// Nofile overrides Target.Testnet.Nofile (testnet only); same bounds.
 	Nofile int `yaml:"nofile,omitempty"`
 	// Repetitions overrides Scenario.Repetitions; 0 or absent inherits it.
+	// At most 100, as Scenario.Repetitions.
 	Repetitions int `yaml:"repetitions"`
 }
 

@@ -17,88 +17,130 @@ var invalidCases = []struct {
 	rule string
 	want string
 }{
+	{"alias-expansion", ":12: variants[5]: aliases expand to more than 10000 values; write the values out instead of nesting aliases"},
+	{"allow-remote-not-bool", ":6: target.socks.allow_remote: expected true or false, got \"yes please\""},
+	{"bridge-line", ":6: target.relay.bridge_line: \"203.0.113.5 0123456789ABCDEF0123456789ABCDEF01234567\" is not a bridge line: use \"ADDR:PORT FINGERPRINT\", e.g. \"203.0.113.5:443 0123456789ABCDEF0123456789ABCDEF01234567\""},
 	{"bridge-line-missing", ":5: target.relay.bridge_line: not set (role bridge needs the bridge's \"ADDR:PORT FINGERPRINT\")"},
 	{"bridge-line-transport", ":6: target.relay.bridge_line: pluggable-transport bridge lines (\"obfs4\" ...) are not supported; use the bridge's plain ORPort line \"ADDR:PORT FINGERPRINT\""},
-	{"bridge-line", ":6: target.relay.bridge_line: \"203.0.113.5 0123456789ABCDEF0123456789ABCDEF01234567\" is not a bridge line: use \"ADDR:PORT FINGERPRINT\", e.g. \"203.0.113.5:443 0123456789ABCDEF0123456789ABCDEF01234567\""},
-	{"byte-size-too-large", ":10: limits.max_bytes: \"99999999999 TiB\" is too large for a byte size"},
 	{"byte-size", ":10: payload.size: \"10 MiBs\" is not a byte size (use e.g. 64KiB, 10MiB, 2 MBytes)"},
+	{"byte-size-too-large", ":10: limits.max_bytes: \"99999999999 TiB\" is too large for a byte size"},
 	{"clients-socks", ":10: clients: must be 0 or absent with target.kind socks (relaybench starts no tor clients; it uses target.socks.addresses)"},
 	{"clients-too-few", ":9: clients: 0 is too few: use at least 1 tor client (default 2)"},
+	{"clients-too-many", ":9: clients: 100000 is too many: use at most 128 tor clients (each is a tor process; tor relays cells on one thread, so more clients than cores do not add load)"},
 	{"connect-factor", ":10: onset.connect_factor: 1 is out of range: use a factor above 1 (2.0 = p95 SOCKS connect time doubled compared with the first step)"},
+	{"control-character", ":4: a control character (U+0000): a scenario is a UTF-8 YAML text file: is this the right file? (write control characters in double quotes as escapes, e.g. \"\\t\")"},
+	{"description-control-character", ":2: description: holds a control character (U+001B); reports print the description as is, so write plain text"},
+	{"description-too-long", ":2: description: 1001 characters is too long: use at most 1000 (it is a line in report headers)"},
 	{"duplicate-field", ":9: name: set twice (first on line 1); keep only one"},
 	{"duration", ":7: workload.timeout: \"60\" is not a duration (use e.g. 500ms, 30s, 1m30s)"},
 	{"empty", ": the file is empty; start from a built-in scenario (ci-gate, compare-bandwidthrate, compare-maxmem, compare-nofile, local, local-churn, local-entry, relay-bridge.example, socks.example) in relaybench's scenarios/ directory"},
-	{"fingerprint-missing", ":5: target.relay.fingerprint: not set (role middle needs the relay's 40 hex digit fingerprint)"},
 	{"fingerprint", ":6: target.relay.fingerprint: \"$0123456789ABCDEF0123456789ABCDEF01234567\" is not a relay fingerprint: use the 40 hex digits from the relay's DataDirectory/fingerprint file, without spaces or '$'"},
+	{"fingerprint-missing", ":5: target.relay.fingerprint: not set (role middle needs the relay's 40 hex digit fingerprint)"},
 	{"interval-longer-than-step", ":12: sampling.interval: 15s is longer than ramp.step_duration (10s), so steps would get no samples; lower it"},
 	{"interval-range", ":10: sampling.interval: 50ms is out of range: use 100ms to 1m"},
 	{"isolation", ":7: workload.isolation: \"circuit\" is not an isolation mode (use stream or worker)"},
+	{"key-not-scalar", ":9: a field name must be a plain word, not a list"},
 	{"latency-factor", ":10: onset.latency_factor: +Inf is out of range: use a factor above 1 (2.0 = p95 time to first byte doubled compared with the first step)"},
+	{"latency-factor-too-large", ":10: onset.latency_factor: 1e+06 is out of range: use at most 1000 (beyond, requests time out before the rule could trip)"},
+	{"max-bytes-too-large", ":10: limits.max_bytes: 2048TiB is too large: use at most 1024TiB (a day at 100 Gbit/s is about 1 PB)"},
 	{"max-bytes-zero", ":10: limits.max_bytes: must be more than 0 bytes"},
+	{"max-duration-too-long", ":10: limits.max_duration: 48h is too long: use at most 24h (raw records are written to disk, one line per request)"},
 	{"max-duration-too-short", ":12: limits.max_duration: 5m is shorter than the planned ramp time of 6m (2 steps × 1m × 3 runs); raise it or shorten the ramp"},
 	{"max-duration-zero", ":10: limits.max_duration: must be more than 0s"},
 	{"max-error-rate", ":10: thresholds.max_error_rate: 1.5 is not a fraction between 0 and 1 (0.01 = 1% of requests)"},
+	{"max-p95-ttfb-not-below-timeout", ":11: thresholds.max_p95_ttfb: 30s could never fail: a request without a first byte by workload.timeout (30s) fails instead; use a shorter gate"},
 	{"max-p95-ttfb-zero", ":10: thresholds.max_p95_ttfb: must be more than 0s; remove it for no latency gate"},
+	{"merge-not-mapping", ":10: limits.<<: expected a mapping or a list of mappings to merge, got \"5\""},
 	{"metrics-url", ":7: target.relay.metrics_url: \"127.0.0.1:9035\" is not an http(s) URL (use e.g. http://127.0.0.1:9035/metrics)"},
+	{"metrics-urls-too-many", ":10: sampling.metrics_urls: 129 URLs is too many: use at most 128 (each is scraped every sampling interval)"},
+	{"min-capacity-unreachable", ":10: thresholds.min_capacity: 100GiB/s could never be reached: use at most 16GiB/s (more than a load machine's network or a tor process carries)"},
 	{"min-capacity-zero", ":10: thresholds.min_capacity: must be more than 0B/s; remove it for no capacity gate"},
 	{"multiple-documents", ":10: more than one YAML document: a scenario file holds exactly one; remove the '---' separator and what follows, or split the file"},
 	{"name-format", ":1: name: \"Local Run\" is not a valid name: use lowercase letters, digits and '-', starting with a letter or digit (it becomes part of run directory names)"},
 	{"name-missing", ": name: not set (use lowercase letters, digits and '-', e.g. local-bulk)"},
+	{"name-not-string", ":1: name: expected a string, got a list"},
 	{"name-too-long", ":1: name: 65 characters is too long: use at most 64 (it becomes part of run directory names)"},
 	{"negative-duration", ":9: ramp.warmup: \"-1s\" is negative: durations must be 0s or more"},
+	{"nesting-too-deep", ":9: description: nested more than 16 levels deep; no scenario field is nested that deep, so check the indentation and the brackets"},
 	{"no-overload-before-step", ":10: thresholds.no_overload_before_step: 3 is not a step: ramp.steps has 2, numbered from 1; use 1 to 2"},
 	{"nofile-below-connlimit", ":6: target.testnet.nofile: 512 is below tor's ConnLimit (1000): tor refuses to start with fewer open files than ConnLimit; raise nofile or lower ConnLimit in torrc"},
 	{"nofile-negative", ":6: target.testnet.nofile: -1 is negative; use a positive open-files limit, or remove it to keep relaybench's own"},
+	{"nofile-too-large", ":6: target.testnet.nofile: 99999999999 is too large: use at most 1048576 (Linux's default fs.nr_open, the most an open-files limit can be raised to; tor would not start)"},
 	{"not-mapping", ":1: the top level must be a mapping of fields (name:, target:, workload:, ...), not a list"},
 	{"not-scalar", ":10: payload.size: expected a byte size like 10MiB, got a list"},
+	{"not-utf8", ":2: not UTF-8 text (byte 0xE9); a scenario is a UTF-8 YAML file: is this the right file?"},
+	{"only-comments", ": the file has no fields, only comments; start from a built-in scenario (ci-gate, compare-bandwidthrate, compare-maxmem, compare-nofile, local, local-churn, local-entry, relay-bridge.example, socks.example) in relaybench's scenarios/ directory"},
 	{"onset-error-rate", ":10: onset.error_rate: NaN is not a fraction between 0 and 1 (0.01 = 1% of requests failed)"},
-	{"payload-size-over-max-bytes", ":10: payload.size: 2GiB is more than limits.max_bytes (1GiB), so not even one request could finish; lower the size or raise the limit"},
+	{"payload-size-over-max-bytes", ":10: payload.size: 512MiB is more than limits.max_bytes (256MiB), so not even one request could finish; lower the size or raise the limit"},
+	{"payload-size-too-large", ":10: payload.size: 2GiB is too large: use at most 1GiB per request (the built-in payload server's limit; a request must end within a step to be measured)"},
+	{"payload-url", ":8: payload.url: \"ftp://example.org/10MiB.bin\" is not an http(s) URL (use e.g. https://example.org/10MiB.bin)"},
 	{"payload-url-missing", ": payload.url: not set (target.kind relay needs the http(s) URL of a large file reachable through Tor exits)"},
 	{"payload-url-not-loopback", ":10: payload.url: \"https://example.org/10MiB.bin\" is not a loopback URL: with target.kind testnet the payload must come from this machine (127.0.0.1, ::1 or localhost); leave url empty for the built-in payload server"},
 	{"payload-url-private", ":8: payload.url: \"192.168.1.10\" is a local or private address, which Tor exits refuse to connect to; use a public URL"},
-	{"payload-url", ":8: payload.url: \"ftp://example.org/10MiB.bin\" is not an http(s) URL (use e.g. https://example.org/10MiB.bin)"},
 	{"placeholder", ":6: target.relay.bridge_line: still the example's FILL-IN placeholder: replace it with your bridge's \"ADDR:PORT FINGERPRINT\" (its ORPort address and the fingerprint from its DataDirectory/fingerprint file)"},
 	{"rate", ":7: workload.read_rate: \"64KB/x\" is not a rate (use e.g. 512KiB/s, 1MiB/s, 2 MBytes)"},
 	{"read-rate-forbidden", ":7: workload.read_rate: only used with workload.kind slow-readers; remove it"},
 	{"read-rate-missing", ":5: workload.read_rate: not set (slow-readers needs a per-stream read cap, e.g. 64KiB/s)"},
+	{"read-rate-too-fast", ":7: workload.read_rate: 2GiB/s is too fast for a slow reader: use at most 1GiB/s (no Tor stream is that fast)"},
 	{"relay-bridge-line-with-entry", ":6: target.relay.bridge_line: only used with role bridge; remove it and set fingerprint"},
 	{"relay-fingerprint-with-bridge", ":7: target.relay.fingerprint: not used with role bridge (the fingerprint is part of bridge_line); remove it"},
 	{"repetitions", ":9: repetitions: 0 is too few: run the ramp at least once (default 1)"},
+	{"repetitions-too-many", ":9: repetitions: 101 is too many: use at most 100 (statistics need 5 to 20; each repetition starts its own tor processes)"},
+	{"role", ":4: target.role: \"exit\" is not a role (use bridge, entry or middle)"},
 	{"role-missing", ":2: target.role: not set (use bridge, entry or middle: how relaybench's tor clients use the relay under test)"},
 	{"role-socks", ":6: target.role: not used with target.kind socks (the tor behind the SOCKS port picks its own paths); remove it"},
-	{"role", ":4: target.role: \"exit\" is not a role (use bridge, entry or middle)"},
+	{"sampling-metrics-url-not-loopback", ":10: sampling.metrics_urls[1]: \"http://10.1.2.3:9035/metrics\" is not a loopback URL (127.0.0.1, ::1 or localhost): with target.kind testnet everything runs on this machine"},
+	{"sampling-metrics-url-socks-not-loopback", ":11: sampling.metrics_urls[1]: \"http://metrics.example.org/metrics\" is not a loopback URL (127.0.0.1, ::1 or localhost): relaybench scrapes only this machine unless target.socks.allow_remote is true"},
 	{"saturation-gain", ":10: onset.saturation_gain: 0 is out of range: use a fraction above 0 and below 1 (0.10 = goodput grew less than 10% while offered load doubled)"},
 	{"socket-fraction", ":10: onset.socket_fraction: 1.1 is out of range: use a fraction above 0 and at most 1 (0.90 = 90% of the relay's socket limit in use)"},
-	{"socks-address-duplicate", ":8: target.socks.addresses[2]: 127.0.0.1:9050 is already listed as target.socks.addresses[0]; remove one"},
 	{"socks-address", ":5: target.socks.addresses[1]: \"localhost\" is not a HOST:PORT address (use e.g. 127.0.0.1:9050)"},
+	{"socks-address-duplicate", ":8: target.socks.addresses[2]: 127.0.0.1:9050 is already listed as target.socks.addresses[0]; remove one"},
+	{"socks-address-not-loopback", ":5: target.socks.addresses[1]: \"192.0.2.10:9050\" is not a loopback address: relaybench sends load only to this machine (127.0.0.1, ::1 or localhost) unless target.socks.allow_remote is true"},
 	{"socks-addresses-missing", ":4: target.socks.addresses: not set (list tor SocksPort addresses, e.g. [127.0.0.1:9050])"},
+	{"socks-addresses-too-many", ":5: target.socks.addresses: 129 addresses is too many: use at most 128"},
+	{"socks-metrics-url-not-loopback", ":6: target.socks.metrics_urls[0]: \"http://192.0.2.10:9035/metrics\" is not a loopback URL (127.0.0.1, ::1 or localhost): relaybench scrapes only this machine unless target.socks.allow_remote is true"},
 	{"stall-timeout-longer-than-window", ":7: workload.stall_timeout: 20s is not shorter than a step's measured window (ramp.step_duration 20s − ramp.warmup 5s = 15s): a stream that stops receiving would be cut at the step's end instead of failing; lower it, or remove it for the default (5s here)"},
 	{"stall-timeout-zero", ":7: workload.stall_timeout: must be more than 0s"},
+	{"step-duration-too-long", ":9: ramp.step_duration: 2h is too long: use at most 1h (a level held longer is a soak test; use repetitions)"},
 	{"step-duration-too-short", ":9: ramp.step_duration: 500ms is too short: use at least 1s"},
+	{"step-not-number", ":8: ramp.steps[1]: expected a whole number, got a list"},
+	{"steps-churn-rate", ":8: ramp.steps[1]: 2000000000 requests/s is too many: use at most 10000 (each request builds a new circuit, and a tor client builds a few hundred a second)"},
 	{"steps-missing", ":7: ramp.steps: not set (list increasing load levels, e.g. [1, 2, 4, 8])"},
 	{"steps-not-increasing", ":11: ramp.steps[2]: 8 does not exceed the previous step (8): steps must be strictly increasing"},
 	{"steps-not-positive", ":8: ramp.steps[0]: 0 is not a load level: every step must be 1 or more"},
+	{"steps-too-many", ":9: ramp.steps: 1001 steps is too many: use at most 1000 (reports draw a point per step)"},
+	{"steps-too-many-streams", ":8: ramp.steps[1]: 1000000000000000000 concurrent streams is too many: use at most 100000 (each stream holds sockets and ~100 KiB of memory in relaybench, and a circuit in a tor client)"},
 	{"syntax", ":3: invalid YAML: did not find expected key (check indentation, and quote values containing ': ' or '#')"},
-	{"target-kind-missing", ":2: target.kind: not set (use testnet, relay or socks)"},
+	{"tab-indentation", ":4: invalid YAML: this line is indented with a tab; YAML indents with spaces only"},
 	{"target-kind", ":3: target.kind: \"tesnet\" is not a target kind (use testnet, relay or socks)"},
+	{"target-kind-missing", ":2: target.kind: not set (use testnet, relay or socks)"},
 	{"target-section-mismatch", ":5: target.relay: only used with target.kind relay; remove it or change target.kind"},
+	{"timeout-too-long", ":7: workload.timeout: 2h is too long: use at most 1h (a request held longer is a stalled stream, which the timeout exists to count)"},
 	{"timeout-zero", ":7: workload.timeout: must be more than 0s"},
 	{"timeout-longer-than-window", ":7: workload.timeout: 8s is not shorter than a step's measured window (ramp.step_duration 10s − ramp.warmup 2s = 8s): a request that never gets its first byte would be cut at the step's end instead of failing; lower it, or remove it for the default (4s here)"},
+	{"too-many-aliases", ":2: description: more than 100 aliases (*name) in the file; a scenario needs only a few: write the values out"},
 	{"torrc-case-duplicate", ":8: target.testnet.torrc.bandwidthrate: same option as BandwidthRate (tor option names are case-insensitive); keep one"},
+	{"torrc-control-character", ":7: target.testnet.torrc.ContactInfo: the value holds a control character (U+0000); tor reads its torrc as plain text"},
 	{"torrc-managed", ":8: target.testnet.torrc.ORPort: set by relaybench for the test network and cannot be overridden; remove it"},
 	{"torrc-multiline", ":7: target.testnet.torrc.ExitPolicy: the value spans several lines; a torrc value must be a single line"},
 	{"torrc-option-name", ":7: target.testnet.torrc.Bandwidth Rate: \"Bandwidth Rate\" is not a tor option name (letters, digits and '_', e.g. BandwidthRate)"},
 	{"unknown-field", ":9: ramp.step-duration: unknown field; did you mean step_duration? (valid here: steps, step_duration, warmup)"},
+	{"utf16", ":1: the file is UTF-16 text: save it as UTF-8"},
+	{"variant-command-control-character", ":11: variants[0].setup[0]: holds a control character (U+0007); write the command as plain text"},
 	{"variant-empty-command", ":13: variants[0].setup[1]: empty command; remove it"},
-	{"variant-name-duplicate", ":11: variants[1].name: \"baseline\" is already the name of variants[0]; variant names must be unique"},
 	{"variant-name", ":11: variants[1].name: not set (use lowercase letters, digits and '-', e.g. local-bulk)"},
+	{"variant-name-duplicate", ":11: variants[1].name: \"baseline\" is already the name of variants[0]; variant names must be unique"},
 	{"variant-nofile-below-connlimit", ":13: variants[1].nofile: 2048 (from target.testnet.nofile) is below tor's ConnLimit (4096): tor refuses to start with fewer open files than ConnLimit; raise nofile or lower ConnLimit in torrc"},
 	{"variant-nofile-not-testnet", ":13: variants[1].nofile: only possible with target.kind testnet (relaybench does not configure a tor it did not start); use setup and teardown commands instead"},
 	{"variant-repetitions", ":11: variants[0].repetitions: -2 is too few: use at least 1, or remove it to inherit repetitions (1)"},
+	{"variant-repetitions-too-many", ":11: variants[0].repetitions: 1000 is too many: use at most 100 (statistics need 5 to 20; each repetition starts its own tor processes)"},
 	{"variant-torrc-not-testnet", ":13: variants[1].torrc: only possible with target.kind testnet (relaybench does not configure a tor it did not start); use setup and teardown commands instead"},
+	{"variants-too-many", ":9: variants: 65 variants is too many: use at most 64 (for a parameter sweep, run relaybench from a script)"},
 	{"warmup-too-long", ":10: ramp.warmup: 20s leaves no time to measure in a 20s step (ramp.step_duration); make it shorter"},
-	{"workload-kind-missing", ":5: workload.kind: not set (use bulk, churn or slow-readers)"},
+	{"whole-number-fraction", ":9: clients: expected a whole number, got \"2.5\""},
+	{"whole-number-too-large", ":9: clients: \"99999999999999999999\" is too large for a whole number"},
 	{"workload-kind", ":6: workload.kind: \"slow-reader\" is not a workload kind (use bulk, churn or slow-readers)"},
+	{"workload-kind-missing", ":5: workload.kind: not set (use bulk, churn or slow-readers)"},
 	{"wrong-type", ":9: clients: expected a whole number, got \"two\""},
 }
 
@@ -119,7 +161,15 @@ func TestInvalidFiles(t *testing.T) {
 			}
 			var e *Error
 			if !errors.As(err, &e) {
-				t.Errorf("error is %T, want *Error", err)
+				t.Fatalf("error is %T, want *Error", err)
+			}
+			if e.File != path {
+				t.Errorf("Error.File = %q, want %q", e.File, path)
+			}
+			// Errors located in the file also carry the column, except
+			// yaml.v3's syntax errors, which give a line only.
+			if e.Line > 0 && e.Column == 0 && !strings.HasPrefix(e.Msg, "invalid YAML: ") {
+				t.Errorf("Error at line %d has no column", e.Line)
 			}
 		})
 	}
@@ -128,24 +178,33 @@ func TestInvalidFiles(t *testing.T) {
 // TestInvalidFilesAllListed keeps testdata and the table in sync: every
 // rule has a file and every file is checked.
 func TestInvalidFilesAllListed(t *testing.T) {
-	files, err := filepath.Glob("testdata/invalid-*.yaml")
+	var rules []string
+	for _, tc := range invalidCases {
+		rules = append(rules, tc.rule)
+	}
+	checkFilesMatchTable(t, "testdata/invalid-*.yaml", "invalid-", rules)
+}
+
+// checkFilesMatchTable checks that the files matching pattern, named
+// prefix+NAME.yaml, are exactly the names of a test table, each once.
+func checkFilesMatchTable(t *testing.T, pattern, prefix string, table []string) {
+	t.Helper()
+	files, err := filepath.Glob(pattern)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var onDisk, inTable []string
+	var onDisk []string
 	for _, f := range files {
-		onDisk = append(onDisk, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "invalid-"), ".yaml"))
+		onDisk = append(onDisk, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), prefix), ".yaml"))
 	}
-	for _, tc := range invalidCases {
-		inTable = append(inTable, tc.rule)
-	}
+	inTable := slices.Clone(table)
 	slices.Sort(onDisk)
 	slices.Sort(inTable)
 	if !slices.Equal(onDisk, inTable) {
-		t.Errorf("testdata/invalid-*.yaml and invalidCases differ\n files: %v\n table: %v", onDisk, inTable)
+		t.Errorf("%s and the table differ\n files: %v\n table: %v", pattern, onDisk, inTable)
 	}
 	if len(slices.Compact(slices.Clone(inTable))) != len(inTable) {
-		t.Errorf("invalidCases lists a rule twice")
+		t.Errorf("the table of %s lists a name twice", pattern)
 	}
 }
 
@@ -413,20 +472,60 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
-// TestErrorsPointAtTheFirstProblem: with several problems, the first in
-// file order is reported, whether found while decoding or validating.
-func TestErrorsPointAtTheFirstProblem(t *testing.T) {
+// TestDecodeProblemsAreAllReported: every problem found while decoding is
+// reported, in file order, as values; of the rules checked afterwards only
+// the first broken one is.
+func TestDecodeProblemsAreAllReported(t *testing.T) {
 	data := "name: t\ntarget:\n  kind: testnet\n  role: bridge\n  colour: blue\nworkload:\n  kind: bulk\n  timeout: soon\nramp:\n  steps: [1, 2]\n"
 	_, err := Parse([]byte(data), "two.yaml")
-	want := "scenario two.yaml:5: target.colour: unknown field (valid here: kind, role, testnet, relay, socks)"
+	want := "scenario two.yaml:5: target.colour: unknown field (valid here: kind, role, testnet, relay, socks)\n" +
+		`scenario two.yaml:8: workload.timeout: "soon" is not a duration (use e.g. 500ms, 30s, 1m30s)`
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v\nwant %s", err, want)
 	}
+	var list ErrorList
+	if !errors.As(err, &list) || len(list) != 2 {
+		t.Fatalf("error is %T, want an ErrorList of 2", err)
+	}
+	wantProblems := []Error{
+		{File: "two.yaml", Line: 5, Column: 3, Field: "target.colour", Msg: "unknown field (valid here: kind, role, testnet, relay, socks)"},
+		{File: "two.yaml", Line: 8, Column: 12, Field: "workload.timeout", Msg: `"soon" is not a duration (use e.g. 500ms, 30s, 1m30s)`},
+	}
+	for i, p := range Problems(err) {
+		if *p != wantProblems[i] {
+			t.Errorf("problem %d = %+v, want %+v", i, *p, wantProblems[i])
+		}
+	}
+	var first *Error
+	if !errors.As(err, &first) || first != list[0] {
+		t.Errorf("errors.As(*Error) = %v, want the first problem", first)
+	}
+
 	// A problem inside a flow list is attributed to its element.
 	_, err = Parse([]byte("name: t\ntarget: {kind: testnet, role: bridge}\nworkload: {kind: bulk}\nramp: {steps: [1, x, 3]}\n"), "flow.yaml")
 	want = `scenario flow.yaml:4: ramp.steps[1]: expected a whole number, got "x"`
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v\nwant %s", err, want)
+	}
+	if p := Problems(err); len(p) != 1 || p[0].Column != 19 {
+		t.Errorf("Problems = %+v, want one at column 19", p)
+	}
+
+	// Broken rules: only the first, in file order.
+	_, err = Parse([]byte("name: t\ntarget: {kind: testnet, role: bridge}\nclients: 0\nworkload: {kind: bulk}\nramp: {steps: [2, 1]}\n"), "rules.yaml")
+	if p := Problems(err); len(p) != 1 || p[0].Field != "clients" || p[0].Line != 3 {
+		t.Errorf("Problems = %v, want only clients on line 3", err)
+	}
+
+	// A flood of problems is cut short, and says so.
+	data = "name: t\ntarget: {kind: testnet, role: bridge}\nworkload: {kind: bulk}\nramp:\n  steps: [" + strings.Repeat("x, ", 30) + "x]\n"
+	_, err = Parse([]byte(data), "many.yaml")
+	p := Problems(err)
+	if len(p) != maxProblems+1 || p[maxProblems].Msg != "11 more problems not shown; fix the ones above first" {
+		t.Errorf("got %d problems, the last %v; want %d and a count of the rest", len(p), p[len(p)-1], maxProblems+1)
+	}
+	if Problems(nil) != nil || Problems(errors.New("other")) != nil {
+		t.Error("Problems of a non-scenario error is not nil")
 	}
 }
 
@@ -521,5 +620,61 @@ func TestLoadRunKeepsAScenarioThatBreaksARule(t *testing.T) {
 	os.WriteFile(path, []byte("name: [oops\n"), 0o644)
 	if _, _, err := LoadRun(path); err == nil {
 		t.Error("LoadRun accepted broken YAML")
+	}
+}
+
+// TestSocksAllowRemote: a socks target stays on this machine unless
+// allow_remote says otherwise, and no disguise of a remote address passes
+// for loopback.
+func TestSocksAllowRemote(t *testing.T) {
+	scenario := func(addr, metricsURL, allowRemote string) string {
+		return "name: t\ntarget:\n  kind: socks\n  socks:\n    addresses: [\"" + addr + "\"]\n    metrics_urls: [\"" + metricsURL + "\"]\n" +
+			allowRemote + "workload: {kind: bulk}\nramp: {steps: [1]}\n"
+	}
+	for _, addr := range []string{"127.0.0.1:9050", "127.3.2.1:9050", "[::1]:9050", "localhost:9050", "LOCALHOST:9050", "[::ffff:127.0.0.1]:9050"} {
+		if _, err := Parse([]byte(scenario(addr, "http://127.0.0.1:9035/metrics", "")), "loop.yaml"); err != nil {
+			t.Errorf("%s: %v", addr, err)
+		}
+	}
+	for _, addr := range []string{"192.0.2.1:9050", "127.1:9050", "2130706433:9050", "0x7f.0.0.1:9050", "0.0.0.0:9050", "[::]:9050",
+		"localhost.example.org:9050", "127.0.0.1.nip.io:9050", "[fe80::1%lo]:9050", "10.0.0.1:9050"} {
+		_, err := Parse([]byte(scenario(addr, "http://127.0.0.1:9035/metrics", "")), "remote.yaml")
+		if p := Problems(err); len(p) != 1 || p[0].Field != "target.socks.addresses[0]" || !strings.Contains(p[0].Msg, "allow_remote") {
+			t.Errorf("%s: got %v, want it refused as not loopback", addr, err)
+		}
+	}
+	_, err := Parse([]byte(scenario("127.0.0.1:9050", "http://192.0.2.1:9035/metrics", "")), "m.yaml")
+	if p := Problems(err); len(p) != 1 || p[0].Field != "target.socks.metrics_urls[0]" {
+		t.Errorf("remote metrics URL: got %v", err)
+	}
+	s, err := Parse([]byte(scenario("192.0.2.1:9050", "http://192.0.2.1:9035/metrics", "    allow_remote: true\n")), "allowed.yaml")
+	if err != nil {
+		t.Fatalf("allow_remote: true: %v", err)
+	}
+	if !s.Target.Socks.AllowRemote {
+		t.Error("AllowRemote not set")
+	}
+	checkRoundTrip(t, s)
+	// allow_remote belongs to the socks target: a testnet's extra metrics
+	// URLs stay on loopback whatever it says.
+	_, err = Parse([]byte("name: t\ntarget: {kind: testnet, role: bridge}\nworkload: {kind: bulk}\nramp: {steps: [1]}\nsampling: {metrics_urls: [\"http://192.0.2.1:9035/metrics\"]}\n"), "tn.yaml")
+	if p := Problems(err); len(p) != 1 || p[0].Field != "sampling.metrics_urls[0]" {
+		t.Errorf("testnet remote metrics URL: got %v", err)
+	}
+}
+
+// TestBoundsAreInclusive: each upper bound itself is accepted, so the
+// documented limits are usable. (The timeout must also be shorter than the
+// measured window, at most the 1h step, and longer than max_p95_ttfb.)
+func TestBoundsAreInclusive(t *testing.T) {
+	churn := "name: t\ntarget: {kind: testnet, role: bridge, testnet: {nofile: 1048576}}\nclients: 128\nworkload: {kind: churn, timeout: 59m30s}\n" +
+		"ramp: {steps: [1, 10000], step_duration: 1h}\nlimits: {max_duration: 24h, max_bytes: 1024TiB}\npayload: {size: 1GiB}\n" +
+		"repetitions: 12\nthresholds: {min_capacity: 16GiB/s, max_p95_ttfb: 59m}\nonset: {latency_factor: 1000, connect_factor: 1000}\n"
+	if _, err := Parse([]byte(churn), "max.yaml"); err != nil {
+		t.Errorf("scenario at the bounds: %v", err)
+	}
+	bulk := "name: t\ntarget: {kind: testnet, role: bridge}\nworkload: {kind: slow-readers, read_rate: 1GiB/s}\nramp: {steps: [1, 100000]}\nrepetitions: 100\nlimits: {max_duration: 2h}\n"
+	if _, err := Parse([]byte(bulk), "max.yaml"); err != nil {
+		t.Errorf("scenario at the bounds: %v", err)
 	}
 }

@@ -44,14 +44,15 @@ func (d Duration) String() string {
 // Std returns d as a time.Duration.
 func (d Duration) Std() time.Duration { return time.Duration(d) }
 
-// UnmarshalYAML implements yaml.Unmarshaler.
+// UnmarshalYAML implements yaml.Unmarshaler. Its error is the message
+// alone: the scenario decoder knows the node and adds file, line and field.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
-		return nodeErrorf(n, "expected a duration like 30s, got %s", describeNode(n))
+		return fmt.Errorf("expected a duration like 30s, got %s", describeNode(n))
 	}
 	v, err := ParseDuration(n.Value)
 	if err != nil {
-		return nodeErrorf(n, "%v", err)
+		return err
 	}
 	*d = v
 	return nil
@@ -210,14 +211,15 @@ var exactUnits = []struct {
 	{"TB", 1e12}, {"GB", 1e9}, {"MB", 1e6}, {"kB", 1e3},
 }
 
-// UnmarshalYAML implements yaml.Unmarshaler.
+// UnmarshalYAML implements yaml.Unmarshaler. Its error is the message
+// alone: the scenario decoder knows the node and adds file, line and field.
 func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
-		return nodeErrorf(n, "expected a byte size like 10MiB, got %s", describeNode(n))
+		return fmt.Errorf("expected a byte size like 10MiB, got %s", describeNode(n))
 	}
 	v, err := ParseByteSize(n.Value)
 	if err != nil {
-		return nodeErrorf(n, "%v", err)
+		return err
 	}
 	*b = v
 	return nil
@@ -264,14 +266,15 @@ func ParseRate(s string) (Rate, error) {
 // String returns a human form such as "1MiB/s" or "1.5MiB/s".
 func (r Rate) String() string { return ByteSize(r).String() + "/s" }
 
-// UnmarshalYAML implements yaml.Unmarshaler.
+// UnmarshalYAML implements yaml.Unmarshaler. Its error is the message
+// alone: the scenario decoder knows the node and adds file, line and field.
 func (r *Rate) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
-		return nodeErrorf(n, "expected a rate like 1MiB/s, got %s", describeNode(n))
+		return fmt.Errorf("expected a rate like 1MiB/s, got %s", describeNode(n))
 	}
 	v, err := ParseRate(n.Value)
 	if err != nil {
-		return nodeErrorf(n, "%v", err)
+		return err
 	}
 	*r = v
 	return nil
@@ -314,13 +317,4 @@ func describeNode(n *yaml.Node) string {
 	default:
 		return quote(n.Value)
 	}
-}
-
-// nodeErrorf reports a bad value from inside a yaml.Unmarshaler. It is a
-// *yaml.TypeError so that the decoder keeps going and collects every problem;
-// the "line N: column C:" prefix lets Parse find the field path of the node.
-func nodeErrorf(n *yaml.Node, format string, args ...any) error {
-	return &yaml.TypeError{Errors: []string{
-		fmt.Sprintf("line %d: column %d: ", n.Line, n.Column) + fmt.Sprintf(format, args...),
-	}}
 }

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Defaults that do not depend on other fields. They are filled in before
@@ -40,6 +42,70 @@ const (
 	defaultConnectFactor  = 2.0
 	defaultOnsetErrorRate = 0.01
 	defaultSocketFraction = 0.90
+)
+
+// Upper bounds, checked by validation before anything starts. Each is well
+// above what a benchmark needs on a big load machine and far below what
+// exhausts memory, file descriptors or tor processes, or overflows the
+// run's arithmetic; values beyond them are typos (a wrong unit, a digit too
+// many). The field comments in scenario.go give each bound with its reason.
+const (
+	// maxClients: each client is a tor process (~30-50 MB, a data
+	// directory, ports, a bootstrap). One per core of the largest load
+	// machines is the most that helps: tor relays cells on one thread.
+	maxClients = 128
+	// maxStreams: each concurrent stream holds a socket (two with the
+	// built-in payload server) and ~100 KiB in relaybench (a 64 KiB read
+	// buffer, three goroutines), plus a circuit in a tor client: 100,000
+	// is ~10 GiB and 200,000 descriptors, which a big machine holds.
+	maxStreams = 100_000
+	// maxChurnRate: each request builds a new circuit, and a tor client
+	// completes a few hundred circuit builds a second, so 10,000 req/s
+	// needs all maxClients clients; the runner keeps at most 10,000
+	// requests in flight, and vegeta's pacer breaks near 1e9/s.
+	maxChurnRate = 10_000
+	// maxSteps: reports draw one point per step; a longer ramp is a
+	// generated list gone wrong.
+	maxSteps = 1_000
+	// maxRepetitions: statistics need 5-20 independent repetitions; each
+	// starts its own tor processes (a bootstrap that the planned duration
+	// does not count) and keeps its logs.
+	maxRepetitions = 100
+	// maxVariants: variants are ranked in one table; more arms is a
+	// parameter sweep for a script running relaybench.
+	maxVariants = 64
+	// maxEndpoints bounds socks.addresses and each list of metrics URLs:
+	// each is a tor behind (as clients are) or an endpoint scraped every
+	// sampling interval.
+	maxEndpoints = 128
+	// maxNofile is Linux's default fs.nr_open, the most RLIMIT_NOFILE can
+	// be raised to without a sysctl; above it tor cannot be started.
+	maxNofile = 1 << 20
+	// maxPayloadSize: the built-in payload server serves at most 1 GiB per
+	// request, and a request must finish within a step to be measured.
+	maxPayloadSize = ByteSize(1 << 30)
+	// maxMaxBytes: a day (maxRunDuration) at 100 Gbit/s is about 1 PB.
+	maxMaxBytes = ByteSize(1 << 50)
+	// maxReadRate: a slow reader above 1 GiB/s is not slow; no Tor stream
+	// is that fast (the circuit's congestion window bounds it).
+	maxReadRate = Rate(1 << 30)
+	// maxCapacity: 16 GiB/s (~137 Gbit/s) is more than a load machine's
+	// network interfaces or a tor process can carry.
+	maxCapacity = Rate(16 << 30)
+	// maxTimeout: a request held longer than an hour is a stalled stream,
+	// which the timeout exists to count.
+	maxTimeout = Duration(time.Hour)
+	// maxStepDuration: a load level held longer than an hour is a soak
+	// test; each step keeps per-second counters in memory.
+	maxStepDuration = Duration(time.Hour)
+	// maxRunDuration: raw records are streamed to disk, one line per
+	// request; a day at maxChurnRate is ~200 GB.
+	maxRunDuration = Duration(24 * time.Hour)
+	// maxLatencyFactor: above this the latency rule never trips before
+	// requests time out (1000 × a 50 ms first-step p95 is 50 s).
+	maxLatencyFactor = 1000.0
+	// maxDescriptionLen: the description is a line in report headers.
+	maxDescriptionLen = 1000
 )
 
 // defaultScenario returns a scenario with every field-independent default.
@@ -141,18 +207,19 @@ func (s *Scenario) Validate() error {
 
 // checker builds *Errors for one scenario.
 type checker struct {
-	src string
-	idx *index
+	file string
+	pos  positions
 }
 
 func (c *checker) errf(path, format string, args ...any) *Error {
-	return &Error{Source: c.src, Line: c.idx.lineOf(path), Field: path, Msg: fmt.Sprintf(format, args...)}
+	at := c.pos.of(path)
+	return &Error{File: c.file, Line: at.line, Column: at.column, Field: path, Msg: fmt.Sprintf(format, args...)}
 }
 
 // validate checks the rules in file order, then the rules that relate
 // fields from different sections, and returns the first problem.
-func (s *Scenario) validate(src string, idx *index) *Error {
-	c := &checker{src: src, idx: idx}
+func (s *Scenario) validate(file string, pos positions) *Error {
+	c := &checker{file: file, pos: pos}
 	for _, check := range []func(*checker) *Error{
 		s.checkName,
 		s.checkTarget,
@@ -188,7 +255,29 @@ func checkName(c *checker, path, name string) *Error {
 	return nil
 }
 
-func (s *Scenario) checkName(c *checker) *Error { return checkName(c, "name", s.Name) }
+func (s *Scenario) checkName(c *checker) *Error {
+	if err := checkName(c, "name", s.Name); err != nil {
+		return err
+	}
+	if n := utf8.RuneCountInString(s.Description); n > maxDescriptionLen {
+		return c.errf("description", "%d characters is too long: use at most %d (it is a line in report headers)", n, maxDescriptionLen)
+	}
+	if r, ok := controlChar(s.Description, ""); ok {
+		return c.errf("description", "holds a control character (%U); reports print the description as is, so write plain text", r)
+	}
+	return nil
+}
+
+// controlChar returns the first control character in s other than those in
+// allowed.
+func controlChar(s, allowed string) (rune, bool) {
+	for _, r := range s {
+		if unicode.IsControl(r) && !strings.ContainsRune(allowed, r) {
+			return r, true
+		}
+	}
+	return 0, false
+}
 
 func (s *Scenario) checkTarget(c *checker) *Error {
 	t := &s.Target
@@ -256,15 +345,15 @@ func checkTorrc(c *checker, path string, torrc map[string]string) *Error {
 	}
 	// File order, so that the first problem in the file is reported.
 	sort.SliceStable(keys, func(i, j int) bool {
-		li, lj := c.idx.lineOf(path+"."+keys[i]), c.idx.lineOf(path+"."+keys[j])
-		if li != lj {
-			return li < lj
+		pi, pj := c.pos.of(path+"."+fieldName(keys[i])), c.pos.of(path+"."+fieldName(keys[j]))
+		if pi.line != pj.line {
+			return pi.line < pj.line
 		}
 		return keys[i] < keys[j]
 	})
 	seen := map[string]string{}
 	for _, k := range keys {
-		p := path + "." + k
+		p := path + "." + fieldName(k)
 		lk := strings.ToLower(k)
 		switch {
 		case !torOptionRE.MatchString(k):
@@ -275,6 +364,9 @@ func checkTorrc(c *checker, path string, torrc map[string]string) *Error {
 			return c.errf(p, "same option as %s (tor option names are case-insensitive); keep one", seen[lk])
 		case strings.ContainsAny(torrc[k], "\r\n"):
 			return c.errf(p, "the value spans several lines; a torrc value must be a single line")
+		}
+		if r, ok := controlChar(torrc[k], "\t"); ok {
+			return c.errf(p, "the value holds a control character (%U); tor reads its torrc as plain text", r)
 		}
 		seen[lk] = k
 	}
@@ -307,6 +399,9 @@ func checkNofile(c *checker, path string, nofile int, from string, torrcs ...map
 	}
 	if nofile < 0 {
 		return c.errf(path, "%d is negative; use a positive open-files limit, or remove it to keep relaybench's own", nofile)
+	}
+	if nofile > maxNofile {
+		return c.errf(path, "%d is too large: use at most %d (Linux's default fs.nr_open, the most an open-files limit can be raised to; tor would not start)", nofile, maxNofile)
 	}
 	if limit, ok := connLimit(torrcs...); ok && nofile < limit {
 		if from != "" {
@@ -409,6 +504,9 @@ func (s *Scenario) checkSocks(c *checker) *Error {
 	if len(so.Addresses) == 0 {
 		return c.errf("target.socks.addresses", "not set (list tor SocksPort addresses, e.g. [127.0.0.1:9050])")
 	}
+	if len(so.Addresses) > maxEndpoints {
+		return c.errf("target.socks.addresses", "%d addresses is too many: use at most %d", len(so.Addresses), maxEndpoints)
+	}
 	seen := map[string]int{}
 	for i, a := range so.Addresses {
 		p := fmt.Sprintf("target.socks.addresses[%d]", i)
@@ -419,14 +517,31 @@ func (s *Scenario) checkSocks(c *checker) *Error {
 		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
 			return c.errf(p, "%s is not a HOST:PORT address (use e.g. 127.0.0.1:9050)", quote(a))
 		}
+		if !so.AllowRemote && !isLoopbackHost(host) {
+			return c.errf(p, "%s is not a loopback address: relaybench sends load only to this machine (127.0.0.1, ::1 or localhost) unless target.socks.allow_remote is true", quote(a))
+		}
 		if j, dup := seen[a]; dup {
 			return c.errf(p, "%s is already listed as target.socks.addresses[%d]; remove one", a, j)
 		}
 		seen[a] = i
 	}
-	for i, u := range so.MetricsURLs {
-		if err := checkHTTPURL(c, fmt.Sprintf("target.socks.metrics_urls[%d]", i), u, "http://127.0.0.1:9035/metrics"); err != nil {
+	return checkMetricsURLs(c, "target.socks.metrics_urls", so.MetricsURLs, !so.AllowRemote,
+		"relaybench scrapes only this machine unless target.socks.allow_remote is true")
+}
+
+// checkMetricsURLs checks a list of MetricsPort URLs; with loopbackOnly each
+// must be on this machine, for the reason given by why.
+func checkMetricsURLs(c *checker, path string, urls []string, loopbackOnly bool, why string) *Error {
+	if len(urls) > maxEndpoints {
+		return c.errf(path, "%d URLs is too many: use at most %d (each is scraped every sampling interval)", len(urls), maxEndpoints)
+	}
+	for i, u := range urls {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		if err := checkHTTPURL(c, p, u, "http://127.0.0.1:9035/metrics"); err != nil {
 			return err
+		}
+		if loopbackOnly && !isLoopbackHost(mustHostname(u)) {
+			return c.errf(p, "%s is not a loopback URL (127.0.0.1, ::1 or localhost): %s", quote(u), why)
 		}
 	}
 	return nil
@@ -441,6 +556,9 @@ func (s *Scenario) checkClients(c *checker) *Error {
 	}
 	if s.Clients < 1 {
 		return c.errf("clients", "%d is too few: use at least 1 tor client (default %d)", s.Clients, defaultClients)
+	}
+	if s.Clients > maxClients {
+		return c.errf("clients", "%d is too many: use at most %d tor clients (each is a tor process; tor relays cells on one thread, so more clients than cores do not add load)", s.Clients, maxClients)
 	}
 	return nil
 }
@@ -483,6 +601,9 @@ func (s *Scenario) checkPayload(c *checker) *Error {
 	if p.Size <= 0 {
 		return c.errf("payload.size", "must be more than 0 bytes")
 	}
+	if p.Size > maxPayloadSize {
+		return c.errf("payload.size", "%s is too large: use at most %s per request (the built-in payload server's limit; a request must end within a step to be measured)", p.Size, maxPayloadSize)
+	}
 	return nil
 }
 
@@ -513,6 +634,14 @@ func (s *Scenario) checkWorkload(c *checker) *Error {
 	if w.Kind != WorkloadSlowReaders && w.ReadRate != 0 {
 		return c.errf("workload.read_rate", "only used with workload.kind slow-readers; remove it")
 	}
+	if w.ReadRate > maxReadRate {
+		return c.errf("workload.read_rate", "%s is too fast for a slow reader: use at most %s (no Tor stream is that fast)", w.ReadRate, maxReadRate)
+	}
+	// More than 0s and shorter than the measured window are checked with
+	// the ramp (checkCrossSection): the default derives from it.
+	if w.Timeout > maxTimeout {
+		return c.errf("workload.timeout", "%s is too long: use at most %s (a request held longer is a stalled stream, which the timeout exists to count)", w.Timeout, maxTimeout)
+	}
 	return nil
 }
 
@@ -521,10 +650,20 @@ func (s *Scenario) checkRamp(c *checker) *Error {
 	if len(r.Steps) == 0 {
 		return c.errf("ramp.steps", "not set (list increasing load levels, e.g. [1, 2, 4, 8])")
 	}
+	if len(r.Steps) > maxSteps {
+		return c.errf("ramp.steps", "%d steps is too many: use at most %d (reports draw a point per step)", len(r.Steps), maxSteps)
+	}
+	limit, unit, why := maxStreams, "concurrent streams", "each stream holds sockets and ~100 KiB of memory in relaybench, and a circuit in a tor client"
+	if s.Workload.Kind == WorkloadChurn {
+		limit, unit, why = maxChurnRate, "requests/s", "each request builds a new circuit, and a tor client builds a few hundred a second"
+	}
 	for i, n := range r.Steps {
 		p := fmt.Sprintf("ramp.steps[%d]", i)
 		if n < 1 {
 			return c.errf(p, "%d is not a load level: every step must be 1 or more", n)
+		}
+		if n > limit {
+			return c.errf(p, "%d %s is too many: use at most %d (%s)", n, unit, limit, why)
 		}
 		if i > 0 && n <= r.Steps[i-1] {
 			return c.errf(p, "%d does not exceed the previous step (%d): steps must be strictly increasing", n, r.Steps[i-1])
@@ -532,6 +671,9 @@ func (s *Scenario) checkRamp(c *checker) *Error {
 	}
 	if r.StepDuration < minStepDuration {
 		return c.errf("ramp.step_duration", "%s is too short: use at least %s", r.StepDuration, minStepDuration)
+	}
+	if r.StepDuration > maxStepDuration {
+		return c.errf("ramp.step_duration", "%s is too long: use at most %s (a level held longer is a soak test; use repetitions)", r.StepDuration, maxStepDuration)
 	}
 	if r.Warmup >= r.StepDuration || r.Warmup < 0 {
 		return c.errf("ramp.warmup", "%s leaves no time to measure in a %s step (ramp.step_duration); make it shorter", r.Warmup, r.StepDuration)
@@ -547,12 +689,17 @@ func (s *Scenario) checkSampling(c *checker) *Error {
 	if sa.Interval > s.Ramp.StepDuration {
 		return c.errf("sampling.interval", "%s is longer than ramp.step_duration (%s), so steps would get no samples; lower it", sa.Interval, s.Ramp.StepDuration)
 	}
-	for i, u := range sa.MetricsURLs {
-		if err := checkHTTPURL(c, fmt.Sprintf("sampling.metrics_urls[%d]", i), u, "http://127.0.0.1:9035/metrics"); err != nil {
-			return err
-		}
+	switch s.Target.Kind {
+	case TargetTestnet:
+		return checkMetricsURLs(c, "sampling.metrics_urls", sa.MetricsURLs, true,
+			"with target.kind testnet everything runs on this machine")
+	case TargetSocks:
+		allowRemote := s.Target.Socks != nil && s.Target.Socks.AllowRemote
+		return checkMetricsURLs(c, "sampling.metrics_urls", sa.MetricsURLs, !allowRemote,
+			"relaybench scrapes only this machine unless target.socks.allow_remote is true")
+	default:
+		return checkMetricsURLs(c, "sampling.metrics_urls", sa.MetricsURLs, false, "")
 	}
-	return nil
 }
 
 func (s *Scenario) checkLimits(c *checker) *Error {
@@ -560,8 +707,14 @@ func (s *Scenario) checkLimits(c *checker) *Error {
 	if l.MaxDuration <= 0 {
 		return c.errf("limits.max_duration", "must be more than 0s")
 	}
+	if l.MaxDuration > maxRunDuration {
+		return c.errf("limits.max_duration", "%s is too long: use at most %s (raw records are written to disk, one line per request)", l.MaxDuration, maxRunDuration)
+	}
 	if l.MaxBytes <= 0 {
 		return c.errf("limits.max_bytes", "must be more than 0 bytes")
+	}
+	if l.MaxBytes > maxMaxBytes {
+		return c.errf("limits.max_bytes", "%s is too large: use at most %s (a day at 100 Gbit/s is about 1 PB)", l.MaxBytes, maxMaxBytes)
 	}
 	return nil
 }
@@ -576,8 +729,14 @@ func (s *Scenario) checkThresholds(c *checker) *Error {
 	if t.MinCapacity != nil && *t.MinCapacity <= 0 {
 		return c.errf("thresholds.min_capacity", "must be more than 0B/s; remove it for no capacity gate")
 	}
+	if t.MinCapacity != nil && *t.MinCapacity > maxCapacity {
+		return c.errf("thresholds.min_capacity", "%s could never be reached: use at most %s (more than a load machine's network or a tor process carries)", *t.MinCapacity, maxCapacity)
+	}
 	if t.MaxP95TTFB != nil && *t.MaxP95TTFB <= 0 {
 		return c.errf("thresholds.max_p95_ttfb", "must be more than 0s; remove it for no latency gate")
+	}
+	if t.MaxP95TTFB != nil && *t.MaxP95TTFB >= s.Workload.Timeout {
+		return c.errf("thresholds.max_p95_ttfb", "%s could never fail: a request without a first byte by workload.timeout (%s) fails instead; use a shorter gate", *t.MaxP95TTFB, s.Workload.Timeout)
 	}
 	if t.MaxErrorRate != nil && !isFraction(*t.MaxErrorRate) {
 		return c.errf("thresholds.max_error_rate", "%s is not a fraction between 0 and 1 (0.01 = 1%% of requests)", ftoa(*t.MaxErrorRate))
@@ -596,8 +755,14 @@ func (s *Scenario) checkOnset(c *checker) *Error {
 	if !(o.LatencyFactor > 1) || math.IsInf(o.LatencyFactor, 1) {
 		return c.errf("onset.latency_factor", "%s is out of range: use a factor above 1 (2.0 = p95 time to first byte doubled compared with the first step)", ftoa(o.LatencyFactor))
 	}
+	if o.LatencyFactor > maxLatencyFactor {
+		return c.errf("onset.latency_factor", "%s is out of range: use at most %s (beyond, requests time out before the rule could trip)", ftoa(o.LatencyFactor), ftoa(maxLatencyFactor))
+	}
 	if !(o.ConnectFactor > 1) || math.IsInf(o.ConnectFactor, 1) {
 		return c.errf("onset.connect_factor", "%s is out of range: use a factor above 1 (2.0 = p95 SOCKS connect time doubled compared with the first step)", ftoa(o.ConnectFactor))
+	}
+	if o.ConnectFactor > maxLatencyFactor {
+		return c.errf("onset.connect_factor", "%s is out of range: use at most %s (beyond, requests time out before the rule could trip)", ftoa(o.ConnectFactor), ftoa(maxLatencyFactor))
 	}
 	if !isFraction(o.ErrorRate) {
 		return c.errf("onset.error_rate", "%s is not a fraction between 0 and 1 (0.01 = 1%% of requests failed)", ftoa(o.ErrorRate))
@@ -611,6 +776,12 @@ func (s *Scenario) checkOnset(c *checker) *Error {
 func (s *Scenario) checkVariants(c *checker) *Error {
 	if s.Repetitions < 1 {
 		return c.errf("repetitions", "%d is too few: run the ramp at least once (default 1)", s.Repetitions)
+	}
+	if s.Repetitions > maxRepetitions {
+		return c.errf("repetitions", "%d is too many: use at most %d (statistics need 5 to 20; each repetition starts its own tor processes)", s.Repetitions, maxRepetitions)
+	}
+	if len(s.Variants) > maxVariants {
+		return c.errf("variants", "%d variants is too many: use at most %d (for a parameter sweep, run relaybench from a script)", len(s.Variants), maxVariants)
 	}
 	seen := map[string]int{}
 	var baseTorrc map[string]string
@@ -652,10 +823,16 @@ func (s *Scenario) checkVariants(c *checker) *Error {
 				if strings.TrimSpace(cmd) == "" {
 					return c.errf(fmt.Sprintf("%s.%s[%d]", p, list.name, j), "empty command; remove it")
 				}
+				if r, ok := controlChar(cmd, "\t\n"); ok {
+					return c.errf(fmt.Sprintf("%s.%s[%d]", p, list.name, j), "holds a control character (%U); write the command as plain text", r)
+				}
 			}
 		}
 		if v.Repetitions < 1 {
 			return c.errf(p+".repetitions", "%d is too few: use at least 1, or remove it to inherit repetitions (%d)", v.Repetitions, s.Repetitions)
+		}
+		if v.Repetitions > maxRepetitions {
+			return c.errf(p+".repetitions", "%d is too many: use at most %d (statistics need 5 to 20; each repetition starts its own tor processes)", v.Repetitions, maxRepetitions)
 		}
 	}
 	return nil

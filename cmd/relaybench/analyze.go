@@ -6,9 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/relaybench/relaybench/measure"
 	"github.com/relaybench/relaybench/reports"
 	"github.com/relaybench/relaybench/runner/rundir"
+	"github.com/relaybench/relaybench/runner/session"
 )
 
 // runAnalyze is `relaybench analyze RUN_DIR...` and `relaybench report
@@ -30,7 +30,7 @@ func runAnalyze(cmd string, args []string, stdout, stderr io.Writer) error {
 		if i > 0 {
 			fmt.Fprintln(stdout)
 		}
-		a, err := analyzeDir(dir)
+		a, err := session.AnalyzeDir(dir)
 		if err != nil {
 			return err
 		}
@@ -47,18 +47,4 @@ func runAnalyze(cmd string, args []string, stdout, stderr io.Writer) error {
 		return checkFailed{fmt.Errorf("thresholds failed in %s (see the FAIL lines above)", strings.Join(failed, ", "))}
 	}
 	return nil
-}
-
-// analyzeDir loads a run directory, analyses it and writes summary.json
-// and every report file.
-func analyzeDir(dir string) (*measure.Analysis, error) {
-	r, err := measure.Load(dir)
-	if err != nil {
-		return nil, err
-	}
-	a := measure.Analyze(r)
-	if err := reports.WriteAll(dir, a); err != nil {
-		return a, fmt.Errorf("write the reports of %s: %w", dir, err)
-	}
-	return a, nil
 }

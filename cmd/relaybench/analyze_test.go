@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -27,22 +26,37 @@ func TestRunRateLimitedBridge(t *testing.T) {
 		t.Skip("starts a tor test network; skipped with -short")
 	}
 	const rate = 2 << 20
-	sc := shortScenario(t, "local", 1, 2, 4, 8)
+	sc, err := scenarios.Builtin("local")
+	if err != nil {
+		t.Fatal(err)
+	}
 	sc.Name = "ratelimit"
+	sc.Repetitions = 1
 	sc.Target.Testnet.Torrc = map[string]string{"BandwidthRate": "2 MBytes", "BandwidthBurst": "2 MBytes"}
+	sc.Ramp.Steps = []int{1, 2, 4, 8}
 	sc.Ramp.StepDuration = scenarios.Duration(10 * time.Second)
 	sc.Ramp.Warmup = scenarios.Duration(2 * time.Second)
 	sc.Payload.Size = 1 << 20
-	res, err := runScenario(context.Background(), sc, testRunConfig(t))
-	if err != nil {
-		t.Fatalf("run: %v", err)
+	file := filepath.Join(t.TempDir(), "ratelimit.yaml")
+	if err := os.WriteFile(file, mustMarshal(t, sc), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	a := res.analysis
-	if a == nil {
-		t.Fatal("no analysis")
-	}
+	outDir := t.TempDir()
 	var out bytes.Buffer
-	if err := run([]string{"analyze", res.dir}, &out, &out); err != nil {
+	if err := run([]string{"run", "--out", outDir, file}, &out, &out); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	dirs, _ := filepath.Glob(filepath.Join(outDir, "*-ratelimit"))
+	if len(dirs) != 1 {
+		t.Fatalf("run directories %v, want one", dirs)
+	}
+	runDir := dirs[0]
+	a, err := measure.ReadSummary(runDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run([]string{"analyze", runDir}, &out, &out); err != nil {
 		t.Fatalf("analyze: %v\n%s", err, out.String())
 	}
 	t.Logf("\n%s", out.String())
@@ -92,16 +106,16 @@ func TestRunRateLimitedBridge(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(res.dir, "scenario.yaml"), mustMarshal(t, withTh), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(runDir, "scenario.yaml"), mustMarshal(t, withTh), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		var out bytes.Buffer
-		err = run([]string{"analyze", res.dir}, &out, &out)
+		err = run([]string{"analyze", runDir}, &out, &out)
 		if exitCode(err) != tc.want {
 			t.Errorf("%s: analyze exit %d (%v), want %d\n%s", tc.thresholds, exitCode(err), err, tc.want, out.String())
 		}
 	}
-	again, err := measure.ReadSummary(res.dir)
+	again, err := measure.ReadSummary(runDir)
 	if err != nil {
 		t.Fatal(err)
 	}

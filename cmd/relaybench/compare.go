@@ -6,22 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
-	"maps"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
-	"github.com/relaybench/relaybench/measure"
-	"github.com/relaybench/relaybench/measure/envinfo"
 	"github.com/relaybench/relaybench/reports"
-	"github.com/relaybench/relaybench/runner/rundir"
-	"github.com/relaybench/relaybench/scenarios"
+	"github.com/relaybench/relaybench/runner/session"
 )
 
 // compareFormats are the values of compare's --format.
@@ -38,7 +29,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("compare", stderr)
 	var failOn *float64
 	var failOnRaw string
-	fs.Func("fail-on-regression", "exit 1 when a significant change is worse than `PCT` percent: median goodput or capacity down, or median TTFB up (e.g. 10)", func(s string) error {
+	fs.Func("fail-on-regression", "exit 1 when a significant change is worse than `PCT` percent: median goodput or capacity down, or median TTFB p50 or p95 up (e.g. 10); a metric with fewer than 4 repetitions on a side is not tested, said so, and does not fail the check", func(s string) error {
 		failOnRaw = s
 		return nil
 	})
@@ -69,30 +60,32 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 		return usagef("compare: name at least two run directories, the baseline first: relaybench compare RUN_A RUN_B (got %d)", len(runs))
 	}
 
-	loaded := make([]loadedRun, len(runs))
+	loaded := make([]*session.LoadedRun, len(runs))
 	for i, dir := range runs {
-		lr, err := loadCompareRun(dir)
+		lr, err := session.LoadRun(dir)
 		if err != nil {
 			return err
 		}
-		for _, n := range lr.notes {
+		for _, n := range lr.Notes {
 			fmt.Fprintf(stderr, "relaybench: %s\n", n)
 		}
 		loaded[i] = lr
 	}
 
 	var comps []*reports.Comparison
-	var regressions []string
+	var regressions, untested []string
 	for _, other := range loaded[1:] {
 		base := loaded[0]
-		diffs, notes := envDifferences(base, other)
-		c := reports.Compare(base.analysis, other.analysis,
-			reports.WithNames(base.name, other.name),
-			reports.WithEnvDifferences(diffs, notes...))
+		c := session.Compare(base, other)
 		comps = append(comps, c)
 		if failOn != nil {
 			for _, r := range c.Regressions(*failOn) {
-				regressions = append(regressions, fmt.Sprintf("%s vs %s: %s", other.name, base.name, r.Message))
+				regressions = append(regressions, fmt.Sprintf("%s vs %s: %s", other.Name, base.Name, r.Message))
+			}
+			// Too few repetitions is not damage and not a regression: the
+			// check passes on what it could test and says what it could not.
+			if note := c.TooFewText(); note != "" {
+				untested = append(untested, note)
 			}
 		}
 	}
@@ -133,16 +126,30 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	} else {
 		fmt.Fprintf(out, "\n%s:\n", title)
 	}
+	list := func(items []string) {
+		for _, it := range items {
+			if *format == "markdown" {
+				fmt.Fprintf(out, "- %s\n", it)
+			} else {
+				fmt.Fprintf(out, "  - %s\n", it)
+			}
+		}
+	}
 	if len(regressions) == 0 {
 		fmt.Fprintln(out, "  none")
-		return nil
 	}
-	for _, r := range regressions {
+	list(regressions)
+	if len(untested) > 0 {
+		const head = "not tested (too few repetitions; not counted as regressions):"
 		if *format == "markdown" {
-			fmt.Fprintf(out, "- %s\n", r)
+			fmt.Fprintf(out, "\n%s\n\n", head)
 		} else {
-			fmt.Fprintf(out, "  - %s\n", r)
+			fmt.Fprintln(out, head)
 		}
+		list(untested)
+	}
+	if len(regressions) == 0 {
+		return nil
 	}
 	return checkFailed{fmt.Errorf("compare: %d significant regression(s) beyond %g%%", len(regressions), *failOn)}
 }
@@ -184,193 +191,4 @@ func parsePercent(s string) (float64, error) {
 		return 0, fmt.Errorf("%q is negative: give how much worse a change must be to fail, such as 10", s)
 	}
 	return v, nil
-}
-
-// loadedRun is one run directory as compare sees it.
-type loadedRun struct {
-	dir, name string
-	analysis  *measure.Analysis
-	// scenario is nil when scenario.yaml could not be read (a summary-only
-	// run directory without it).
-	scenario *scenarios.Scenario
-	// notes are said on stderr: how the run was read.
-	notes []string
-}
-
-// loadCompareRun analyses dir from its raw files. A directory without
-// requests.jsonl but with summary.json (raw files deleted to save space,
-// or a copy of the summary alone) is read from its summary.json instead.
-// Anything else that is not a run is a run failure naming dir.
-func loadCompareRun(dir string) (loadedRun, error) {
-	lr := loadedRun{dir: dir, name: runName(dir)}
-	_, rerr := os.Stat(filepath.Join(dir, rundir.RequestsFile))
-	_, serr := os.Stat(filepath.Join(dir, rundir.SummaryFile))
-	if errors.Is(rerr, fs.ErrNotExist) && serr == nil {
-		a, err := measure.ReadSummary(dir)
-		if err != nil {
-			return lr, fmt.Errorf("%s has no raw files and its summary cannot be read: %w", dir, err)
-		}
-		lr.analysis = a
-		lr.notes = append(lr.notes, fmt.Sprintf("%s: no raw files (%s): using %s", dir, rundir.RequestsFile, rundir.SummaryFile))
-		lr.notes = append(lr.notes, staleSummaryNotes(dir, a)...)
-		// LoadRun: the scenario as it ran, even if a rule changed since.
-		if sc, _, err := scenarios.LoadRun(filepath.Join(dir, rundir.ScenarioFile)); err == nil {
-			lr.scenario = sc
-		}
-		return lr, nil
-	}
-	r, err := measure.Load(dir)
-	if err != nil {
-		return lr, err
-	}
-	lr.analysis = measure.Analyze(r)
-	lr.scenario = r.Scenario
-	return lr, nil
-}
-
-// staleSummaryNotes warns about a summary.json written before it kept the
-// raw samples: its steps then compare as "no samples".
-func staleSummaryNotes(dir string, a *measure.Analysis) []string {
-	var out []string
-	for _, s := range a.Steps {
-		if s.Goodput.N > 0 && len(s.GoodputSeries) == 0 || s.TTFB.N > 0 && len(s.TTFBSamples) == 0 {
-			out = append(out, fmt.Sprintf("%s: its %s predates the raw samples (goodput_series, ttfb_samples): run `relaybench analyze` on the raw files, or those steps show no samples", dir, rundir.SummaryFile))
-			break
-		}
-	}
-	return out
-}
-
-// runName is how a run is shown: its directory's base name
-// (<time>-<scenario>), which tells two runs of one scenario apart.
-func runName(dir string) string {
-	if n := filepath.Base(filepath.Clean(dir)); n != "." && n != string(filepath.Separator) {
-		return n
-	}
-	return dir
-}
-
-// envDifferences gathers how two runs' set-ups differ: the target's torrc
-// overrides and the other scenario settings from scenario.yaml, and
-// envinfo.Diff of env.json when both runs have one. The notes say what
-// could not be compared.
-func envDifferences(a, b loadedRun) ([]reports.EnvDifference, []string) {
-	var diffs []reports.EnvDifference
-	var notes []string
-	if a.scenario != nil && b.scenario != nil {
-		diffs = append(diffs, reports.TorrcDifferences(testnetTorrc(a.scenario), testnetTorrc(b.scenario))...)
-		diffs = append(diffs, scenarioDifferences(a.scenario, b.scenario)...)
-	} else {
-		for _, r := range []loadedRun{a, b} {
-			if r.scenario == nil {
-				notes = append(notes, fmt.Sprintf("%s has no readable %s: torrc and scenario settings not compared", r.name, rundir.ScenarioFile))
-			}
-		}
-	}
-
-	ea, erra := envinfo.ReadFile(filepath.Join(a.dir, rundir.EnvFile))
-	eb, errb := envinfo.ReadFile(filepath.Join(b.dir, rundir.EnvFile))
-	switch {
-	case erra == nil && errb == nil:
-		for _, d := range envinfo.Diff(ea, eb) {
-			diffs = append(diffs, reports.EnvDifference{Key: d.Key, A: d.A, B: d.B})
-		}
-	case errors.Is(erra, fs.ErrNotExist) && errors.Is(errb, fs.ErrNotExist):
-		notes = append(notes, fmt.Sprintf("neither run has %s: tor versions, the target's effective config, sysctls and the machine not compared", rundir.EnvFile))
-	default:
-		for _, r := range []struct {
-			name string
-			err  error
-		}{{a.name, erra}, {b.name, errb}} {
-			switch {
-			case errors.Is(r.err, fs.ErrNotExist):
-				notes = append(notes, fmt.Sprintf("%s has no %s: tor versions, the target's effective config, sysctls and the machine not compared", r.name, rundir.EnvFile))
-			case r.err != nil:
-				notes = append(notes, fmt.Sprintf("%s: %v: tor versions, the target's effective config, sysctls and the machine not compared", r.name, r.err))
-			}
-		}
-	}
-	return diffs, notes
-}
-
-func testnetTorrc(sc *scenarios.Scenario) map[string]string {
-	if sc.Target.Testnet == nil {
-		return nil
-	}
-	return sc.Target.Testnet.Torrc
-}
-
-// scenarioDifferences lists the scenario settings that differ, as
-// "scenario/<yaml path>": a different ramp, payload or workload changes
-// what a step means. The name and description never matter, and the torrc
-// is listed by TorrcDifferences.
-func scenarioDifferences(a, b *scenarios.Scenario) []reports.EnvDifference {
-	fa, fb := flattenScenario(a), flattenScenario(b)
-	keys := slices.Sorted(maps.Keys(fa))
-	for k := range fb {
-		if _, ok := fa[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	var out []reports.EnvDifference
-	for _, k := range keys {
-		va, oka := fa[k]
-		vb, okb := fb[k]
-		if !oka {
-			va = reports.Unset
-		}
-		if !okb {
-			vb = reports.Unset
-		}
-		if va != vb {
-			out = append(out, reports.EnvDifference{Key: "scenario/" + k, A: va, B: vb})
-		}
-	}
-	return out
-}
-
-// flattenScenario turns a scenario into "ramp.step_duration" → "12s"
-// pairs through its YAML form (the form scenario.yaml has); lists become
-// one flow-style value.
-func flattenScenario(sc *scenarios.Scenario) map[string]string {
-	out := map[string]string{}
-	b, err := yaml.Marshal(sc)
-	if err != nil {
-		return out
-	}
-	var doc map[string]any
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return out
-	}
-	var walk func(prefix string, v any)
-	walk = func(prefix string, v any) {
-		switch v := v.(type) {
-		case map[string]any:
-			for k, x := range v {
-				p := k
-				if prefix != "" {
-					p = prefix + "." + k
-				}
-				walk(p, x)
-			}
-		case []any:
-			j, err := json.Marshal(v)
-			if err != nil {
-				out[prefix] = fmt.Sprint(v)
-				return
-			}
-			out[prefix] = string(j)
-		case nil:
-		default:
-			out[prefix] = fmt.Sprint(v)
-		}
-	}
-	walk("", doc)
-	for k := range out {
-		if k == "name" || k == "description" || strings.HasPrefix(k, "target.testnet.torrc.") {
-			delete(out, k)
-		}
-	}
-	return out
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/relaybench/relaybench/measure"
 	"github.com/relaybench/relaybench/reports"
 	"github.com/relaybench/relaybench/runner/rundir"
 )
@@ -74,19 +75,20 @@ func TestCompareNotARun(t *testing.T) {
 }
 
 // TestCompareFailOnRegression: the baseline at 4 MBytes, the run at
-// 1 MBytes, is a regression at every step (exit 1); the other way round
-// is an improvement (exit 0).
+// 1 MBytes, both with 2 repetitions: far apart, but too few repetitions to
+// test, so the check passes and says what it could not test. With 6
+// repetitions a side the same drop is a regression at every step (exit 1);
+// the other way round an improvement (exit 0).
 func TestCompareFailOnRegression(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	err := runCompareCmd([]string{"compare", "--fail-on-regression", "10", runDir("bw4"), runDir("bw1")}, &stdout, &stderr)
-	if !errors.As(err, &checkFailed{}) {
-		t.Fatalf("bw4 → bw1: %v, want checkFailed\n%s", err, stdout.String())
+	if err := runCompareCmd([]string{"compare", "--fail-on-regression", "10", runDir("bw4"), runDir("bw1")}, &stdout, &stderr); err != nil {
+		t.Fatalf("bw4 → bw1 (2 repetitions each): %v, want exit 0: too few repetitions is not a regression\n%s", err, stdout.String())
 	}
 	out := stdout.String()
 	for _, want := range []string{
-		"regressions beyond 10%:",
-		"bw1 vs bw4: step 1 (1 streams): median goodput",
-		"down by more than 10%",
+		"regressions beyond 10%:\n  none\nnot tested (too few repetitions; not counted as regressions):\n",
+		"bw1 vs bw4: 11 of 11 metrics not tested: too few repetitions to test (bw4 ran 2, bw1 ran 2; the U test needs at least 4 per side",
+		"too few repetitions to test (n=2)",
 		"torrc/BandwidthRate: 4 MBytes → 1 MBytes",
 	} {
 		if !strings.Contains(out, want) {
@@ -97,20 +99,63 @@ func TestCompareFailOnRegression(t *testing.T) {
 		t.Errorf("stderr does not say bw1 was read from its summary: %q", stderr.String())
 	}
 
+	fast, slow := summaryRun(t, "fast", 3e6), summaryRun(t, "slow", 0.7e6)
 	stdout.Reset()
 	stderr.Reset()
-	if err := runCompareCmd([]string{"compare", "--fail-on-regression", "10", runDir("bw1"), runDir("bw4")}, &stdout, &stderr); err != nil {
-		t.Errorf("bw1 → bw4: %v, want no regression\n%s", err, stdout.String())
+	err := runCompareCmd([]string{"compare", "--fail-on-regression", "10", fast, slow}, &stdout, &stderr)
+	if !errors.As(err, &checkFailed{}) {
+		t.Fatalf("fast → slow (6 repetitions each): %v, want checkFailed\n%s", err, stdout.String())
 	}
-	if !strings.Contains(stdout.String(), "regressions beyond 10%:\n  none") {
-		t.Errorf("bw1 → bw4 does not say there is no regression:\n%s", stdout.String())
+	for _, want := range []string{
+		"regressions beyond 10%:",
+		"slow vs fast: step 1 (1 streams): median goodput 2.86 MiB/s → 0.668 MiB/s (-76.67%, p=0.002 n=6), down by more than 10%",
+		"slow vs fast: capacity (fast at step 1",
+	} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("output does not say %q:\n%s", want, stdout.String())
+		}
+	}
+	if strings.Contains(stdout.String(), "not tested") {
+		t.Errorf("6 repetitions a side: nothing may be left untested:\n%s", stdout.String())
+	}
+
+	stdout.Reset()
+	if err := runCompareCmd([]string{"compare", "--fail-on-regression", "10", slow, fast}, &stdout, &stderr); err != nil {
+		t.Errorf("slow → fast: %v, want no regression\n%s", err, stdout.String())
+	}
+	if !strings.Contains(stdout.String(), "regressions beyond 10%:\n  none\n") {
+		t.Errorf("slow → fast does not say there is no regression:\n%s", stdout.String())
 	}
 
 	// Without --fail-on-regression a regression is reported, never exit 1.
 	stdout.Reset()
-	if err := runCompareCmd([]string{"compare", runDir("bw4"), runDir("bw1")}, &stdout, &stderr); err != nil {
-		t.Errorf("bw4 → bw1 without --fail-on-regression: %v", err)
+	if err := runCompareCmd([]string{"compare", fast, slow}, &stdout, &stderr); err != nil {
+		t.Errorf("fast → slow without --fail-on-regression: %v", err)
 	}
+}
+
+// summaryRun writes a run directory holding only a summary.json (compare's
+// summary fallback): one step of 1 stream, 6 repetitions whose goodputs
+// spread 1 % apart around goodput, TTFB 50 ms, the capacity there.
+func summaryRun(t *testing.T, name string, goodput float64) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), name)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := measure.StepResult{Step: 0, Load: 1, Reps: 6}
+	for rep := range 6 {
+		g := goodput * (0.975 + 0.01*float64(rep))
+		s.RepGoodput = append(s.RepGoodput, g)
+		s.RepStats = append(s.RepStats, measure.RepStat{Rep: rep, Goodput: g, Requests: 10, TTFBP50: 0.05, TTFBP95: 0.05})
+	}
+	a := &measure.Analysis{Version: measure.AnalysisVersion, Scenario: "synthetic", Target: "testnet relay as bridge", Workload: "bulk",
+		LoadUnit: "streams", Repetitions: 6, StoppedBy: "completed", Steps: []measure.StepResult{s},
+		Capacity: &measure.Capacity{Step: 0, Load: 1, RepGoodput: s.RepGoodput}}
+	if err := measure.WriteSummary(dir, a); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 func TestCompareFormats(t *testing.T) {
@@ -139,7 +184,7 @@ func TestCompareFormats(t *testing.T) {
 	if err := runCompareCmd([]string{"compare", "--format", "markdown", runDir("bw1"), runDir("bw4")}, &stdout, &stderr); err != nil {
 		t.Fatal(err)
 	}
-	if md := stdout.String(); !strings.Contains(md, "### goodput per second") || !strings.Contains(md, "|-----") {
+	if md := stdout.String(); !strings.Contains(md, "### goodput, MiB/s: median of the repetitions' goodput") || !strings.Contains(md, "|-----") {
 		t.Errorf("markdown:\n%s", md)
 	}
 }

@@ -84,7 +84,7 @@ func TestTestnetUpStatusDown(t *testing.T) {
 	t.Cleanup(func() {
 		// Whatever failed, leave nothing running.
 		if d, err := chutney.ReadDescription(dir); err == nil {
-			if d.OwnerPID > 0 && isRelaybench(d.OwnerPID) {
+			if d.OwnerRunning() {
 				syscall.Kill(d.OwnerPID, syscall.SIGKILL)
 			}
 			d.KillRemaining()
@@ -111,7 +111,7 @@ func TestTestnetUpStatusDown(t *testing.T) {
 	if !strings.Contains(string(torrc), "\nBandwidthRate 4 MBytes\n") || !strings.Contains(string(torrc), "\nBandwidthBurst 4 MBytes\n") {
 		t.Errorf("--set overrides missing from the target's torrc:\n%s", torrc)
 	}
-	if d.OwnerPID == os.Getpid() || !isRelaybench(d.OwnerPID) {
+	if d.OwnerPID == os.Getpid() || !d.OwnerRunning() {
 		t.Errorf("owner pid %d is not a detached relaybench process", d.OwnerPID)
 	}
 	if len(d.AlivePIDs()) != len(d.Nodes) {
@@ -145,10 +145,10 @@ func TestTestnetUpStatusDown(t *testing.T) {
 		t.Errorf("tor processes %v still run after down", alive)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for isRelaybench(d.OwnerPID) && time.Now().Before(deadline) {
+	for d.OwnerRunning() && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	if isRelaybench(d.OwnerPID) {
+	if d.OwnerRunning() {
 		t.Errorf("owner process %d still runs after down", d.OwnerPID)
 	}
 	if d, _ := chutney.ReadDescription(dir); d == nil || d.State != chutney.StateStopped {

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -162,59 +161,28 @@ func testnetUp(args []string, stdout, stderr io.Writer) error {
 	if d, err := chutney.ReadDescription(nf.dir); err == nil && len(d.AlivePIDs()) > 0 {
 		return usagef("a network is already running in %s: use it, stop it with `relaybench testnet down --dir %s`, or pick another --dir", nf.dir, nf.dir)
 	}
-	os.Remove(filepath.Join(nf.dir, chutney.DescriptionFile))
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	logPath := filepath.Join(nf.dir, "owner.log")
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	defer logFile.Close()
-	owner := exec.Command(self, append([]string{"testnet", "serve"}, nf.args()...)...)
-	owner.Stdout, owner.Stderr = logFile, logFile
-	// A session of its own: closing the terminal does not stop the network;
-	// `testnet down` or --max-lifetime does.
-	owner.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := owner.Start(); err != nil {
-		return fmt.Errorf("start the network's owner process: %w", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- owner.Wait() }()
-	fmt.Fprintf(stderr, "starting test network in %s (owner pid %d, log %s)...\n", nf.dir, owner.Process.Pid, logPath)
-
 	// Ctrl-C while waiting stops the owner, which stops every tor.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	go func() {
 		select {
-		case err := <-exited:
-			log, _ := os.ReadFile(logPath)
-			return fmt.Errorf("test network failed to start (%v):\n%s", err, strings.TrimSpace(string(log)))
 		case s := <-sigs:
-			owner.Process.Signal(syscall.SIGTERM)
-			<-exited
-			return fmt.Errorf("interrupted by %v: network stopped", s)
-		case <-tick.C:
+			cancel(fmt.Errorf("interrupted by %v", s))
+		case <-ctx.Done():
 		}
-		d, err := chutney.ReadDescription(nf.dir)
-		if err != nil || d.OwnerPID != owner.Process.Pid {
-			continue
+	}()
+	d, err := chutney.StartOwner(ctx, nf.dir, append([]string{"testnet", "serve"}, nf.args()...), stderr)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w: network stopped", err)
 		}
-		switch d.State {
-		case chutney.StateReady:
-			printNetwork(stdout, d)
-			return nil
-		case chutney.StateFailed:
-			<-exited
-			return fmt.Errorf("test network failed to start: %s", d.Error)
-		}
+		return err
 	}
+	printNetwork(stdout, d)
+	return nil
 }
 
 // testnetServe is the detached owner that `testnet up` starts.
@@ -243,18 +211,7 @@ func serveNetwork(nf *networkFlags, stdout, progress io.Writer, printInfo bool) 
 		printNetwork(stdout, &d)
 		fmt.Fprintln(stdout, "Press Ctrl-C to stop it.")
 	}
-	select {
-	case <-ctx.Done():
-		fmt.Fprintln(progress, "stopping: signal received")
-	case <-time.After(nf.lifetime):
-		fmt.Fprintf(progress, "stopping: --max-lifetime %s reached\n", nf.lifetime)
-	case p := <-net.Died():
-		// One dead node makes the network's measurements meaningless;
-		// stop everything rather than leave a half-network running.
-		net.Stop()
-		return fmt.Errorf("%v: stopped the network\n%s", p.ExitError(), p.LogTail(15))
-	}
-	return nil
+	return net.Serve(ctx, nf.lifetime, progress)
 }
 
 func printNetwork(w io.Writer, d *chutney.Description) {
@@ -296,33 +253,20 @@ func testnetStatus(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	alive := map[int]bool{}
-	for _, pid := range d.AlivePIDs() {
-		alive[pid] = true
-	}
 	fmt.Fprintf(stdout, "network in %s: state %s, owner pid %d, %s\n", d.Dir, d.State, d.OwnerPID, d.TorVersion)
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROLE\tNICKNAME\tPID\tRUNNING\tORPORT\tSOCKS\tMETRICSPORT\tFINGERPRINT")
-	hc := &http.Client{Timeout: 2 * time.Second}
-	for _, n := range d.Nodes {
-		metrics := "-"
-		if n.MetricsURL != "" {
-			metrics = n.MetricsURL
-			if alive[n.PID] {
-				if resp, err := hc.Get(n.MetricsURL); err != nil {
-					metrics += " (unreachable)"
-				} else {
-					resp.Body.Close()
-					metrics += " (" + resp.Status + ")"
-				}
-			}
+	running := 0
+	for _, n := range d.Status() {
+		if n.Running {
+			running++
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%v\t%s\t%s\t%s\t%s\n", n.Role, n.Nickname, n.PID, alive[n.PID],
-			orDash(n.ORPort), strDash(n.SocksAddr), metrics, strDash(n.Fingerprint))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%v\t%s\t%s\t%s\t%s\n", n.Role, n.Nickname, n.PID, n.Running,
+			orDash(n.ORPort), strDash(n.SocksAddr), strDash(n.Metrics), strDash(n.Fingerprint))
 	}
 	tw.Flush()
-	if d.State == chutney.StateReady && len(alive) != len(d.Nodes) {
-		return fmt.Errorf("%d of %d tor processes are not running: stop the rest with `relaybench testnet down --dir %s`", len(d.Nodes)-len(alive), len(d.Nodes), d.Dir)
+	if d.State == chutney.StateReady && running != len(d.Nodes) {
+		return fmt.Errorf("%d of %d tor processes are not running: stop the rest with `relaybench testnet down --dir %s`", len(d.Nodes)-running, len(d.Nodes), d.Dir)
 	}
 	return nil
 }
@@ -348,41 +292,16 @@ func testnetDown(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	before := d.AlivePIDs()
-	if d.OwnerPID > 0 && d.OwnerPID != os.Getpid() && isRelaybench(d.OwnerPID) {
-		syscall.Kill(d.OwnerPID, syscall.SIGTERM)
-		deadline := time.Now().Add(15 * time.Second)
-		for time.Now().Before(deadline) && isRelaybench(d.OwnerPID) {
-			time.Sleep(50 * time.Millisecond)
-		}
+	ran, killed, err := d.Shutdown()
+	if err != nil {
+		return err
 	}
-	// Tor exits when its owner's control connection closes; anything still
-	// here (an owner that was stuck) is killed.
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) && len(d.AlivePIDs()) > 0 {
-		time.Sleep(50 * time.Millisecond)
-	}
-	killed := d.KillRemaining()
-	time.Sleep(100 * time.Millisecond)
-	if left := d.AlivePIDs(); len(left) > 0 {
-		return fmt.Errorf("tor processes %v of %s are still running after SIGKILL: check them with ps", left, d.Dir)
-	}
-	fmt.Fprintf(stdout, "test network in %s stopped (%d tor processes ended", d.Dir, len(before))
-	if len(killed) > 0 {
-		fmt.Fprintf(stdout, ", %d of them killed", len(killed))
+	fmt.Fprintf(stdout, "test network in %s stopped (%d tor processes ended", d.Dir, ran)
+	if killed > 0 {
+		fmt.Fprintf(stdout, ", %d of them killed", killed)
 	}
 	fmt.Fprintln(stdout, ")")
 	return nil
-}
-
-// isRelaybench reports whether pid is a live relaybench testnet owner, so a
-// reused PID is never signalled.
-func isRelaybench(pid int) bool {
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil {
-		return false
-	}
-	return chutney.Running(pid) && strings.Contains(string(cmdline), "testnet")
 }
 
 func runVersion(stdout io.Writer) error {

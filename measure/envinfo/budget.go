@@ -2,7 +2,8 @@ package envinfo
 
 import (
 	"fmt"
-	"strconv"
+
+	"github.com/relaybench/relaybench/runner/units"
 )
 
 // MemoryBudget is tor's effective MaxMemInQueues: how much memory its
@@ -46,12 +47,11 @@ type MemoryBudget struct {
 // So tor's "8 GB" is 8 GiB and its floor ("0.25 GB") is 256 MiB, not
 // 250 MB.
 const (
-	gib              = int64(1) << 30
-	mib              = int64(1) << 20
+	gib              = int64(units.GiB)
 	veryLargeRAM     = 8 * gib
 	maxDefaultBudget = 8 * gib
 	minDefaultBudget = gib / 4
-	minServerBudget  = 64 * mib
+	minServerBudget  = 64 * units.MiB
 	unknownRAMBudget = 8 * gib
 )
 
@@ -65,29 +65,29 @@ func ComputeMemoryBudget(configured, ramBytes int64, server bool) MemoryBudget {
 	switch {
 	case configured > 0 && server && configured < minServerBudget:
 		b.Rule = fmt.Sprintf("MaxMemInQueues %s (configured), raised to tor's %s minimum for relays",
-			formatBytes(configured), formatBytes(minServerBudget))
+			units.Bytes(configured), units.Bytes(minServerBudget))
 		b.setBytes(minServerBudget)
 	case configured > 0:
-		b.Rule = fmt.Sprintf("MaxMemInQueues %s (configured)", formatBytes(configured))
+		b.Rule = fmt.Sprintf("MaxMemInQueues %s (configured)", units.Bytes(configured))
 		b.setBytes(configured)
 	case ramBytes <= 0:
-		b.Rule = fmt.Sprintf("MaxMemInQueues unset and RAM unknown: tor's fallback of %s", formatBytes(unknownRAMBudget))
+		b.Rule = fmt.Sprintf("MaxMemInQueues unset and RAM unknown: tor's fallback of %s", units.Bytes(unknownRAMBudget))
 		b.setBytes(unknownRAMBudget)
 	default:
 		var avail int64
 		if ramBytes >= veryLargeRAM {
 			avail = (ramBytes / 5) * 2
-			b.Rule = fmt.Sprintf("40%% of %s RAM (RAM >= 8 GiB)", formatBytes(ramBytes))
+			b.Rule = fmt.Sprintf("40%% of %s RAM (RAM >= 8 GiB)", units.Bytes(ramBytes))
 		} else {
 			avail = (ramBytes / 4) * 3
-			b.Rule = fmt.Sprintf("75%% of %s RAM (RAM < 8 GiB)", formatBytes(ramBytes))
+			b.Rule = fmt.Sprintf("75%% of %s RAM (RAM < 8 GiB)", units.Bytes(ramBytes))
 		}
 		switch {
 		case avail > maxDefaultBudget:
-			b.Rule += fmt.Sprintf(" = %s, capped at %s", formatBytes(avail), formatBytes(maxDefaultBudget))
+			b.Rule += fmt.Sprintf(" = %s, capped at %s", units.Bytes(avail), units.Bytes(maxDefaultBudget))
 			avail = maxDefaultBudget
 		case avail < minDefaultBudget:
-			b.Rule += fmt.Sprintf(" = %s, raised to the %s minimum", formatBytes(avail), formatBytes(minDefaultBudget))
+			b.Rule += fmt.Sprintf(" = %s, raised to the %s minimum", units.Bytes(avail), units.Bytes(minDefaultBudget))
 			avail = minDefaultBudget
 		}
 		b.setBytes(avail)
@@ -100,21 +100,4 @@ func (b *MemoryBudget) setBytes(n int64) {
 	b.Bytes = n
 	b.LowThresholdBytes = (n / 4) * 3
 	b.OOMThresholdBytes = n
-}
-
-// formatBytes prints a size in binary units: "8 GiB", "23.5 GiB",
-// "300 MiB", "1000 bytes".
-func formatBytes(n int64) string {
-	switch {
-	case n >= gib && n%gib == 0:
-		return strconv.FormatInt(n/gib, 10) + " GiB"
-	case n >= gib:
-		return strconv.FormatFloat(float64(n)/float64(gib), 'f', 1, 64) + " GiB"
-	case n >= mib && n%mib == 0:
-		return strconv.FormatInt(n/mib, 10) + " MiB"
-	case n >= mib:
-		return strconv.FormatFloat(float64(n)/float64(mib), 'f', 1, 64) + " MiB"
-	default:
-		return strconv.FormatInt(n, 10) + " bytes"
-	}
 }

@@ -87,17 +87,3 @@ func TestParseTorVersion(t *testing.T) {
 		t.Error("no error for output without a version")
 	}
 }
-
-func TestFormatBytes(t *testing.T) {
-	for in, want := range map[int64]string{
-		8 << 30:               "8 GiB",
-		24683620 * 1024:       "23.5 GiB",
-		300 << 20:             "300 MiB",
-		(1 << 20) + (1 << 19): "1.5 MiB",
-		1000:                  "1000 bytes",
-	} {
-		if got := formatBytes(in); got != want {
-			t.Errorf("formatBytes(%d) = %q, want %q", in, got, want)
-		}
-	}
-}

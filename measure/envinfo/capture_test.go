@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/relaybench/relaybench/runner/rundir"
 )
 
 // fakeTor answers GETCONF and GETINFO like tor does: one unknown key fails
@@ -70,9 +72,9 @@ func TestCaptureWithControlPort(t *testing.T) {
 	}}
 	bin, runs := fakeTorBinary(t, "0.4.8.12")
 	env := Capture(context.Background(), []Source{
-		{Name: "rbtarget", Role: RoleTarget, GetConf: target.answer("GETCONF", target.conf), GetInfo: target.answer("GETINFO", target.info)},
-		{Name: "load0", Role: RoleClient, TorBinary: bin},
-		{Name: "load1", Role: RoleClient, TorBinary: bin},
+		{Name: "rbtarget", Role: rundir.RoleTarget, GetConf: target.answer("GETCONF", target.conf), GetInfo: target.answer("GETINFO", target.info)},
+		{Name: "load0", Role: rundir.RoleClient, TorBinary: bin},
+		{Name: "load1", Role: rundir.RoleClient, TorBinary: bin},
 	}, WithProcRoot(proc), WithCgroupRoot(t.TempDir()), WithSysctls())
 
 	p := env.Processes[0]
@@ -126,7 +128,7 @@ func TestCaptureBudgetDisagreement(t *testing.T) {
 	conf["MaxMemInQueues"] = "314572800"
 	tor := &fakeTor{conf: conf, info: map[string]string{"version": "0.4.9.11", "limits/max-mem-in-queues": "268435456"}}
 	env := Capture(context.Background(), []Source{
-		{Name: "t", Role: RoleTarget, PID: 4242, GetConf: tor.answer("GETCONF", conf), GetInfo: tor.answer("GETINFO", tor.info)},
+		{Name: "t", Role: rundir.RoleTarget, PID: 4242, GetConf: tor.answer("GETCONF", conf), GetInfo: tor.answer("GETINFO", tor.info)},
 	}, WithProcRoot(fakeProc(t)), WithSysctls())
 	b := env.Target.MemoryBudget
 	if b.Bytes != 256<<20 || b.Source != "tor" || b.ConfiguredBytes != 300<<20 || b.Rule != "MaxMemInQueues 300 MiB (configured)" {
@@ -149,7 +151,7 @@ func TestCaptureSurvivesBrokenControl(t *testing.T) {
 	}
 	start := time.Now()
 	env := Capture(context.Background(), []Source{
-		{Name: "t", Role: RoleTarget, PID: 4242, GetConf: stuck, GetInfo: panicky},
+		{Name: "t", Role: rundir.RoleTarget, PID: 4242, GetConf: stuck, GetInfo: panicky},
 	}, WithProcRoot(fakeProc(t)), WithSysctls(), WithQueryTimeout(50*time.Millisecond))
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("capture took %v with a stuck control port", d)
@@ -172,7 +174,7 @@ func TestCaptureSurvivesBrokenControl(t *testing.T) {
 
 func TestCaptureSecondTarget(t *testing.T) {
 	env := Capture(context.Background(), []Source{
-		{Name: "a", Role: RoleTarget}, {Name: "b", Role: RoleTarget},
+		{Name: "a", Role: rundir.RoleTarget}, {Name: "b", Role: rundir.RoleTarget},
 	}, WithProcRoot(t.TempDir()), WithSysctls())
 	if env.Target.Name != "a" || !hasNote(env, `source "b": a second target source`) {
 		t.Errorf("target %q, notes %q", env.Target.Name, env.Notes)

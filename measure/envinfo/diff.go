@@ -80,7 +80,7 @@ func flatten(e *Env) map[string]string {
 	}
 	for _, p := range e.Processes {
 		pre := "process/" + p.Name + "/"
-		m[pre+"role"] = p.Role
+		m[pre+"role"] = string(p.Role)
 		put(pre+"binary", p.Binary)
 		put(pre+"tor_version", p.TorVersion)
 		putInt(pre+"nofile_soft", p.NoFileSoft)

@@ -26,9 +26,9 @@ func sampleEnv() *Env {
 		},
 		SysctlsMissing: []string{"net.netfilter.nf_conntrack_max"},
 		Processes: []Process{
-			{Name: "rbtarget", Role: RoleTarget, PID: 100, Binary: "/usr/sbin/tor", TorVersion: "0.4.9.11",
+			{Name: "rbtarget", Role: rundir.RoleTarget, PID: 100, Binary: "/usr/sbin/tor", TorVersion: "0.4.9.11",
 				TorVersionSource: "control-port", NoFileSoft: 20000, NoFileHard: 20000, TorDescriptorLimit: 19968},
-			{Name: "load0", Role: RoleClient, PID: 101, Binary: "/usr/sbin/tor", TorVersion: "0.4.9.11",
+			{Name: "load0", Role: rundir.RoleClient, PID: 101, Binary: "/usr/sbin/tor", TorVersion: "0.4.9.11",
 				TorVersionSource: "binary", NoFileSoft: 1024, NoFileHard: 524288},
 		},
 		Target: &TargetConfig{
@@ -61,7 +61,7 @@ func TestDiff(t *testing.T) {
 	b.Sysctls["net.netfilter.nf_conntrack_max"] = "262144"
 	b.Processes[1].TorVersion = "0.4.8.12"
 	b.Processes[1].NoFileSoft = 524288
-	b.Processes = append(b.Processes, Process{Name: "load1", Role: RoleClient})
+	b.Processes = append(b.Processes, Process{Name: "load1", Role: rundir.RoleClient})
 	b.Target.Options["BandwidthRate"] = "2097152"
 	b.Target.Options["MaxMemInQueues"] = ""
 	b.Target.MemoryBudget = &MemoryBudget{Bytes: 3 << 30, Source: "tor", Rule: "75% of 4 GiB RAM (RAM < 8 GiB)"}

@@ -14,18 +14,11 @@ import (
 	"time"
 
 	"github.com/relaybench/relaybench/runner/rundir"
+	"github.com/relaybench/relaybench/runner/units"
 )
 
 // SchemaVersion is the version of the env.json format Capture writes.
 const SchemaVersion = 1
-
-// Roles of the processes of a run, as used by procstat too.
-const (
-	RoleTarget  = "target"  // the relay under test; its options are read
-	RoleRelay   = "relay"   // another relay of an embedded test network
-	RoleClient  = "client"  // a tor client of the load generator
-	RoleHarness = "harness" // relaybench itself
-)
 
 // Env is the content of env.json: what a run ran on. The package
 // documentation describes every field.
@@ -46,7 +39,7 @@ type Env struct {
 	// Processes describes each process of the run, in Source order.
 	Processes []Process `json:"processes"`
 	// Target is the configuration of the relay under test; nil when no
-	// source had RoleTarget.
+	// source had rundir.RoleTarget.
 	Target *TargetConfig `json:"target,omitempty"`
 	// Notes lists what could not be read, and why, and facts worth a look
 	// (a cgroup memory limit below RAM, tor versions that differ).
@@ -77,8 +70,8 @@ type Machine struct {
 // Process describes one process of the run.
 type Process struct {
 	// Name and Role are the Source's.
-	Name string `json:"name"`
-	Role string `json:"role"`
+	Name string             `json:"name"`
+	Role rundir.ProcessRole `json:"role"`
 	// PID is the process id at capture time (0 when unknown).
 	PID int `json:"pid,omitempty"`
 	// Binary is Source.TorBinary, else the target of /proc/PID/exe.
@@ -131,8 +124,8 @@ type Source struct {
 	// Name identifies the process, e.g. "rbtarget", "load0", "harness".
 	// Diff matches processes of two runs by Name.
 	Name string
-	// Role is one of RoleTarget, RoleRelay, RoleClient, RoleHarness.
-	Role string
+	// Role is rundir.RoleTarget, rundir.RoleRelay, rundir.RoleClient or rundir.RoleHarness.
+	Role rundir.ProcessRole
 	// PID is the process id; 0 if unknown (GETINFO process/pid fills it in
 	// when GetInfo is set).
 	PID int
@@ -147,7 +140,7 @@ type Source struct {
 
 // Harness returns the Source describing the calling process.
 func Harness() Source {
-	return Source{Name: "harness", Role: RoleHarness, PID: os.Getpid()}
+	return Source{Name: "harness", Role: rundir.RoleHarness, PID: os.Getpid()}
 }
 
 // TargetOptions are the torrc options read from the target with GETCONF:
@@ -257,16 +250,16 @@ func Capture(ctx context.Context, sources []Source, opts ...Option) *Env {
 	for _, s := range sources {
 		p := c.process(ctx, s)
 		env.Processes = append(env.Processes, p)
-		if s.Role == RoleTarget {
+		if s.Role == rundir.RoleTarget {
 			if env.Target != nil {
-				c.notef("source %q: a second %s source; only %q's options are read", s.Name, RoleTarget, env.Target.Name)
+				c.notef("source %q: a second %s source; only %q's options are read", s.Name, rundir.RoleTarget, env.Target.Name)
 				continue
 			}
 			env.Target = c.target(ctx, s, p)
 		}
 	}
 	if env.Target == nil {
-		c.notef("target: no source with role %q, so no relay options or memory budget", RoleTarget)
+		c.notef("target: no source with role %q, so no relay options or memory budget", rundir.RoleTarget)
 	}
 	c.crossChecks(env)
 	return env
@@ -428,7 +421,7 @@ func (c *capturer) target(ctx context.Context, s Source, p Process) *TargetConfi
 	t.MemoryBudget = &b
 	if lim := p.CgroupMemoryLimitBytes; lim > 0 && lim < b.Bytes {
 		c.notef("target memory budget %s exceeds the cgroup memory limit %s of %s: the kernel may kill tor before its OOM handler runs",
-			formatBytes(b.Bytes), formatBytes(lim), p.Name)
+			units.Bytes(b.Bytes), units.Bytes(lim), p.Name)
 	}
 	t.Err = strings.Join(errs, "; ")
 	return t
@@ -454,7 +447,7 @@ func (c *capturer) crossChecks(env *Env) {
 	for _, p := range env.Processes {
 		if lim := p.CgroupMemoryLimitBytes; lim > 0 && ram > 0 && lim < ram && p.TorVersion != "" {
 			c.notef("%s: cgroup memory limit %s is below RAM %s; tor sizes an unset MaxMemInQueues from RAM, not from the cgroup",
-				p.Name, formatBytes(lim), formatBytes(ram))
+				p.Name, units.Bytes(lim), units.Bytes(ram))
 		}
 	}
 }

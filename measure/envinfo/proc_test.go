@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/relaybench/relaybench/runner/rundir"
 )
 
 // writeTree creates files (path relative to the returned root → content)
@@ -87,7 +89,7 @@ func TestCaptureFakeProc(t *testing.T) {
 	proc := fakeProc(t)
 	at := time.Date(2025, 11, 23, 12, 0, 0, 0, time.FixedZone("CET", 3600))
 	env := Capture(context.Background(),
-		[]Source{{Name: "rbtarget", Role: RoleTarget, PID: 4242, TorBinary: "/nonexistent/tor"}},
+		[]Source{{Name: "rbtarget", Role: rundir.RoleTarget, PID: 4242, TorBinary: "/nonexistent/tor"}},
 		WithProcRoot(proc), WithCgroupRoot(filepath.Join(proc, "cg")),
 		WithSysctls("net.ipv4.ip_local_port_range", "net.ipv4.tcp_rmem", "net.core.somaxconn",
 			"fs.file-max", "net.netfilter.nf_conntrack_max"),
@@ -168,7 +170,7 @@ func hasNote(env *Env, sub string) bool {
 
 func TestCaptureUnreadableMachine(t *testing.T) {
 	empty := t.TempDir()
-	env := Capture(context.Background(), []Source{{Name: "gone", Role: RoleClient, PID: 99999}},
+	env := Capture(context.Background(), []Source{{Name: "gone", Role: rundir.RoleClient, PID: 99999}},
 		WithProcRoot(empty), WithSysctls("net.core.somaxconn"))
 	if env.Machine.RAMBytes != 0 || env.Machine.CPUModel != "" || env.Machine.Cores != runtime.NumCPU() {
 		t.Errorf("machine = %+v", env.Machine)

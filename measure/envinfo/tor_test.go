@@ -18,6 +18,7 @@ import (
 	"github.com/cretz/bine/control"
 
 	"github.com/relaybench/relaybench/runner/rundir"
+	"github.com/relaybench/relaybench/runner/units"
 )
 
 // startTor starts a tor that never touches the network, with a control
@@ -117,8 +118,8 @@ func TestCaptureRealTor(t *testing.T) {
 	defer cancel()
 
 	sources := []Source{
-		{Name: "tor0", Role: RoleTarget, PID: pid, TorBinary: torPath, GetConf: GetConfFunc(conn), GetInfo: GetInfoFunc(conn)},
-		{Name: "tor0-by-binary", Role: RoleClient, PID: pid, TorBinary: torPath},
+		{Name: "tor0", Role: rundir.RoleTarget, PID: pid, TorBinary: torPath, GetConf: GetConfFunc(conn), GetInfo: GetInfoFunc(conn)},
+		{Name: "tor0-by-binary", Role: rundir.RoleClient, PID: pid, TorBinary: torPath},
 		Harness(),
 	}
 	env := Capture(ctx, sources)
@@ -205,7 +206,7 @@ func TestCaptureRealTor(t *testing.T) {
 	if hasNote(env, "memory budget: tor reports") {
 		t.Errorf("tor disagrees with the rule: %q", env.Notes)
 	}
-	t.Logf("unset MaxMemInQueues on %s RAM: %s = %d bytes", formatBytes(env.Machine.RAMBytes), b.Rule, b.Bytes)
+	t.Logf("unset MaxMemInQueues on %s RAM: %s = %d bytes", units.Bytes(env.Machine.RAMBytes), b.Rule, b.Bytes)
 
 	// One unknown key fails a whole GETCONF with 552, which Capture relies
 	// on to fall back to one key at a time.

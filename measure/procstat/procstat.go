@@ -31,8 +31,8 @@ type Process struct {
 	// Name identifies the process in the samples, e.g. "rbtarget", "load0",
 	// "harness".
 	Name string
-	// Role says what it is: "target", "client", "relay", "harness".
-	Role string
+	// Role says what it is to the run.
+	Role rundir.ProcessRole
 	PID  int
 }
 
@@ -128,7 +128,7 @@ func (s *Sampler) Run(ctx context.Context) error {
 func (s *Sampler) sampleOnce(now time.Time) error {
 	var samples []rundir.ProcessSample
 	if busy, err := ReadMachine(); err == nil {
-		samples = append(samples, rundir.ProcessSample{Time: now.UTC(), Name: rundir.MachineName, Role: rundir.MachineName, CPUSeconds: busy, Cores: runtime.NumCPU()})
+		samples = append(samples, rundir.ProcessSample{Time: now.UTC(), Name: rundir.MachineName, Role: rundir.RoleMachine, CPUSeconds: busy, Cores: runtime.NumCPU()})
 	}
 	for _, p := range s.Processes() {
 		smp := rundir.ProcessSample{Time: now.UTC(), Name: p.Name, Role: p.Role, PID: p.PID}

@@ -84,7 +84,7 @@ func TestSamplerWritesEveryProcessAndSurvivesExit(t *testing.T) {
 		Interval: 100 * time.Millisecond,
 		Out:      &out,
 		Processes: func() []Process {
-			return []Process{{Name: "harness", Role: "harness", PID: os.Getpid()}, {Name: "child", Role: "client", PID: child.Process.Pid}}
+			return []Process{{Name: "harness", Role: rundir.RoleHarness, PID: os.Getpid()}, {Name: "child", Role: rundir.RoleClient, PID: child.Process.Pid}}
 		},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 450*time.Millisecond)

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/relaybench/relaybench/runner/units"
 )
 
 // DefaultAddr is the address Listen uses when given "": loopback, with a port
@@ -20,7 +22,7 @@ const DefaultAddr = "127.0.0.1:0"
 
 // DefaultMaxSize is the largest payload, in bytes, a server accepts to send
 // or receive unless WithMaxSize says otherwise.
-const DefaultMaxSize int64 = 1 << 30
+const DefaultMaxSize int64 = units.GiB
 
 // SeedHeader names the seed of a payload: the server sets it on every
 // download, and an upload that carries it is verified against that seed.

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/relaybench/relaybench/runner/units"
 )
 
 // sizeUnits maps a lower-cased unit suffix to its multiplier. Decimal (SI)
@@ -14,14 +16,14 @@ import (
 var sizeUnits = map[string]int64{
 	"":    1,
 	"b":   1,
-	"kb":  1e3,
-	"mb":  1e6,
-	"gb":  1e9,
-	"tb":  1e12,
-	"kib": 1 << 10,
-	"mib": 1 << 20,
-	"gib": 1 << 30,
-	"tib": 1 << 40,
+	"kb":  units.KB,
+	"mb":  units.MB,
+	"gb":  units.GB,
+	"tb":  units.TB,
+	"kib": units.KiB,
+	"mib": units.MiB,
+	"gib": units.GiB,
+	"tib": units.TiB,
 }
 
 // ParseSize parses a payload size: a non-negative integer optionally followed

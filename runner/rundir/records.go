@@ -117,12 +117,13 @@ const (
 // statuses other than 2xx.
 
 // StepSummary is one step's outcome: one JSON line in steps.jsonl, written
-// as the step ends. Counts and latencies are those of the requests that
-// ended after the warm-up, wherever they started: a request that fails
-// after the warm-up counts as failed even if it started in it. (Before
-// this rule, steps.jsonl counted only the requests that started after the
-// warm-up.) Bytes and Goodput count the bytes received after the warm-up,
-// whenever their request started.
+// as the step ends. Counts are those of the requests that ended after the
+// warm-up, wherever they started: a request that fails after the warm-up
+// counts as failed even if it started in it. (Before this rule, steps.jsonl
+// counted only the requests that started after the warm-up.) Latencies
+// count where they were measured (a connect completed, a first byte
+// received after the warm-up). Bytes and Goodput count the bytes received
+// after the warm-up, whenever their request started.
 type StepSummary struct {
 	// Repetition is the 0-based repetition of the ramp the step belongs to.
 	Repetition int `json:"rep"`
@@ -163,9 +164,9 @@ type StepSummary struct {
 	// successful or cut stream's bytes in the measured window over its
 	// time in it.
 	StreamGoodputP50 float64 `json:"stream_goodput_p50"`
-	// Latency percentiles over the step's requests that ended after the
-	// warm-up: SOCKS connect (new connections only), first byte from the
-	// request's start, and last byte (successes only).
+	// Latency percentiles after the warm-up: SOCKS connect (new
+	// connections only), first byte from the request's start, and last
+	// byte (successes only).
 	ConnectP50 time.Duration `json:"connect_p50"`
 	ConnectP95 time.Duration `json:"connect_p95"`
 	TTFBP50    time.Duration `json:"ttfb_p50"`
@@ -205,17 +206,39 @@ const (
 	CircuitUsed = "used"
 )
 
-// MachineName is the Name (and Role) of the process samples that describe
-// the whole machine.
+// ProcessRole is what a process is to the run. It is recorded in
+// processes.jsonl (ProcessSample), env.json (package envinfo) and run.json
+// (MetricsEndpoint, for what serves a MetricsPort).
+type ProcessRole string
+
+// Process roles.
+const (
+	// RoleTarget is the relay under test.
+	RoleTarget ProcessRole = "target"
+	// RoleRelay is another relay of an embedded test network.
+	RoleRelay ProcessRole = "relay"
+	// RoleClient is one of relaybench's tor clients (the load generator).
+	RoleClient ProcessRole = "client"
+	// RoleHarness is relaybench itself.
+	RoleHarness ProcessRole = "harness"
+	// RoleMachine is the whole machine: the samples named MachineName.
+	RoleMachine ProcessRole = "machine"
+	// RoleOther is a MetricsPort the scenario listed in
+	// sampling.metrics_urls, whatever is behind it.
+	RoleOther ProcessRole = "other"
+)
+
+// MachineName is the Name of the process samples that describe the whole
+// machine (their Role is RoleMachine).
 const MachineName = "machine"
 
 // ProcessSample is one line of processes.jsonl: one process (or the
 // machine) at one sampling time.
 type ProcessSample struct {
-	Time time.Time `json:"t"`
-	Name string    `json:"name"`
-	Role string    `json:"role"`
-	PID  int       `json:"pid,omitempty"`
+	Time time.Time   `json:"t"`
+	Name string      `json:"name"`
+	Role ProcessRole `json:"role"`
+	PID  int         `json:"pid,omitempty"`
 	// CPUSeconds is the process's cumulative user+system CPU time; for the
 	// machine, the cumulative busy (non-idle, non-iowait) time of all cores.
 	CPUSeconds float64 `json:"cpu_s"`
@@ -253,20 +276,10 @@ type RunInfo struct {
 	Metrics []MetricsEndpoint `json:"metrics,omitempty"`
 }
 
-// Roles of a MetricsEndpoint.
-const (
-	// RoleTarget is the relay under test.
-	RoleTarget = "target"
-	// RoleClient is one of relaybench's tor clients.
-	RoleClient = "client"
-	// RoleOther is a URL the scenario listed in sampling.metrics_urls.
-	RoleOther = "other"
-)
-
 // MetricsEndpoint is one sampled MetricsPort.
 type MetricsEndpoint struct {
 	URL  string `json:"url"`
 	Name string `json:"name"`
 	// Role is RoleTarget, RoleClient or RoleOther.
-	Role string `json:"role"`
+	Role ProcessRole `json:"role"`
 }

@@ -73,7 +73,8 @@ type Behavior struct {
 
 // Policy chooses the Behavior of a stream from its index (0 for the
 // server's first CONNECT request, counting every one it received) and its
-// credentials. It is called once per stream, from the stream's goroutine.
+// credentials. It is called once per stream, from the stream's goroutine,
+// so from several at once when streams overlap.
 type Policy func(stream int, c Creds) Behavior
 
 // Always is the Policy that gives every stream b.
@@ -295,7 +296,7 @@ func (s *SOCKSServer) handle(c *net.TCPConn) {
 	s.stats.Streams++
 	s.mu.Unlock()
 	b := s.policy(index, creds)
-	if !s.wait(nil, b.ReplyDelay) {
+	if !sleep(b.ReplyDelay, s.closing) {
 		return
 	}
 	code := b.Reply
@@ -328,12 +329,11 @@ func (s *SOCKSServer) handle(c *net.TCPConn) {
 // negotiate reads the greeting, picks a method and, for username/password,
 // reads the credentials.
 func (s *SOCKSServer) negotiate(c net.Conn) (Creds, bool) {
-	var hdr [2]byte
-	if _, err := io.ReadFull(c, hdr[:]); err != nil || hdr[0] != 5 {
+	if v, err := readByte(c); err != nil || v != 5 {
 		return Creds{}, false
 	}
-	methods := make([]byte, hdr[1])
-	if _, err := io.ReadFull(c, methods); err != nil {
+	methods, err := readField(c)
+	if err != nil {
 		return Creds{}, false
 	}
 	method := byte(0xff) // no acceptable method
@@ -350,20 +350,15 @@ func (s *SOCKSServer) negotiate(c net.Conn) (Creds, bool) {
 	creds := Creds{Method: method}
 	if method == MethodUserPass {
 		// RFC 1929: version 1, ulen, user, plen, password.
-		var v [2]byte
-		if _, err := io.ReadFull(c, v[:]); err != nil || v[0] != 1 {
+		if v, err := readByte(c); err != nil || v != 1 {
 			return Creds{}, false
 		}
-		user := make([]byte, v[1])
-		if _, err := io.ReadFull(c, user); err != nil {
+		user, err := readField(c)
+		if err != nil {
 			return Creds{}, false
 		}
-		var pl [1]byte
-		if _, err := io.ReadFull(c, pl[:]); err != nil {
-			return Creds{}, false
-		}
-		pass := make([]byte, pl[0])
-		if _, err := io.ReadFull(c, pass); err != nil {
+		pass, err := readField(c)
+		if err != nil {
 			return Creds{}, false
 		}
 		creds.Username, creds.Password = string(user), string(pass)
@@ -396,12 +391,8 @@ func readConnect(c net.Conn) (string, bool) {
 		}
 		host = net.IP(ip).String()
 	case 3: // domain name
-		var l [1]byte
-		if _, err := io.ReadFull(c, l[:]); err != nil {
-			return "", false
-		}
-		name := make([]byte, l[0])
-		if _, err := io.ReadFull(c, name); err != nil {
+		name, err := readField(c)
+		if err != nil {
 			return "", false
 		}
 		host = string(name)
@@ -442,24 +433,45 @@ func (s *SOCKSServer) dial(addr string) (*net.TCPConn, byte) {
 	return tc, ReplySucceeded
 }
 
+// readByte reads one byte.
+func readByte(r io.Reader) (byte, error) {
+	var b [1]byte
+	_, err := io.ReadFull(r, b[:])
+	return b[0], err
+}
+
+// readField reads a SOCKS field: a length byte, then that many bytes.
+func readField(r io.Reader) ([]byte, error) {
+	n, err := readByte(r)
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, n)
+	_, err = io.ReadFull(r, b)
+	return b, err
+}
+
 func writeReply(c net.Conn, code byte) error {
 	_, err := c.Write([]byte{5, code, 0, 1, 0, 0, 0, 0, 0, 0})
 	return err
 }
 
-// wait sleeps for d; false when the server closed or done was closed
-// first.
-func (s *SOCKSServer) wait(done <-chan struct{}, d time.Duration) bool {
+// sleep waits d; false when one of stop (up to three channels, nil ones
+// never fire) closed first.
+func sleep(d time.Duration, stop ...<-chan struct{}) bool {
 	if d <= 0 {
 		return true
 	}
+	var ch [3]<-chan struct{}
+	copy(ch[:], stop)
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return true
-	case <-done:
-	case <-s.closing:
+	case <-ch[0]:
+	case <-ch[1]:
+	case <-ch[2]:
 	}
 	return false
 }
@@ -565,7 +577,7 @@ func (st *stream) up() {
 // down copies target -> client under the Behavior.
 func (st *stream) down() {
 	b := st.b
-	if !st.s.wait(st.done, time.Until(st.attached.Add(b.FirstByteDelay))) {
+	if !sleep(time.Until(st.attached.Add(b.FirstByteDelay)), st.done, st.s.closing) {
 		st.halfDone()
 		return
 	}
@@ -612,7 +624,7 @@ func (st *stream) down() {
 			}
 			if b.Rate > 0 {
 				due := paceFrom.Add(time.Duration(float64(sent) / float64(b.Rate) * float64(time.Second)))
-				if !st.pace(time.Until(due)) && !st.stalled() {
+				if !sleep(time.Until(due), st.done, st.stall, st.s.closing) && !st.stalled() {
 					st.halfDone()
 					return
 				}
@@ -631,24 +643,6 @@ func (st *stream) down() {
 			return
 		}
 	}
-}
-
-// pace waits d for the rate cap; false when the stream ended or stalled
-// first.
-func (st *stream) pace(d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-st.done:
-	case <-st.stall:
-	case <-st.s.closing:
-	}
-	return false
 }
 
 func (st *stream) countStall() {

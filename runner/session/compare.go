@@ -1,0 +1,72 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/relaybench/relaybench/measure"
+	"github.com/relaybench/relaybench/reports"
+	"github.com/relaybench/relaybench/runner/rundir"
+)
+
+// LoadedRun is one run directory read back for a comparison.
+type LoadedRun struct {
+	Dir string
+	// Name is how the run is shown (RunName).
+	Name     string
+	Analysis *measure.Analysis
+	Setup    Setup
+	// Notes say how the run was read (from summary.json, say).
+	Notes []string
+}
+
+// LoadRun analyses dir from its raw files; nothing is written into it. A
+// directory without requests.jsonl but with summary.json (raw files deleted
+// to save space, or a copy of the summary alone) is read from its
+// summary.json instead, and a note says so. Anything else that is not a
+// run is an error naming dir.
+func LoadRun(dir string) (*LoadedRun, error) {
+	lr := &LoadedRun{Dir: dir, Name: RunName(dir)}
+	_, rerr := os.Stat(filepath.Join(dir, rundir.RequestsFile))
+	_, serr := os.Stat(filepath.Join(dir, rundir.SummaryFile))
+	if errors.Is(rerr, fs.ErrNotExist) && serr == nil {
+		a, err := measure.ReadSummary(dir)
+		if err != nil {
+			return nil, fmt.Errorf("%s has no raw files and its summary cannot be read: %w", dir, err)
+		}
+		lr.Analysis = a
+		lr.Notes = append(lr.Notes, fmt.Sprintf("%s: no raw files (%s): using %s", dir, rundir.RequestsFile, rundir.SummaryFile))
+		lr.Notes = append(lr.Notes, staleSummaryNotes(dir, a)...)
+	} else {
+		r, err := measure.Load(dir)
+		if err != nil {
+			return nil, err
+		}
+		lr.Analysis = measure.Analyze(r)
+	}
+	lr.Setup = ReadSetup(dir)
+	return lr, nil
+}
+
+// staleSummaryNotes warns about a summary.json written before it kept the
+// per-repetition samples: its steps then compare as "no samples".
+func staleSummaryNotes(dir string, a *measure.Analysis) []string {
+	for _, s := range a.Steps {
+		if s.Goodput.N > 0 && len(s.RepGoodput) == 0 || s.TTFB.N > 0 && len(s.RepStats) == 0 {
+			return []string{fmt.Sprintf("%s: its %s predates the per-repetition samples (rep_goodput, rep_stats): run `relaybench analyze` on the raw files, or those steps show no samples", dir, rundir.SummaryFile)}
+		}
+	}
+	return nil
+}
+
+// Compare compares run other with the baseline base (reports.Compare),
+// with the runs' names and their SetupDifferences.
+func Compare(base, other *LoadedRun) *reports.Comparison {
+	diffs, notes := SetupDifferences(base.Setup, other.Setup)
+	return reports.Compare(base.Analysis, other.Analysis,
+		reports.WithNames(base.Name, other.Name),
+		reports.WithEnvDifferences(diffs, notes...))
+}

@@ -1,0 +1,368 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/relaybench/relaybench/chutney"
+	"github.com/relaybench/relaybench/measure"
+	"github.com/relaybench/relaybench/measure/envinfo"
+	"github.com/relaybench/relaybench/measure/metricsport"
+	"github.com/relaybench/relaybench/measure/procstat"
+	"github.com/relaybench/relaybench/reports"
+	"github.com/relaybench/relaybench/runner"
+	"github.com/relaybench/relaybench/runner/payload"
+	"github.com/relaybench/relaybench/runner/rundir"
+	"github.com/relaybench/relaybench/scenarios"
+)
+
+// Options say how a scenario is run, beyond the scenario itself.
+type Options struct {
+	// OutDir receives the run directory, <OutDir>/<time>-<scenario>.
+	OutDir string
+	// Progress receives progress lines and warnings (stderr in the CLI);
+	// nil discards them.
+	Progress io.Writer
+	// DirAuthorities, for tests only, makes a `relay` target's clients use
+	// a test network instead of the real Tor network, so that code path is
+	// exercised with the embedded network standing in for the real one.
+	DirAuthorities []string
+	// OnClients, for tests only, sees the pool once it is bootstrapped.
+	OnClients func([]*chutney.Client)
+
+	// variant names the variant being run into the directory, if any.
+	variant string
+}
+
+// Result is what a run produced, also when it failed part way.
+type Result struct {
+	// Dir is the run directory.
+	Dir string
+	// Reps holds one summary per repetition of the ramp.
+	Reps []runner.Summary
+	// Circuits holds, per repetition and step, the circuits the pool's
+	// clients' streams used (zero for socks targets, where we own no
+	// client to ask).
+	Circuits [][]int
+	// Analysis is computed from the run directory after everything
+	// stopped; nil when the run produced no requests file, and for a run
+	// with variants (each variant directory has its own).
+	Analysis *measure.Analysis
+	// Ranking compares the variants of a run with variants.
+	Ranking *reports.Ranking
+}
+
+// Run runs sc: it creates the run directory, brings up the target, starts
+// the samplers, drives the load and stops every process it started on
+// every way out. A scenario with variants runs each variant's repetitions
+// interleaved (see runVariants). The Result is non-nil once the run
+// directory exists, also with an error.
+func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Result, error) {
+	if opts.Progress == nil {
+		opts.Progress = io.Discard
+	}
+	started := time.Now().UTC()
+	dir := filepath.Join(opts.OutDir, started.Format("20060102-150405")+"-"+sc.Name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create run directory: %w", err)
+	}
+	if err := writeScenario(dir, sc); err != nil {
+		return &Result{Dir: dir}, err
+	}
+	if len(sc.Variants) > 0 {
+		return runVariants(ctx, sc, dir, opts)
+	}
+	fmt.Fprintf(opts.Progress, "run %s: scenario %s, %s target as %s, %d steps, about %s\n",
+		dir, sc.Name, sc.Target.Kind, roleOf(sc), len(sc.Ramp.Steps), sc.PlannedDuration())
+	reps := make([]int, max(sc.Repetitions, 1))
+	for i := range reps {
+		reps[i] = i
+	}
+	return runInDir(ctx, sc, dir, reps, opts)
+}
+
+func writeScenario(dir string, sc *scenarios.Scenario) error {
+	resolved, err := sc.Marshal()
+	if err != nil {
+		return err
+	}
+	return rundir.WriteFileAtomic(filepath.Join(dir, rundir.ScenarioFile), resolved, 0o644)
+}
+
+func roleOf(sc *scenarios.Scenario) string {
+	if sc.Target.Kind == scenarios.TargetSocks {
+		return "given SocksPorts"
+	}
+	return string(sc.Target.Role)
+}
+
+// AnalyzeDir loads a run directory, analyses it and writes summary.json
+// and every report file.
+func AnalyzeDir(dir string) (*measure.Analysis, error) {
+	r, err := measure.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	a := measure.Analyze(r)
+	if err := reports.WriteAll(dir, a); err != nil {
+		return a, fmt.Errorf("write the reports of %s: %w", dir, err)
+	}
+	return a, nil
+}
+
+// runInDir runs the given repetitions of sc into dir, with one target
+// brought up for them and stopped after. The raw files are appended to, so
+// that a variant's interleaved repetitions, each with a fresh target,
+// accumulate in one directory that reads like a run without variants.
+func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []int, opts Options) (_ *Result, err error) {
+	res := &Result{Dir: dir}
+	info := rundir.RunInfo{Scenario: sc.Name, Variant: opts.variant, Started: time.Now().UTC()}
+	if old, rerr := rundir.ReadRunInfo(dir); rerr == nil {
+		info.Started = old.Started // a variant's later repetition
+	}
+	// Registered first, so it runs last: after every file is closed and
+	// every process stopped, the run is described and analysed from what
+	// reached the disk, whichever way the run ended.
+	defer func() {
+		info.Finished = time.Now().UTC()
+		if n := len(res.Reps); n > 0 {
+			info.StoppedBy = res.Reps[n-1].StoppedBy
+		}
+		if err != nil {
+			info.Error = err.Error()
+		}
+		if werr := rundir.WriteRunInfo(dir, info); werr != nil && err == nil {
+			err = werr
+		}
+		if _, serr := os.Stat(filepath.Join(dir, rundir.RequestsFile)); serr != nil {
+			return // failed before any load: nothing to analyse
+		}
+		a, aerr := AnalyzeDir(dir)
+		if aerr != nil {
+			fmt.Fprintf(opts.Progress, "warning: could not analyse %s: %v\n", dir, aerr)
+			return
+		}
+		res.Analysis = a
+	}()
+
+	netDir := "testnet"
+	if reps[0] > 0 {
+		netDir = fmt.Sprintf("testnet-%d", reps[0]) // keep each repetition's tor logs
+	}
+	tgt, err := setUpTarget(ctx, sc, dir, netDir, opts)
+	if err != nil {
+		return res, err
+	}
+	defer tgt.close()
+
+	plan := runner.Plan{Scenario: sc, Endpoints: tgt.endpoints, LoopbackOnly: tgt.loopbackOnly}
+	if sc.Payload.URL == "" {
+		srv, err := payload.Listen("127.0.0.1:0")
+		if err != nil {
+			return res, err
+		}
+		defer srv.Close()
+		plan.PayloadURL = srv.BytesURL
+		plan.Verify = true
+		plan.Seed = payload.DefaultSeed
+	} else {
+		url := sc.Payload.URL
+		plan.PayloadURL = func(int64) string { return url }
+	}
+
+	requests, err := rundir.OpenAppend(dir, rundir.RequestsFile)
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		if cerr := requests.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close %s: %w", rundir.RequestsFile, cerr)
+		}
+	}()
+	plan.Records = requests
+
+	// What the run ran on, captured once the target is up so that its
+	// effective configuration can be read over its control port.
+	env := envinfo.Capture(ctx, tgt.envSources())
+	if err := env.WriteFile(filepath.Join(dir, rundir.EnvFile)); err != nil {
+		return res, fmt.Errorf("write %s: %w", rundir.EnvFile, err)
+	}
+	info.Metrics = slices.Clone(tgt.metrics)
+	info.Warnings = append(info.Warnings, tgt.warnings...)
+	for i, u := range sc.Sampling.MetricsURLs {
+		info.Metrics = append(info.Metrics, rundir.MetricsEndpoint{URL: u, Name: fmt.Sprintf("extra%d", i), Role: rundir.RoleOther})
+	}
+	if err := rundir.WriteRunInfo(dir, info); err != nil {
+		return res, err
+	}
+
+	// The pool outlives each repetition's engine: a client that died stays
+	// out of the pool, a dead network node or a raw file that cannot be
+	// written aborts whatever runs.
+	st := &runState{dead: map[int]bool{}}
+	samplerCtx, stopSamplers := context.WithCancel(context.Background())
+	var (
+		samplers sync.WaitGroup
+		files    []io.Closer // closed once the samplers and watchers stopped
+	)
+	defer func() {
+		stopSamplers()
+		samplers.Wait()
+		for _, f := range slices.Backward(files) {
+			if cerr := f.Close(); cerr != nil && err == nil {
+				err = cerr
+			}
+		}
+	}()
+	// A sampler whose file cannot be written stops the run: without its
+	// file the run has no record of what it sampled.
+	startSampler := func(name string, run func(context.Context) error) {
+		samplers.Go(func() {
+			if err := run(samplerCtx); err != nil {
+				st.abort(fmt.Errorf("%s sampler: %w", name, err))
+			}
+		})
+	}
+	var metricsURLs []string
+	for _, m := range info.Metrics {
+		metricsURLs = append(metricsURLs, m.URL)
+	}
+	if len(metricsURLs) > 0 {
+		metrics, err := rundir.OpenAppend(dir, rundir.MetricsFile)
+		if err != nil {
+			return res, err
+		}
+		files = append(files, metrics)
+		sampler := &metricsport.Sampler{URLs: metricsURLs, Interval: sc.Sampling.Interval.Std(), Out: metrics}
+		startSampler("MetricsPort", sampler.Run)
+	}
+
+	if opts.OnClients != nil {
+		opts.OnClients(tgt.clients)
+	}
+	procFile, err := rundir.OpenAppend(dir, rundir.ProcessesFile)
+	if err != nil {
+		return res, err
+	}
+	files = append(files, procFile)
+	procSampler := &procstat.Sampler{Processes: tgt.processes, Interval: sc.Sampling.Interval.Std(), Out: procFile}
+	startSampler("process", procSampler.Run)
+
+	circuits, err := recordCircuits(samplerCtx, tgt.clients, dir, st.abort)
+	if err != nil {
+		return res, err
+	}
+	files = append(files, circuits)
+	stepsLog, err := rundir.Append[rundir.StepSummary](dir, rundir.StepsFile)
+	if err != nil {
+		return res, err
+	}
+	files = append(files, stepsLog)
+	// Each step's boundaries reach the disk as the step ends: the analysis
+	// needs them, and a crash must not take the finished steps with it.
+	stepDone := func(s rundir.StepSummary) {
+		if err := stepsLog.Write(s); err != nil {
+			st.abort(err)
+		}
+	}
+
+	// A tor client of the pool that dies is noticed at once: its endpoint
+	// leaves the pool and the run goes on with the rest.
+	for i, c := range tgt.clients {
+		go func() {
+			select {
+			case <-c.Process.Exited():
+				fmt.Fprintf(opts.Progress, "\nwarning: tor client %s died (%v); going on with the rest of the pool\n%s\n", c.Name, c.Process.ExitError(), c.Process.LogTail(5))
+				st.markDead(i)
+			case <-samplerCtx.Done():
+			}
+		}()
+	}
+	if tgt.network != nil {
+		died := tgt.network.Died()
+		go func() {
+			select {
+			case p := <-died:
+				fmt.Fprintf(opts.Progress, "\nerror: test network node %s died (%v): stopping the run\n%s\n", p.Name, p.ExitError(), p.LogTail(10))
+				st.abort(fmt.Errorf("test network node %s died: %w", p.Name, p.ExitError()))
+			case <-samplerCtx.Done():
+			}
+		}()
+	}
+	for _, rep := range reps {
+		plan.Repetition = rep
+		engine, err := runner.New(plan, runner.WithProgress(progressPrinter(opts.Progress, sc, rep)), runner.WithStepDone(stepDone))
+		if err != nil {
+			return res, err
+		}
+		st.setEngine(engine)
+		summary, err := engine.Run(ctx)
+		fmt.Fprintln(opts.Progress)
+		res.Reps = append(res.Reps, summary)
+		var circ []int
+		for _, s := range summary.Steps {
+			circ = append(circ, circuits.usedBetween(s.Start, s.End))
+		}
+		res.Circuits = append(res.Circuits, circ)
+		if err != nil {
+			return res, err
+		}
+	}
+	return res, st.err()
+}
+
+// runState is what outlives each repetition's engine: the pool's dead
+// clients and the reason to abort, handed to every engine that starts.
+type runState struct {
+	mu       sync.Mutex
+	current  *runner.Engine
+	dead     map[int]bool
+	abortErr error
+}
+
+func (s *runState) markDead(i int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dead[i] = true
+	if s.current != nil {
+		s.current.MarkDead(i)
+	}
+}
+
+// abort stops the running engine, and any later one, with err; the first
+// reason wins.
+func (s *runState) abort(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.abortErr == nil {
+		s.abortErr = err
+	}
+	if s.current != nil {
+		s.current.Abort(s.abortErr)
+	}
+}
+
+// err is why the run was aborted, nil if it was not.
+func (s *runState) err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.abortErr
+}
+
+func (s *runState) setEngine(e *runner.Engine) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.current = e
+	for i := range s.dead {
+		e.MarkDead(i)
+	}
+	if s.abortErr != nil {
+		e.Abort(s.abortErr)
+	}
+}

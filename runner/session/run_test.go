@@ -1,0 +1,248 @@
+package session
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/relaybench/relaybench/chutney"
+	"github.com/relaybench/relaybench/runner/rundir"
+	"github.com/relaybench/relaybench/scenarios"
+)
+
+// shortScenario is the built-in scenario cut down for tests: three 5 s
+// steps with a 1 s warm-up and 2 MiB objects.
+func shortScenario(t *testing.T, name string, steps ...int) *scenarios.Scenario {
+	t.Helper()
+	sc, err := scenarios.Builtin(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Ramp.Steps = steps
+	sc.Ramp.StepDuration = scenarios.Duration(5 * time.Second)
+	sc.Ramp.Warmup = scenarios.Duration(time.Second)
+	sc.Repetitions = 1
+	if sc.Workload.Kind == scenarios.WorkloadBulk {
+		sc.Payload.Size = 2 << 20
+	}
+	return sc
+}
+
+func testOptions(t *testing.T) Options {
+	return Options{OutDir: t.TempDir(), Progress: testWriter{t}}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// checkRamp asserts what every run must show: each step carried verified
+// bytes, the records on disk match the summary, and with per-stream
+// isolation the circuits used grow with the streams.
+func checkRamp(t *testing.T, res *Result, wantCircuitsGrow bool) {
+	t.Helper()
+	if len(res.Reps) != 1 {
+		t.Fatalf("%d repetitions, want 1", len(res.Reps))
+	}
+	sum := res.Reps[0]
+	t.Logf("\n%s", sum.Table())
+	for _, st := range sum.Steps {
+		if st.OK == 0 || st.Bytes == 0 {
+			t.Errorf("step %d (load %d): %d ok requests, %d bytes; want some", st.Step+1, st.Load, st.OK, st.Bytes)
+		}
+	}
+	lines, err := rundir.ReadFile[rundir.Record](res.Dir, rundir.RequestsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := lines.Records
+	if int64(len(recs)) != sum.Requests {
+		t.Errorf("requests.jsonl has %d records, summary counts %d", len(recs), sum.Requests)
+	}
+	if a := res.Analysis; a == nil || len(a.Steps) != len(sum.Steps) {
+		t.Errorf("analysis %+v: want one result per step", a)
+	} else {
+		for i, st := range a.Steps {
+			// The runner's window bytes and the analysis' must agree.
+			if want := float64(sum.Steps[i].Bytes); st.Bytes != want || st.Goodput.N == 0 {
+				t.Errorf("step %d: analysis counts %.0f bytes in %d seconds, runner %0.f", i+1, st.Bytes, st.Goodput.N, want)
+			}
+		}
+	}
+	if circ := res.Circuits[0]; wantCircuitsGrow {
+		t.Logf("circuits used per step: %v", circ)
+		if circ[len(circ)-1] <= circ[0] {
+			t.Errorf("circuits used per step %v: want more circuits at the last step than at the first", circ)
+		}
+	}
+	for _, name := range []string{"scenario.yaml", "run.json", "steps.jsonl", "metrics.jsonl", "processes.jsonl", "summary.json"} {
+		if st, err := os.Stat(filepath.Join(res.Dir, name)); err != nil || st.Size() == 0 {
+			t.Errorf("%s missing or empty in the run dir (%v)", name, err)
+		}
+	}
+}
+
+// TestRunTestnetBridgeRamp is `relaybench run` on the built-in local
+// scenario, shortened: it starts its own network and loads the target as a
+// bridge through a pool of two clients.
+func TestRunTestnetBridgeRamp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a tor test network; skipped with -short")
+	}
+	sc := shortScenario(t, "local", 1, 2, 4)
+	res, err := Run(context.Background(), sc, testOptions(t))
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	checkRamp(t, res, true)
+	metrics, err := rundir.ReadFile[rundir.ScrapeRecord](res.Dir, rundir.MetricsFile)
+	scrapes := metrics.Records
+	if err != nil || len(scrapes) == 0 {
+		t.Fatalf("metrics.jsonl: %d scrapes, %v", len(scrapes), err)
+	}
+	// The network and its clients are gone once the run returned.
+	if d, err := chutney.ReadDescription(filepath.Join(res.Dir, "testnet")); err != nil || len(d.AlivePIDs()) > 0 {
+		t.Errorf("tor processes still run after the run: %v (%v)", d.AlivePIDs(), err)
+	}
+}
+
+// TestRunOnExistingNetwork covers the other target kinds with one network
+// started here: `relay` (our own tor clients, with the test network
+// standing in for the real one), `socks` (a SocksPort we did not start),
+// the churn workload, and a pool client killed mid-run.
+func TestRunOnExistingNetwork(t *testing.T) {
+	net := startNetwork(t)
+	target := net.Target()
+	relayScenario := func(role scenarios.Role, steps ...int) *scenarios.Scenario {
+		sc := shortScenario(t, "local", steps...)
+		relay := &scenarios.RelayTarget{MetricsURL: target.MetricsURL()}
+		if role == scenarios.RoleBridge {
+			relay.BridgeLine = target.BridgeLine()
+		} else {
+			relay.Fingerprint = target.Fingerprint
+		}
+		// Without payload.url, which a relay target requires: the harness
+		// serves the payload. The run directory must still be analysed
+		// (checkRamp wants the analysis), as recorded.
+		sc.Target = scenarios.Target{Kind: scenarios.TargetRelay, Role: role, Relay: relay}
+		return sc
+	}
+
+	t.Run("relay as entry", func(t *testing.T) {
+		cfg := testOptions(t)
+		cfg.DirAuthorities = net.DirAuthorities
+		res, err := Run(context.Background(), relayScenario(scenarios.RoleEntry, 1, 2, 4), cfg)
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+		checkRamp(t, res, true)
+	})
+
+	t.Run("socks churn", func(t *testing.T) {
+		sc := shortScenario(t, "local-churn", 2, 4)
+		sc.Target = scenarios.Target{Kind: scenarios.TargetSocks, Socks: &scenarios.SocksTarget{
+			Addresses: []string{net.Client.SocksAddr}, MetricsURLs: []string{target.MetricsURL()},
+		}}
+		sc.Clients = 0
+		res, err := Run(context.Background(), sc, testOptions(t))
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+		checkRamp(t, res, false)
+		steps := res.Reps[0].Steps
+		if steps[1].Requests <= steps[0].Requests {
+			t.Errorf("churn at %d req/s made %d requests, at %d req/s %d: the open loop did not follow the rate",
+				steps[0].Load, steps[0].Requests, steps[1].Load, steps[1].Requests)
+		}
+	})
+
+	t.Run("pool client killed mid-run", func(t *testing.T) {
+		cfg := testOptions(t)
+		cfg.DirAuthorities = net.DirAuthorities
+		var (
+			mu       sync.Mutex
+			killedAt time.Time
+		)
+		cfg.OnClients = func(clients []*chutney.Client) {
+			victim := clients[0].Process
+			time.AfterFunc(3*time.Second, func() {
+				mu.Lock()
+				killedAt = time.Now()
+				mu.Unlock()
+				syscall.Kill(victim.PID(), syscall.SIGKILL)
+			})
+		}
+		res, err := Run(context.Background(), relayScenario(scenarios.RoleBridge, 2, 4), cfg)
+		if err != nil {
+			t.Fatalf("run with a dead client: %v (want the run to go on with the rest of the pool)", err)
+		}
+		checkRamp(t, res, false)
+		lines, err := rundir.ReadFile[rundir.Record](res.Dir, rundir.RequestsFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs := lines.Records
+		mu.Lock()
+		defer mu.Unlock()
+		before, lateOnDead := 0, 0
+		for _, r := range recs {
+			switch {
+			case r.Endpoint == 0 && r.Start.Before(killedAt):
+				before++
+			case r.Endpoint == 0 && r.Start.After(killedAt.Add(time.Second)):
+				lateOnDead++
+			}
+		}
+		if before == 0 {
+			t.Errorf("no record through the killed client before it died: records were lost")
+		}
+		if lateOnDead > 0 {
+			t.Errorf("%d requests were sent to the dead client more than 1 s after it died", lateOnDead)
+		}
+	})
+}
+
+// TestRunSocksPortNotListening: a SocksPort nobody listens on is reported
+// at once, by address.
+func TestRunSocksPortNotListening(t *testing.T) {
+	port, err := chutney.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	sc := shortScenario(t, "local", 1)
+	sc.Target = scenarios.Target{Kind: scenarios.TargetSocks, Socks: &scenarios.SocksTarget{Addresses: []string{addr}}}
+	sc.Clients = 0
+	start := time.Now()
+	_, err = Run(context.Background(), sc, testOptions(t))
+	if err == nil || !strings.Contains(err.Error(), addr) || !strings.Contains(err.Error(), "not listening") {
+		t.Fatalf("err = %v, want one naming %s as not listening", err, addr)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("took %s to report an unreachable SocksPort, want under 5 s", took)
+	}
+}
+
+// startNetwork starts an embedded network for a test that loads an
+// existing one, stopped when the test ends; skipped with -short.
+func startNetwork(t *testing.T) *chutney.Network {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a tor test network; skipped with -short")
+	}
+	net, err := chutney.Start(context.Background(), filepath.Join(t.TempDir(), "net"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(net.Stop)
+	return net
+}
