@@ -47,6 +47,10 @@ type Description struct {
 	// network needs (together with TestingTorNetwork 1).
 	DirAuthorities []string          `json:"dir_authorities"`
 	Nodes          []NodeDescription `json:"nodes"`
+
+	// TargetTorVersion is the version of the target's tor, which may be
+	// another build than the rest of the network's (WithTargetTor).
+	TargetTorVersion string `json:"target_tor_version,omitempty"`
 }
 
 // NodeDescription describes one tor process of the network.
@@ -68,6 +72,15 @@ type NodeDescription struct {
 	DataDir    string `json:"data_dir"`
 	Torrc      string `json:"torrc"`
 	Log        string `json:"log"`
+
+	// TorBinary is the tor executable the node runs.
+	TorBinary string `json:"tor_binary,omitempty"`
+	// Cgroups are the directories of the cgroup confining the node (the
+	// target, when confined), one per hierarchy; CPUQuotaCores and
+	// MemoryLimitBytes are its limits.
+	Cgroups          []string `json:"cgroups,omitempty"`
+	CPUQuotaCores    float64  `json:"cpu_quota_cores,omitempty"`
+	MemoryLimitBytes int64    `json:"memory_limit_bytes,omitempty"`
 }
 
 // Describe returns the network's current description.
@@ -85,11 +98,16 @@ func (n *Network) Describe(state State, cause error) Description {
 	if cause != nil {
 		d.Error = cause.Error()
 	}
+	d.TargetTorVersion = n.TargetTorVersion
 	for _, node := range n.Nodes {
 		nd := NodeDescription{
 			Role: node.Role, Nickname: node.Nickname, Fingerprint: node.Fingerprint, V3Ident: node.V3Ident,
 			ORPort: node.ORPort, DirPort: node.DirPort, MetricsURL: node.MetricsURL(), BridgeLine: node.BridgeLine(),
 			DataDir: node.DataDir, Torrc: filepath.Join(node.DataDir, torrcFile), Log: filepath.Join(node.DataDir, noticeLogFile),
+			TorBinary: node.TorBinary,
+		}
+		if g := node.Cgroup; g != nil {
+			nd.Cgroups, nd.CPUQuotaCores, nd.MemoryLimitBytes = g.Paths(), g.Limits().CPU, g.Limits().MemoryBytes
 		}
 		if p := node.proc; p != nil {
 			nd.PID, nd.ControlAddr, nd.CookiePath = p.PID(), p.ControlAddr, p.CookiePath

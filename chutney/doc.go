@@ -13,6 +13,9 @@
 // parent-death signal, and tor is told to exit when the control connection the
 // harness holds closes (TAKEOWNERSHIP). Together these end every tor process on
 // a normal stop, on Ctrl-C, on a panic and when the harness is SIGKILLed.
+// A target confined to a CPU quota or memory limit runs in a cgroup of its
+// own (package chutney/cgroup), removed once its process has exited; a group
+// left by a SIGKILLed harness is removed by the next Start.
 //
 // Everything binds 127.0.0.1, and clients refuse to open streams to anything
 // but loopback addresses: the exit relay's policy must accept *:* for clients

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/relaybench/relaybench/chutney/cgroup"
 )
 
 // Role is what a node does in the network.
@@ -41,6 +43,13 @@ type Node struct {
 	MetricsPort int
 	DataDir     string
 	Torrc       []TorrcOption
+	// TorBinary is the tor executable the node runs (a path or a name
+	// looked up in PATH).
+	TorBinary string
+	// Cgroup confines the node's tor process (the target, when
+	// WithTargetCPU or WithTargetMemory is given); nil otherwise. Its
+	// Stat is the evidence that the quota held the relay back.
+	Cgroup *cgroup.Group
 
 	proc *TorProcess
 }
@@ -66,6 +75,8 @@ type config struct {
 	exits, middles       int
 	targetTorrc          []TorrcOption
 	targetNofile         uint64
+	targetLimits         cgroup.Limits
+	targetTorPath        string
 	readyTimeout         time.Duration
 	readyBytes           int64
 	progress             io.Writer
@@ -94,6 +105,24 @@ func WithTargetTorrc(opts ...TorrcOption) Option {
 // `ulimit -n` would for a relay operator's daemon.
 func WithTargetNofile(n uint64) Option { return func(c *config) { c.targetNofile = n } }
 
+// WithTargetCPU confines the target's tor process to a CPU quota of cores
+// (0.25 = a quarter of one core) in a cgroup of its own, so that the relay
+// under test, not the machine or the rest of the network, is the limit. It
+// needs write access to the cgroup file system (root); Start fails with a
+// message naming the path otherwise. 0 is no quota.
+func WithTargetCPU(cores float64) Option { return func(c *config) { c.targetLimits.CPU = cores } }
+
+// WithTargetMemory limits the memory of the target's tor process (in its
+// cgroup, like WithTargetCPU). 0 is no limit.
+func WithTargetMemory(bytes int64) Option {
+	return func(c *config) { c.targetLimits.MemoryBytes = bytes }
+}
+
+// WithTargetTor runs the relay under test with another tor executable than
+// the rest of the network (WithTorBinary), e.g. a build under test; "" is
+// the network's tor.
+func WithTargetTor(path string) Option { return func(c *config) { c.targetTorPath = path } }
+
 // WithReadyTimeout bounds the wait for a proven-ready network (default 120 s).
 func WithReadyTimeout(d time.Duration) Option { return func(c *config) { c.readyTimeout = d } }
 
@@ -114,6 +143,8 @@ type Network struct {
 	ReadyIn time.Duration
 	// TorVersion is what `tor --version` printed first.
 	TorVersion string
+	// TargetTorVersion is the same for the target's tor (WithTargetTor).
+	TargetTorVersion string
 
 	cfg       config
 	startedAt time.Time
@@ -154,6 +185,9 @@ func Start(ctx context.Context, dir string, opts ...Option) (_ *Network, err err
 	if cfg.gencertPath == "" {
 		cfg.gencertPath = "tor-gencert"
 	}
+	if cfg.targetTorPath == "" {
+		cfg.targetTorPath = cfg.torPath
+	}
 	// tor runs in its data dir and reads paths from its torrc: a relative
 	// dir would be resolved twice.
 	dir, err = filepath.Abs(dir)
@@ -173,9 +207,20 @@ func Start(ctx context.Context, dir string, opts ...Option) (_ *Network, err err
 	if net.TorVersion, err = torVersion(ctx, cfg.torPath); err != nil {
 		return nil, err
 	}
+	net.TargetTorVersion = net.TorVersion
+	if cfg.targetTorPath != cfg.torPath {
+		if net.TargetTorVersion, err = torVersion(ctx, cfg.targetTorPath); err != nil {
+			return nil, fmt.Errorf("the target's tor: %w", err)
+		}
+	}
 	ports := newPortReservation()
 	defer ports.releaseAll()
 	if err := net.plan(ports); err != nil {
+		return nil, err
+	}
+	// Groups left by a harness that was SIGKILLed go first, confined or not.
+	cgroup.RemoveStale()
+	if err := net.confineTarget(); err != nil {
 		return nil, err
 	}
 	if err := net.makeKeys(ctx); err != nil {
@@ -194,6 +239,7 @@ func Start(ctx context.Context, dir string, opts ...Option) (_ *Network, err err
 	}
 	net.ReadyIn = time.Since(net.startedAt)
 	fmt.Fprintf(cfg.progress, "network ready in %s\n", net.ReadyIn.Round(time.Millisecond))
+	net.relaxVoting()
 	if err := net.writeDescription(StateReady, nil); err != nil {
 		return nil, err
 	}
@@ -223,7 +269,10 @@ func (n *Network) prepareDir() error {
 // plan names the nodes and picks their ports.
 func (n *Network) plan(ports *portReservation) error {
 	add := func(role Role, nick string) error {
-		node := &Node{Role: role, Nickname: nick, DataDir: filepath.Join(n.Dir, "nodes", nick)}
+		node := &Node{Role: role, Nickname: nick, DataDir: filepath.Join(n.Dir, "nodes", nick), TorBinary: n.cfg.torPath}
+		if role == RoleTarget {
+			node.TorBinary = n.cfg.targetTorPath
+		}
 		var err error
 		if node.ORPort, err = ports.pick(); err != nil {
 			return err
@@ -307,7 +356,7 @@ func (n *Network) makeNodeKeys(ctx context.Context, node *Node) error {
 		}
 	}
 	args := append([]string{"--list-fingerprint", "--ignore-missing-torrc"}, torConfigArgs(node.DataDir)...)
-	cmd := exec.CommandContext(ctx, n.cfg.torPath, append(args, "--DataDirectory", node.DataDir, "--ORPort", fmt.Sprint(node.ORPort), "--Nickname", node.Nickname)...)
+	cmd := exec.CommandContext(ctx, node.TorBinary, append(args, "--DataDirectory", node.DataDir, "--ORPort", fmt.Sprint(node.ORPort), "--Nickname", node.Nickname)...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("tor --list-fingerprint for %s: %w: %s", node.Nickname, err, lastLine(out))
 	}
@@ -394,16 +443,38 @@ func (n *Network) startRelays(ctx context.Context, ports *portReservation) error
 			return err
 		}
 		ports.release(node.ORPort, node.DirPort, node.MetricsPort)
-		opts := processOptions{torPath: n.cfg.torPath}
-		if node.Role == RoleTarget {
-			opts.nofile = n.cfg.targetNofile
-		}
 		wg.Go(func() {
-			node.proc, errs[i] = startTor(ctx, node.Nickname, node.DataDir, opts)
+			node.proc, errs[i] = startTor(ctx, node.Nickname, node.DataDir, n.processOptions(node))
 		})
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// processOptions are how node's tor process is started.
+func (n *Network) processOptions(node *Node) processOptions {
+	opts := processOptions{torPath: node.TorBinary, cgroup: node.Cgroup}
+	if node.Role == RoleTarget {
+		opts.nofile = n.cfg.targetNofile
+	}
+	return opts
+}
+
+// confineTarget creates the target's cgroup when a limit is asked for,
+// before any key is made, so that a machine where it cannot be done fails
+// in a second, not after bootstrap.
+func (n *Network) confineTarget() error {
+	if n.cfg.targetLimits == (cgroup.Limits{}) {
+		return nil
+	}
+	target := n.Target()
+	g, err := cgroup.New(target.Nickname, n.cfg.targetLimits)
+	if err != nil {
+		return err
+	}
+	target.Cgroup = g
+	fmt.Fprintf(n.cfg.progress, "target confined in cgroup %s\n", strings.Join(g.Paths(), " and "))
+	return nil
 }
 
 // Processes returns every running tor process of the network, client included.
@@ -434,6 +505,14 @@ func (n *Network) Stop() {
 			}
 		}
 		wg.Wait()
+		// Every process has exited and been reaped: the groups are empty.
+		for _, node := range n.Nodes {
+			if node.Cgroup != nil {
+				if err := node.Cgroup.Remove(); err != nil {
+					fmt.Fprintf(n.cfg.progress, "warning: %v\n", err)
+				}
+			}
+		}
 		n.writeDescription(StateStopped, nil)
 	})
 }

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/cretz/bine/control"
+
+	"github.com/relaybench/relaybench/chutney/cgroup"
 )
 
 // File names tor writes into a node's data directory at our request.
@@ -79,6 +81,8 @@ type processOptions struct {
 	// tor process, applied with prlimit(1) before exec so that tor sizes its
 	// connection limit from it at start-up, as it would under `ulimit -n`.
 	nofile uint64
+	// cgroup, when set, is the group tor starts in (see cgroup.Group.Start).
+	cgroup *cgroup.Group
 }
 
 // startTor starts tor with the torrc in dataDir, waits for its control port,
@@ -115,7 +119,11 @@ func startTor(ctx context.Context, name, dataDir string, opts processOptions) (*
 		// If the harness dies, even by SIGKILL, the kernel kills tor.
 		Pdeathsig: syscall.SIGKILL,
 	}
-	if err := cmd.Start(); err != nil {
+	start := cmd.Start
+	if opts.cgroup != nil {
+		start = func() error { return opts.cgroup.Start(cmd) }
+	}
+	if err := start(); err != nil {
 		if errors.Is(err, exec.ErrNotFound) {
 			return nil, fmt.Errorf("start %s: %w (install tor: sudo apt-get install tor, or run scripts/setup.sh)", name, err)
 		}

@@ -80,7 +80,8 @@ func (t *torrc) write(path string) error {
 // testNetworkOptions are the options every node of the embedded network
 // shares. They are a fast-bootstrap set: with them 3 authorities, an exit,
 // the target and a client bootstrapped in about 27 s (tor 0.4.9.11, 2 cores).
-// The voting intervals are tor's minimum for a testing network.
+// The voting intervals are tor's minimum for a testing network. Once the
+// network is ready, the authorities vote every ReadyVotingInterval instead.
 func testNetworkOptions(t *torrc, dirAuthorities []string) {
 	t.add("TestingTorNetwork", "1")
 	t.add("TestingV3AuthInitialVotingInterval", "5")

@@ -114,6 +114,25 @@ type TestnetTarget struct {
 	// 1048576, Linux's default fs.nr_open: the most RLIMIT_NOFILE can be
 	// raised to without a sysctl.
 	Nofile int `yaml:"nofile,omitempty"`
+
+	// CPU confines the relay under test to this many cores with a cgroup
+	// CPU quota (e.g. 0.25), so that the relay, not the machine or the rest
+	// of the network, is the limit. 0.05 up to the number of CPUs; 0 or
+	// absent leaves it unconfined. Needs root (it writes cgroup files).
+	CPU float64 `yaml:"cpu,omitempty"`
+	// Memory limits the memory of the relay under test with a cgroup
+	// (e.g. 512MiB), at least 64MiB; 0 or absent is no limit.
+	Memory ByteSize `yaml:"memory,omitempty"`
+	// Exits and Middles are how many exit and middle relays the embedded
+	// network has besides the target, 1 to 8 each; 0 or absent means 1.
+	// More of them keep the rest of the network from being the narrowest
+	// hop.
+	Exits   int `yaml:"exits,omitempty"`
+	Middles int `yaml:"middles,omitempty"`
+	// Tor is the tor executable of the relay under test, e.g. a build to
+	// compare: an absolute path, or a command name looked up in PATH. Empty
+	// means tor from PATH, as for the rest of the network.
+	Tor string `yaml:"tor,omitempty"`
 }
 
 // RelayTarget identifies a relay on the real Tor network.
@@ -344,6 +363,9 @@ type Variant struct {
 	// Repetitions overrides Scenario.Repetitions; 0 or absent inherits it.
 	// At most 100, as Scenario.Repetitions.
 	Repetitions int `yaml:"repetitions"`
+	// Tor overrides Target.Testnet.Tor: the variant runs the relay under
+	// test with this tor executable (testnet only).
+	Tor string `yaml:"tor,omitempty"`
 }
 
 // Runs returns how many times the ramp is run in total: the sum of the
@@ -381,8 +403,8 @@ func (s *Scenario) PlannedDuration() time.Duration {
 }
 
 // ForVariant returns the scenario one variant runs: the variant's torrc
-// merged over target.testnet.torrc, its nofile over target.testnet.nofile,
-// its repetitions, and no variants. The result is a valid scenario of its
+// merged over target.testnet.torrc, its nofile and tor over
+// target.testnet's, its repetitions, and no variants. The result is a valid scenario of its
 // own, so each variant's run directory reads like a run without variants.
 func (s *Scenario) ForVariant(v Variant) *Scenario {
 	out := *s
@@ -398,6 +420,9 @@ func (s *Scenario) ForVariant(v Variant) *Scenario {
 		maps.Copy(tn.Torrc, v.Torrc)
 		if v.Nofile != 0 {
 			tn.Nofile = v.Nofile
+		}
+		if v.Tor != "" {
+			tn.Tor = v.Tor
 		}
 		out.Target.Testnet = &tn
 	}

@@ -2,9 +2,11 @@ package scenarios
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -116,6 +118,14 @@ var invalidCases = []struct {
 	{"target-kind-missing", ":2: target.kind: not set (use testnet, relay or socks)"},
 	{"target-section-mismatch", ":5: target.relay: only used with target.kind relay; remove it or change target.kind"},
 	{"timeout-too-long", ":7: workload.timeout: 2h is too long: use at most 1h (a request held longer is a stalled stream, which the timeout exists to count)"},
+	{"testnet-cpu", ":6: target.testnet.cpu: 0.01 cores is below the minimum of 0.05: use e.g. 0.25 (a quarter of one core), or remove it to leave the relay unconfined"},
+	{"testnet-exits", ":6: target.testnet.exits: 9 is out of range: use 1 to 8 (default 1)"},
+	{"testnet-memory", ":6: target.testnet.memory: 16MiB is below 64MiB: tor needs tens of MiB before it relays anything; use e.g. 512MiB, or remove it for no limit"},
+	{"testnet-middles", ":6: target.testnet.middles: -1 is out of range: use 1 to 8 (default 1)"},
+	{"testnet-tor-missing", ":6: target.testnet.tor: \"/nonexistent/tor\" does not exist; give the path of a tor executable, e.g. /usr/bin/tor or a build's src/app/tor"},
+	{"testnet-tor-not-executable", ":6: target.testnet.tor: \"/etc/passwd\" is not executable; chmod +x it or give the path of a tor executable"},
+	{"testnet-tor-not-in-path", ":6: target.testnet.tor: \"no-such-tor-build\" is not a command in PATH; give the absolute path of a tor executable, e.g. /usr/bin/tor or a build's src/app/tor"},
+	{"testnet-tor-relative", ":6: target.testnet.tor: \"build/src/app/tor\" is a relative path; give the absolute path of the tor executable (e.g. \"" + absTestdata("build/src/app/tor") + "\")"},
 	{"timeout-zero", ":7: workload.timeout: must be more than 0s"},
 	{"timeout-longer-than-window", ":7: workload.timeout: 8s is not shorter than a step's measured window (ramp.step_duration 10s − ramp.warmup 2s = 8s): a request that never gets its first byte would be cut at the step's end instead of failing; lower it, or remove it for the default (4s here)"},
 	{"too-many-aliases", ":2: description: more than 100 aliases (*name) in the file; a scenario needs only a few: write the values out"},
@@ -134,6 +144,7 @@ var invalidCases = []struct {
 	{"variant-nofile-not-testnet", ":13: variants[1].nofile: only possible with target.kind testnet (relaybench does not configure a tor it did not start); use setup and teardown commands instead"},
 	{"variant-repetitions", ":11: variants[0].repetitions: -2 is too few: use at least 1, or remove it to inherit repetitions (1)"},
 	{"variant-repetitions-too-many", ":11: variants[0].repetitions: 1000 is too many: use at most 100 (statistics need 5 to 20; each repetition starts its own tor processes)"},
+	{"variant-tor-not-testnet", ":13: variants[1].tor: only possible with target.kind testnet (relaybench does not start the relay of a relay or socks target)"},
 	{"variant-torrc-not-testnet", ":13: variants[1].torrc: only possible with target.kind testnet (relaybench does not configure a tor it did not start); use setup and teardown commands instead"},
 	{"variants-too-many", ":9: variants: 65 variants is too many: use at most 64 (for a parameter sweep, run relaybench from a script)"},
 	{"warmup-too-long", ":10: ramp.warmup: 20s leaves no time to measure in a 20s step (ramp.step_duration); make it shorter"},
@@ -142,6 +153,15 @@ var invalidCases = []struct {
 	{"workload-kind", ":6: workload.kind: \"slow-reader\" is not a workload kind (use bulk, churn or slow-readers)"},
 	{"workload-kind-missing", ":5: workload.kind: not set (use bulk, churn or slow-readers)"},
 	{"wrong-type", ":9: clients: expected a whole number, got \"two\""},
+}
+
+// absTestdata is what a relative path means from where the tests run.
+func absTestdata(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		panic(err)
+	}
+	return a
 }
 
 func TestInvalidFiles(t *testing.T) {
@@ -291,7 +311,7 @@ func TestDefaults(t *testing.T) {
 	}
 	want := &Scenario{
 		Name:     "minimal",
-		Target:   Target{Kind: TargetTestnet, Role: RoleBridge, Testnet: &TestnetTarget{}},
+		Target:   Target{Kind: TargetTestnet, Role: RoleBridge, Testnet: &TestnetTarget{Exits: 1, Middles: 1}},
 		Clients:  2,
 		Payload:  Payload{Size: 10 << 20},
 		Workload: Workload{Kind: WorkloadBulk, Isolation: IsolationStream, Timeout: Duration(12500 * time.Millisecond), StallTimeout: Duration(5 * time.Second)}, // half the 25s window; 5s
@@ -350,6 +370,15 @@ func TestExplicitValuesBeatDefaults(t *testing.T) {
 	}
 	if s.Payload.Size != 1536<<10 || s.Workload.ReadRate != 1<<20 || s.Limits.MaxBytes != 10e9 {
 		t.Errorf("units: size %d, read_rate %d, max_bytes %d", s.Payload.Size, s.Workload.ReadRate, s.Limits.MaxBytes)
+	}
+	if tn := s.Target.Testnet; tn.CPU != 0.5 || tn.Memory != 512<<20 || tn.Exits != 2 || tn.Middles != 3 || tn.Tor != "sh" {
+		t.Errorf("testnet shape and confinement: %+v", tn)
+	}
+	if v := s.ForVariant(s.Variants[1]); v.Target.Testnet.Tor != "/bin/sh" || v.Target.Testnet.CPU != 0.5 {
+		t.Errorf("variant's tor does not override target.testnet.tor: %+v", v.Target.Testnet)
+	}
+	if s.ForVariant(s.Variants[0]).Target.Testnet.Tor != "sh" {
+		t.Error("a variant without tor does not inherit target.testnet.tor")
 	}
 	if s.Variants[0].Repetitions != 2 || s.Variants[1].Repetitions != 3 {
 		t.Errorf("variant repetitions = %d, %d; want 2 (inherited), 3", s.Variants[0].Repetitions, s.Variants[1].Repetitions)
@@ -556,6 +585,19 @@ func TestExampleFilesOnDiskAreAllEmbedded(t *testing.T) {
 		if _, err := os.Stat(f); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestTestnetCPUAboveTheMachine: the upper bound is this machine's CPUs.
+func TestTestnetCPUAboveTheMachine(t *testing.T) {
+	cpus := runtime.NumCPU()
+	s, err := Parse(fmt.Appendf(nil, "name: n\ntarget: {kind: testnet, role: bridge, testnet: {cpu: %d}}\nworkload: {kind: bulk}\nramp: {steps: [1]}\n", cpus), "ok.yaml")
+	if err != nil || s.Target.Testnet.CPU != float64(cpus) {
+		t.Errorf("cpu: %d (all CPUs) refused: %v", cpus, err)
+	}
+	_, err = Parse(fmt.Appendf(nil, "name: n\ntarget: {kind: testnet, role: bridge, testnet: {cpu: %d.5}}\nworkload: {kind: bulk}\nramp: {steps: [1]}\n", cpus), "more.yaml")
+	if want := fmt.Sprintf("scenario more.yaml:2: target.testnet.cpu: %d.5 cores is more than this machine's %d CPUs", cpus, cpus); err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("got %v, want %s...", err, want)
 	}
 }
 

@@ -171,6 +171,7 @@ func (s *Scenario) applyKindDefaults(clientsSet bool) {
 	}
 	if t := s.Target.Testnet; t != nil {
 		t.Torrc = nilIfEmptyMap(t.Torrc)
+		t.applyDefaults()
 	}
 	if t := s.Target.Socks; t != nil {
 		t.Addresses = nilIfEmpty(t.Addresses)
@@ -314,7 +315,10 @@ func (s *Scenario) checkTarget(c *checker) *Error {
 		if err := checkTorrc(c, "target.testnet.torrc", tn.Torrc); err != nil {
 			return err
 		}
-		return checkNofile(c, "target.testnet.nofile", tn.Nofile, "", tn.Torrc)
+		if err := checkNofile(c, "target.testnet.nofile", tn.Nofile, "", tn.Torrc); err != nil {
+			return err
+		}
+		return tn.check(c)
 	case TargetRelay:
 		return s.checkRelay(c)
 	default:
@@ -804,6 +808,12 @@ func (s *Scenario) checkVariants(c *checker) *Error {
 			if v.Nofile != 0 {
 				return c.errf(p+".nofile", "only possible with target.kind testnet (relaybench does not configure a tor it did not start); use setup and teardown commands instead")
 			}
+			if v.Tor != "" {
+				return c.errf(p+".tor", "only possible with target.kind testnet (relaybench does not start the relay of a relay or socks target)")
+			}
+		}
+		if err := checkTorBinary(c, p+".tor", v.Tor); err != nil {
+			return err
 		}
 		if err := checkTorrc(c, p+".torrc", v.Torrc); err != nil {
 			return err

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/relaybench/relaybench/chutney"
+	"github.com/relaybench/relaybench/chutney/cgroup"
+	"github.com/relaybench/relaybench/scenarios"
 )
 
 // defaultTestnetDir is where `testnet up` puts a network without --dir.
@@ -89,6 +91,25 @@ type networkFlags struct {
 	middles  int
 	timeout  time.Duration
 	lifetime time.Duration
+
+	// The target's confinement and tor build (see chutney.ShapeOptions).
+	cpu    float64
+	memory memoryFlag
+	tor    string
+}
+
+// memoryFlag is a byte size flag, e.g. --memory "512 MiB".
+type memoryFlag scenarios.ByteSize
+
+func (m *memoryFlag) String() string { return scenarios.ByteSize(*m).String() }
+
+func (m *memoryFlag) Set(v string) error {
+	b, err := scenarios.ParseByteSize(v)
+	if err != nil {
+		return err
+	}
+	*m = memoryFlag(b)
+	return nil
 }
 
 func (nf *networkFlags) register(fs *flag.FlagSet) {
@@ -99,6 +120,9 @@ func (nf *networkFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&nf.middles, "middles", 1, "number of middle relays besides the target")
 	fs.DurationVar(&nf.timeout, "timeout", 120*time.Second, "how long to wait for the network to be proven ready")
 	fs.DurationVar(&nf.lifetime, "max-lifetime", 8*time.Hour, "stop the network after this long even if nobody runs `testnet down`")
+	fs.Float64Var(&nf.cpu, "cpu", 0, "confine the relay under test to this many cores with a cgroup CPU quota, e.g. 0.25 (needs root; 0: unconfined)")
+	fs.Var(&nf.memory, "memory", "memory limit of the relay under test (cgroup), e.g. \"512 MiB\" (needs root; 0: none)")
+	fs.StringVar(&nf.tor, "tor", "", "tor executable of the relay under test, e.g. a build to test (default: tor from PATH, like the rest of the network)")
 }
 
 func (nf *networkFlags) args() []string {
@@ -107,6 +131,7 @@ func (nf *networkFlags) args() []string {
 	for _, o := range nf.set {
 		a = append(a, "--set", "target."+o.Key+"="+o.Value)
 	}
+	a = append(a, "--cpu", fmt.Sprint(nf.cpu), "--memory", fmt.Sprint(int64(nf.memory)), "--tor", nf.tor)
 	return a
 }
 
@@ -119,7 +144,7 @@ func (nf *networkFlags) options(progress io.Writer) []chutney.Option {
 	if nf.nofile > 0 {
 		opts = append(opts, chutney.WithTargetNofile(nf.nofile))
 	}
-	return opts
+	return append(opts, chutney.ShapeOptions(&scenarios.TestnetTarget{CPU: nf.cpu, Memory: scenarios.ByteSize(nf.memory), Tor: nf.tor})...)
 }
 
 func parseFlags(fs *flag.FlagSet, args []string) error {
@@ -214,6 +239,36 @@ func serveNetwork(nf *networkFlags, stdout, progress io.Writer, printInfo bool) 
 	return net.Serve(ctx, nf.lifetime, progress)
 }
 
+// targetBuildAndConfinement describes the target's own tor build and its
+// cgroup limits; each is "" when the target has none.
+func targetBuildAndConfinement(d *chutney.Description, target *chutney.NodeDescription) (tor, confined string) {
+	if exit := d.Node(chutney.RoleExit); exit != nil && target.TorBinary != exit.TorBinary {
+		tor = fmt.Sprintf("%s (%s)", target.TorBinary, d.TargetTorVersion)
+	}
+	if len(target.Cgroups) == 0 {
+		return tor, ""
+	}
+	var limits []string
+	if target.CPUQuotaCores > 0 {
+		limits = append(limits, fmt.Sprintf("%g cores", target.CPUQuotaCores))
+	}
+	if target.MemoryLimitBytes > 0 {
+		limits = append(limits, scenarios.ByteSize(target.MemoryLimitBytes).String())
+	}
+	return tor, fmt.Sprintf("%s in cgroup %s", strings.Join(limits, " and "), strings.Join(target.Cgroups, " and "))
+}
+
+// printTargetExtras writes the target's tor build and confinement lines.
+func printTargetExtras(w io.Writer, d *chutney.Description, target *chutney.NodeDescription) {
+	tor, confined := targetBuildAndConfinement(d, target)
+	if tor != "" {
+		fmt.Fprintf(w, "  tor\t%s\n", tor)
+	}
+	if confined != "" {
+		fmt.Fprintf(w, "  confined to\t%s\n", confined)
+	}
+}
+
 func printNetwork(w io.Writer, d *chutney.Description) {
 	target := d.Node(chutney.RoleTarget)
 	client := d.Node(chutney.RoleClient)
@@ -224,6 +279,7 @@ func printNetwork(w io.Writer, d *chutney.Description) {
 	fmt.Fprintf(tw, "  MetricsPort\t%s\n", target.MetricsURL)
 	fmt.Fprintf(tw, "  bridge line\tBridge %s\n", target.BridgeLine)
 	fmt.Fprintf(tw, "  control port\t%s (cookie %s)\n", target.ControlAddr, target.CookiePath)
+	printTargetExtras(tw, d, target)
 	if client != nil {
 		fmt.Fprintf(tw, "client (target as bridge)\tSocksPort %s\n", client.SocksAddr)
 		fmt.Fprintf(tw, "  try\tcurl --proxy socks5h://$RANDOM:x@%s http://127.0.0.1:PORT/ (loopback destinations only)\n", client.SocksAddr)
@@ -265,6 +321,14 @@ func testnetStatus(args []string, stdout, stderr io.Writer) error {
 			orDash(n.ORPort), strDash(n.SocksAddr), strDash(n.Metrics), strDash(n.Fingerprint))
 	}
 	tw.Flush()
+	if target := d.Node(chutney.RoleTarget); target != nil {
+		if tor, confined := targetBuildAndConfinement(d, target); tor != "" || confined != "" {
+			tw = tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+			fmt.Fprintf(tw, "relay under test %s\n", target.Nickname)
+			printTargetExtras(tw, d, target)
+			tw.Flush()
+		}
+	}
 	if d.State == chutney.StateReady && running != len(d.Nodes) {
 		return fmt.Errorf("%d of %d tor processes are not running: stop the rest with `relaybench testnet down --dir %s`", len(d.Nodes)-running, len(d.Nodes), d.Dir)
 	}
@@ -295,6 +359,10 @@ func testnetDown(args []string, stdout, stderr io.Writer) error {
 	ran, killed, err := d.Shutdown()
 	if err != nil {
 		return err
+	}
+	// An owner that was SIGKILLed could not remove the target's cgroup.
+	for _, g := range cgroup.RemoveStale() {
+		fmt.Fprintf(stdout, "removed cgroup %s left by a stopped network\n", g)
 	}
 	fmt.Fprintf(stdout, "test network in %s stopped (%d tor processes ended", d.Dir, ran)
 	if killed > 0 {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/relaybench/relaybench/chutney/cgroup"
 )
 
 // readTrimmed reads a one-value file such as /proc/sys/kernel/osrelease.
@@ -153,10 +155,6 @@ func parseLimit(s string) (int64, error) {
 	return n, nil
 }
 
-// unlimitedCgroupMemory: cgroup v1 reports "no limit" as a huge number
-// (9223372036854771712 on x86-64: the largest page-aligned int64).
-const unlimitedCgroupMemory = int64(1) << 60
-
 // cgroupMemoryLimit returns the memory limit of pid's cgroup in bytes, 0
 // when there is none. It reads /proc/PID/cgroup and then memory.max
 // (cgroup v2) or memory/memory.limit_in_bytes (v1) under cgroupRoot. Inside
@@ -194,15 +192,9 @@ func cgroupMemoryLimit(procRoot, cgroupRoot string, pid int) (int64, error) {
 		if err != nil {
 			return 0, err
 		}
-		if v == "max" {
-			return 0, nil
-		}
-		n, err := strconv.ParseInt(v, 10, 64)
+		n, err := cgroup.ParseMemoryLimit(v)
 		if err != nil {
-			return 0, fmt.Errorf("%s: not a number: %q", path, v)
-		}
-		if n >= unlimitedCgroupMemory {
-			return 0, nil
+			return 0, fmt.Errorf("%s: %w", path, err)
 		}
 		return n, nil
 	}

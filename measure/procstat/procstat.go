@@ -2,9 +2,11 @@
 // of the local processes a run depends on (the relay under test and the
 // other tor processes of an embedded network, the tor client pool, the
 // harness itself) and of the machine as a whole, read from /proc at a fixed
-// interval and written to processes.jsonl (rundir.ProcessSample). Per-step
+// interval and written to processes.jsonl (rundir.ProcessSample); for a process confined in a
+// cgroup (the target under a CPU quota), also the quota and the cgroup's
+// throttling counters, the evidence that the quota was its limit. Per-step
 // CPU use, and the warning that the load generator rather than the relay was
-// the limit, are computed from these samples.
+// the limit, are computed from these samples (QuotaUsage for the quota).
 package procstat
 
 import (
@@ -18,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/relaybench/relaybench/chutney/cgroup"
 	"github.com/relaybench/relaybench/runner/rundir"
 )
 
@@ -34,6 +37,15 @@ type Process struct {
 	// Role says what it is to the run.
 	Role rundir.ProcessRole
 	PID  int
+	// Cgroup, when set, is the cgroup confining the process: each sample
+	// then records its quota and throttling counters (rundir.ProcessSample.Cgroup).
+	Cgroup CgroupReader
+}
+
+// CgroupReader reads a cgroup's limits and CPU bandwidth counters;
+// *cgroup.Group (the target's, chutney.Node.Cgroup) is one.
+type CgroupReader interface {
+	Stat() (cgroup.Stat, error)
 }
 
 // ReadProcess reads the CPU time and RSS of pid from /proc.
@@ -112,7 +124,6 @@ func (s *Sampler) Run(ctx context.Context) error {
 	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	s.log = rundir.NewWriter[rundir.ProcessSample](s.Out, rundir.ProcessesFile)
 	for {
 		if err := s.sampleOnce(time.Now()); err != nil {
 			return err
@@ -138,7 +149,13 @@ func (s *Sampler) sampleOnce(now time.Time) error {
 		} else {
 			smp.CPUSeconds, smp.RSSBytes = cpu, rss
 		}
+		if p.Cgroup != nil {
+			smp.Cgroup = readCgroup(p.Cgroup)
+		}
 		samples = append(samples, smp)
+	}
+	if s.log == nil {
+		s.log = rundir.NewWriter[rundir.ProcessSample](s.Out, rundir.ProcessesFile)
 	}
 	for _, smp := range samples {
 		if err := s.log.Write(smp); err != nil {
@@ -161,4 +178,61 @@ func Utilisation(a, b rundir.ProcessSample) float64 {
 		u /= float64(b.Cores)
 	}
 	return u
+}
+
+func readCgroup(r CgroupReader) *rundir.CgroupSample {
+	st, err := r.Stat()
+	if err != nil {
+		return &rundir.CgroupSample{Err: err.Error()}
+	}
+	return &rundir.CgroupSample{
+		QuotaCores: st.QuotaCores, Periods: st.Periods, Throttled: st.Throttled,
+		ThrottledSeconds: st.ThrottledTime.Seconds(), MemoryLimitBytes: st.MemoryLimitBytes,
+	}
+}
+
+// QuotaUse is how a confined process used its CPU quota between two
+// samples.
+type QuotaUse struct {
+	// QuotaCores is the quota in force at the later sample.
+	QuotaCores float64
+	// UsedCores is the process's CPU time per wall-clock second.
+	UsedCores float64
+	// QuotaShare is UsedCores / QuotaCores: 1.0 is the whole quota. It can
+	// exceed 1 by sampling jitter (CPU times tick in 10 ms).
+	QuotaShare float64
+	// Periods and Throttled are the enforcement periods with work, and
+	// those in which the quota ran out, between the samples.
+	Periods, Throttled int64
+	// ThrottledShare is Throttled / Periods (0 when no period had work).
+	ThrottledShare float64
+	// ThrottledSeconds is how long the process was held back in total.
+	ThrottledSeconds float64
+}
+
+// QuotaUsage returns how the process of samples a and b (the same process,
+// b later) used its CPU quota between them. ok is false when either sample
+// has no CPU quota (an unconfined process, a memory-only limit, an
+// unreadable cgroup), the process could not be read, b is not later than a,
+// or the counters went backwards (a new group: another repetition's).
+func QuotaUsage(a, b rundir.ProcessSample) (use QuotaUse, ok bool) {
+	ca, cb := a.Cgroup, b.Cgroup
+	dt := b.Time.Sub(a.Time).Seconds()
+	if ca == nil || cb == nil || ca.Err != "" || cb.Err != "" || a.Err != "" || b.Err != "" ||
+		ca.QuotaCores <= 0 || cb.QuotaCores <= 0 || dt <= 0 ||
+		cb.Periods < ca.Periods || cb.Throttled < ca.Throttled || b.CPUSeconds < a.CPUSeconds {
+		return QuotaUse{}, false
+	}
+	use = QuotaUse{
+		QuotaCores:       cb.QuotaCores,
+		UsedCores:        (b.CPUSeconds - a.CPUSeconds) / dt,
+		Periods:          cb.Periods - ca.Periods,
+		Throttled:        cb.Throttled - ca.Throttled,
+		ThrottledSeconds: cb.ThrottledSeconds - ca.ThrottledSeconds,
+	}
+	use.QuotaShare = use.UsedCores / use.QuotaCores
+	if use.Periods > 0 {
+		use.ThrottledShare = float64(use.Throttled) / float64(use.Periods)
+	}
+	return use, true
 }

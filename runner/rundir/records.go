@@ -249,6 +249,38 @@ type ProcessSample struct {
 	Cores int `json:"cores,omitempty"`
 	// Err says why the process could not be read (it exited, say).
 	Err string `json:"err,omitempty"`
+
+	// Cgroup is the process's confining cgroup at Time: quota and
+	// throttling counters. Absent for processes not confined by relaybench
+	// (everything but a target with a CPU or memory limit).
+	Cgroup *CgroupSample `json:"cgroup,omitempty"`
+}
+
+// CgroupSample is one reading of a confining cgroup, in processes.jsonl as
+//
+//	"cgroup": {"quota_cores": 0.25, "nr_periods": 807, "nr_throttled": 611, "throttled_s": 41.2}
+//
+// The counters are cumulative since the group was created (they survive a
+// restart of the process in it); procstat.QuotaUsage compares two samples.
+type CgroupSample struct {
+	// QuotaCores is the CPU quota in force, in cores (cpu.max, or
+	// cpu.cfs_quota_us / cpu.cfs_period_us on cgroup v1); 0 when the group
+	// limits memory only.
+	QuotaCores float64 `json:"quota_cores"`
+	// Periods is nr_periods: the 100 ms enforcement periods in which the
+	// group had threads ready to run.
+	Periods int64 `json:"nr_periods"`
+	// Throttled is nr_throttled: the periods in which the group used up
+	// its quota and was held back until the next period.
+	Throttled int64 `json:"nr_throttled"`
+	// ThrottledSeconds is the total time its threads were held back
+	// (throttled_time in ns on cgroup v1, throttled_usec on v2).
+	ThrottledSeconds float64 `json:"throttled_s"`
+	// MemoryLimitBytes is the group's memory limit; absent when none.
+	MemoryLimitBytes int64 `json:"memory_limit,omitempty"`
+	// Err says why the group could not be read; the other fields are then
+	// zero.
+	Err string `json:"err,omitempty"`
 }
 
 // RunInfoVersion is the version of the run.json schema.

@@ -42,7 +42,11 @@ func (t *target) processes() []procstat.Process {
 				if n.Role == chutney.RoleTarget {
 					role = rundir.RoleTarget
 				}
-				out = append(out, procstat.Process{Name: n.Nickname, Role: role, PID: p.PID()})
+				proc := procstat.Process{Name: n.Nickname, Role: role, PID: p.PID()}
+				if n.Cgroup != nil {
+					proc.Cgroup = n.Cgroup // the quota's evidence
+				}
+				out = append(out, proc)
 			}
 		}
 	}
@@ -84,6 +88,7 @@ func setUpTarget(ctx context.Context, sc *scenarios.Scenario, dir, netDir string
 		if n := sc.Target.Testnet.Nofile; n > 0 {
 			netOpts = append(netOpts, chutney.WithTargetNofile(uint64(n)))
 		}
+		netOpts = append(netOpts, chutney.ShapeOptions(sc.Target.Testnet)...)
 		if t.network, err = chutney.Start(ctx, filepath.Join(dir, netDir), netOpts...); err != nil {
 			return nil, err
 		}
@@ -166,6 +171,9 @@ func (t *target) envSources() []envinfo.Source {
 				continue
 			}
 			src := envinfo.Source{Name: n.Nickname, Role: rundir.RoleRelay, PID: p.PID(), TorBinary: torPath}
+			if bin, err := exec.LookPath(n.TorBinary); err == nil {
+				src.TorBinary = bin // the target may run another build
+			}
 			if n.Role == chutney.RoleTarget {
 				src.Role = rundir.RoleTarget
 			}
