@@ -353,3 +353,17 @@ func (r *Run) checkRecordCounts() {
 		r.Problems = append(r.Problems, fmt.Sprintf("%s lacks requests that %s counts: %s", rundir.RequestsFile, rundir.StepsFile, strings.Join(short, "; ")))
 	}
 }
+
+// noWholeCapacity words NoCapacity when the only steps that carried bytes
+// are steps the run stopped in: they carried bytes, but none whole.
+func (a *Analysis) noWholeCapacity() {
+	if a.Capacity != nil || a.NoCapacity != "no step carried any bytes" {
+		return
+	}
+	for _, s := range a.Steps {
+		if s.Interrupted && s.Bytes > 0 {
+			a.NoCapacity = fmt.Sprintf("no whole step carried any bytes: the run stopped during step %d", s.Step+1)
+			return
+		}
+	}
+}

@@ -465,7 +465,7 @@ func runWarnings(c *Comparison, a, b *measure.Analysis) []string {
 		if r.a.StoppedBy != "completed" {
 			out = append(out, fmt.Sprintf("%s was stopped by %s, not completed: its last steps may be missing or cut short", r.ref.Name, r.a.StoppedBy))
 		}
-		for _, p := range r.a.Problems {
+		for _, p := range slices.Concat(r.a.Problems, r.a.Notes) {
 			out = append(out, fmt.Sprintf("%s: %s", r.ref.Name, p))
 		}
 	}

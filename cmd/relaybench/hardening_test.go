@@ -30,7 +30,6 @@ const hardeningBody = `payload:
 workload:
   kind: bulk
   isolation: stream
-  timeout: 30s
 ramp:
   steps: [1, 2]
   step_duration: 3s
@@ -40,7 +39,7 @@ sampling:
 thresholds:
   min_capacity: 100KiB/s
   max_error_rate: 0.05
-  max_p95_ttfb: 5s
+  max_p95_ttfb: 800ms
   no_overload_before_step: 1
 `
 
