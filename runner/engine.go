@@ -80,6 +80,8 @@ type config struct {
 	deadAfter        int
 	preflightTimeout time.Duration
 	stepDone         func(rundir.StepSummary)
+	stepStart        func(rundir.StepSummary)
+	recordDone       func(*rundir.Record)
 }
 
 // WithProgress sets a callback called about every 500 ms while the run
@@ -107,6 +109,20 @@ func WithDeadAfter(n int) Option { return func(c *config) { c.deadAfter = n } }
 // stream step boundaries to disk before the run ends (a crash then still
 // leaves them behind). It is called from Run's goroutine.
 func WithStepDone(f func(rundir.StepSummary)) Option { return func(c *config) { c.stepDone = f } }
+
+// WithStepStart sets a callback called as each step begins, with its
+// Repetition, Step, Load, Start and WarmupEnd set (the counts are zero): a
+// live view (package promexport) marks the step boundary with it. It is
+// called from Run's goroutine before the step's first request.
+func WithStepStart(f func(rundir.StepSummary)) Option { return func(c *config) { c.stepStart = f } }
+
+// WithRecordDone sets a callback that sees each request's record right after
+// it was written to Plan.Records, for a live view (package promexport). It
+// is called from many goroutines at once, must not keep rec, and must be
+// quick: it runs on the request's own goroutine.
+func WithRecordDone(f func(rec *rundir.Record)) Option {
+	return func(c *config) { c.recordDone = f }
+}
 
 // WithPreflightTimeout sets how long the start-up check of each SocksPort
 // may take (default 3 s).
@@ -433,6 +449,9 @@ func (e *Engine) runStep(runCtx context.Context, index, load int) *step {
 	st.start = time.Now()
 	st.warmEnd = st.start.Add(e.sc.Ramp.Warmup.Std())
 	e.cur.Store(st)
+	if e.cfg.stepStart != nil {
+		e.cfg.stepStart(rundir.StepSummary{Repetition: st.rep, Step: index, Load: load, Start: st.start, WarmupEnd: st.warmEnd})
+	}
 	timer := time.AfterFunc(dur, func() { cancelStep(ErrStepEnd) })
 	defer timer.Stop()
 	for range atk.Attack(e.targeter(st), pacer, dur, "") {

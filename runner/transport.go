@@ -214,6 +214,9 @@ func (r *request) finish(err error) {
 			r.e.Abort(err)
 		}
 	}
+	if f := r.e.cfg.recordDone; f != nil {
+		f(&rec)
+	}
 	st.observe(&rec, rate)
 	if r.worker >= 0 && st.slots != nil {
 		st.slots <- r.worker
