@@ -146,20 +146,26 @@ func (s *StepSummary) ErrorCount() int {
 }
 
 // CircuitRecord is one line of circuits.jsonl: a circuit a pool client
-// built, or the first stream a circuit carried.
+// built or failed to build, or the first stream a circuit carried.
 type CircuitRecord struct {
 	Time   time.Time `json:"t"`
 	Client string    `json:"client"`
-	// Event is CircuitBuilt or CircuitUsed.
+	// Event is CircuitBuilt, CircuitFailed or CircuitUsed.
 	Event string   `json:"event"`
 	ID    string   `json:"id"`
 	Path  []string `json:"path,omitempty"`
+	// Reason is tor's REASON of a failed circuit (TIMEOUT, DESTROYED, ...).
+	Reason string `json:"reason,omitempty"`
 }
 
 // Events of a CircuitRecord.
 const (
 	// CircuitBuilt is tor's CIRC BUILT event.
 	CircuitBuilt = "built"
+	// CircuitFailed is a circuit that ended before it was built: tor's
+	// CIRC FAILED, or CLOSED of a circuit seen LAUNCHED and never BUILT.
+	// Built over built + failed is the clients' circuit success rate.
+	CircuitFailed = "failed"
 	// CircuitUsed is the circuit's first STREAM SUCCEEDED of a SOCKS stream.
 	CircuitUsed = "used"
 )
