@@ -51,6 +51,10 @@ type Sampler struct {
 	Client *http.Client
 	// MaxBodyBytes bounds the body; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// OnScrape, when set, sees each record once it is written: a live view
+	// of the relay (session's onset state for package promexport). It is
+	// called from the scrape goroutine of the record's URL.
+	OnScrape func(ScrapeRecord)
 
 	log *rundir.Writer[ScrapeRecord]
 }
@@ -96,6 +100,9 @@ func (s *Sampler) Run(ctx context.Context) error {
 				if err := s.log.Write(rec); err != nil {
 					stop()
 					return
+				}
+				if s.OnScrape != nil {
+					s.OnScrape(rec)
 				}
 				select {
 				case <-runCtx.Done():
