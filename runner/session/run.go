@@ -18,6 +18,7 @@ import (
 	"github.com/relaybench/relaybench/reports"
 	"github.com/relaybench/relaybench/runner"
 	"github.com/relaybench/relaybench/runner/payload"
+	"github.com/relaybench/relaybench/runner/promexport"
 	"github.com/relaybench/relaybench/runner/rundir"
 	"github.com/relaybench/relaybench/scenarios"
 )
@@ -35,6 +36,11 @@ type Options struct {
 	DirAuthorities []string
 	// OnClients, for tests only, sees the pool once it is bootstrapped.
 	OnClients func([]*chutney.Client)
+	// Metrics, when set, sees the run live: every request record, step
+	// boundary, circuit and overload signal of the relay as it happens
+	// (`run --metrics-addr` serves it). The caller serves it and keeps it
+	// after Run returns.
+	Metrics *promexport.Exporter
 
 	// variant names the variant being run into the directory, if any.
 	variant string
@@ -230,16 +236,21 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 		})
 	}
 	var metricsURLs []string
+	targetURL := ""
 	for _, m := range info.Metrics {
 		metricsURLs = append(metricsURLs, m.URL)
+		if m.Role == rundir.RoleTarget && targetURL == "" {
+			targetURL = m.URL
+		}
 	}
+	live := newLive(opts.Metrics, sc, opts.variant, len(plan.Endpoints), targetURL)
 	if len(metricsURLs) > 0 {
 		metrics, err := rundir.OpenAppend(dir, rundir.MetricsFile)
 		if err != nil {
 			return res, err
 		}
 		files = append(files, metrics)
-		sampler := &metricsport.Sampler{URLs: metricsURLs, Interval: sc.Sampling.Interval.Std(), Out: metrics}
+		sampler := &metricsport.Sampler{URLs: metricsURLs, Interval: sc.Sampling.Interval.Std(), Out: metrics, OnScrape: live.scrape()}
 		startSampler("MetricsPort", sampler.Run)
 	}
 
@@ -254,7 +265,7 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 	procSampler := &procstat.Sampler{Processes: tgt.processes, Interval: sc.Sampling.Interval.Std(), Out: procFile}
 	startSampler("process", procSampler.Run)
 
-	circuits, err := recordCircuits(samplerCtx, tgt.clients, dir, st.abort)
+	circuits, err := recordCircuits(samplerCtx, tgt.clients, dir, st.abort, live.circuit())
 	if err != nil {
 		return res, err
 	}
@@ -270,6 +281,7 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 		if err := stepsLog.Write(s); err != nil {
 			st.abort(err)
 		}
+		live.stepDone(s)
 	}
 
 	// A tor client of the pool that dies is noticed at once: its endpoint
@@ -297,7 +309,8 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 	}
 	for _, rep := range reps {
 		plan.Repetition = rep
-		engine, err := runner.New(plan, runner.WithProgress(progressPrinter(opts.Progress, sc, rep)), runner.WithStepDone(stepDone))
+		engineOpts := append([]runner.Option{runner.WithProgress(progressPrinter(opts.Progress, sc, rep)), runner.WithStepDone(stepDone)}, live.options()...)
+		engine, err := runner.New(plan, engineOpts...)
 		if err != nil {
 			return res, err
 		}
