@@ -20,6 +20,8 @@ import (
 func runRun(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", stderr)
 	out := fs.String("out", "runs", "directory that receives the run directory")
+	metricsAddr := fs.String("metrics-addr", "", "serve live Prometheus metrics of the run at http://`ADDR`/metrics, e.g. 127.0.0.1:9464 (see deploy/)")
+	metricsLinger := fs.Duration("metrics-linger", 0, "with --metrics-addr, keep serving this long after the run, so that Prometheus scrapes the final counts")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -37,7 +39,13 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res, err := session.Run(ctx, sc, session.Options{OutDir: *out, Progress: stderr})
+	opts := session.Options{OutDir: *out, Progress: stderr}
+	stopMetrics, err := serveMetrics(*metricsAddr, *metricsLinger, &opts, stderr)
+	if err != nil {
+		return usageError{err}
+	}
+	defer stopMetrics(ctx)
+	res, err := session.Run(ctx, sc, opts)
 	if res != nil {
 		if res.Ranking != nil {
 			fmt.Fprintf(stdout, "\nvariants ranked by capacity (each variant's report is in %s/variants/<name>/):\n", res.Dir)
