@@ -113,6 +113,14 @@ type StepResult struct {
 	// Circuits is the number of circuits whose first stream opened in the
 	// step (all repetitions); 0 when there are no pool clients to ask.
 	Circuits int `json:"circuits"`
+	// CircuitsBuilt and CircuitsFailed count the circuits the pool's tor
+	// clients built, and lost before they were built (tor's CIRC FAILED),
+	// within the step, warm-up included, all repetitions. CircuitSuccess
+	// is built / (built + failed), absent without any (a socks target has
+	// no clients of ours to ask).
+	CircuitsBuilt  int      `json:"circuits_built"`
+	CircuitsFailed int      `json:"circuits_failed"`
+	CircuitSuccess *float64 `json:"circuit_success,omitempty"`
 	// Relay holds the relay side; nil without MetricsPort data.
 	Relay *RelayStep `json:"relay,omitempty"`
 	// Processes holds CPU and memory of each sampled process.
@@ -249,6 +257,7 @@ func Analyze(r *Run) *Analysis {
 		}
 		res := stepResult(windows, recs)
 		res.Circuits = countCircuits(r.Circuits, windows)
+		res.CircuitsBuilt, res.CircuitsFailed, res.CircuitSuccess = circuitSuccess(r.Circuits, windows)
 		if len(targets) > 0 {
 			res.Relay = relayStep(targets[0], obs[0], windows)
 			for i, u := range targets {

@@ -12,7 +12,7 @@ import (
 // gate a run passes or fails.
 type Gate struct {
 	// Name is the scenario key: min_capacity, max_p95_ttfb,
-	// max_error_rate or no_overload_before_step.
+	// max_error_rate, no_overload_before_step or min_circuit_success.
 	Name string `json:"name"`
 	// Limit and Value are the threshold and the measured value, as text
 	// in the unit of the threshold.
@@ -43,7 +43,9 @@ func (a *Analysis) Failed() []Gate {
 //   - max_error_rate: failed requests over all requests of the run (cut
 //     requests excluded);
 //   - no_overload_before_step N: no onset at a step before the 1-based
-//     step N.
+//     step N;
+//   - min_circuit_success: circuits built over attempted, all steps of
+//     the run (see circuitGate).
 func gates(a *Analysis, th scenarios.Thresholds) []Gate {
 	var out []Gate
 	if th.MinCapacity != nil {
@@ -110,6 +112,9 @@ func gates(a *Analysis, th scenarios.Thresholds) []Gate {
 			g.Detail = fmt.Sprintf("overload onset at step %d (%d %s), cause %s", o.Step+1, o.Load, a.LoadUnit, o.Cause)
 		}
 		out = append(out, g)
+	}
+	if th.MinCircuitSuccess != nil {
+		out = append(out, circuitGate(a, *th.MinCircuitSuccess))
 	}
 	return out
 }

@@ -57,7 +57,7 @@ var csvColumns = []string{
 	"goodput_bps", "goodput_stddev", "goodput_ci95_low", "goodput_ci95_high", "goodput_n", "goodput_n_of",
 	"stream_goodput_p50_bps",
 	"connect_p50_s", "connect_p95_s", "ttfb_p50_s", "ttfb_p90_s", "ttfb_p95_s", "ttfb_p99_s", "ttfb_max_s",
-	"ttlb_p50_s", "ttlb_p95_s", "ttlb_p99_s", "circuits",
+	"ttlb_p50_s", "ttlb_p95_s", "ttlb_p99_s", "circuits", "circuit_success",
 	"relay_read_bps", "relay_written_bps", "relay_rate_limit_read", "relay_rate_limit_write",
 	"relay_oom_bytes", "relay_onionskins_dropped_per_s", "relay_tcp_exhaustion", "relay_sockets_max", "relay_socket_limit",
 	"target_cpu", "clients_cpu", "harness_cpu", "machine_cpu",
@@ -81,7 +81,7 @@ func CSV(w io.Writer, a *measure.Analysis) error {
 			opt(s.Connect.N, s.Connect.P50), opt(s.Connect.N, s.Connect.P95),
 			opt(s.TTFB.N, s.TTFB.P50), opt(s.TTFB.N, s.TTFB.P90), opt(s.TTFB.N, s.TTFB.P95), opt(s.TTFB.N, s.TTFB.P99), opt(s.TTFB.N, s.TTFB.Max),
 			opt(s.TTLB.N, s.TTLB.P50), opt(s.TTLB.N, s.TTLB.P95), opt(s.TTLB.N, s.TTLB.P99),
-			strconv.Itoa(s.Circuits),
+			strconv.Itoa(s.Circuits), circuitSuccessCell(s, num),
 		}
 		if r := s.Relay; r != nil && r.Seconds > 0 {
 			row = append(row, num(r.ReadBps), num(r.WrittenBps), num(r.RateLimitRead), num(r.RateLimitWrite),

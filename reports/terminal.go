@@ -46,12 +46,18 @@ func renderStepTable(w io.Writer, a *measure.Analysis, opts ...tablewriter.Optio
 	return t.Render()
 }
 
-// StepColumns are the column titles of the step table.
+// StepColumns are the column titles of the step table. "circuits built"
+// (built/attempted by the pool's clients) is there only when some step saw
+// circuits attempted.
 func StepColumns(a *measure.Analysis) []string {
-	return []string{
+	cols := []string{
 		"step", a.LoadUnit, "goodput MiB/s ±95%", "stream p50 MiB/s", "connect p50/p95",
 		"TTFB p50/p95/p99", "TTLB p95", "errors", "relay rd/wr MiB/s", "relay CPU", "signals",
 	}
+	if hasCircuitSuccess(a) {
+		cols = slices.Insert(cols, len(cols)-1, "circuits built")
+	}
+	return cols
 }
 
 // StepRow is one step of the step table, in StepColumns' order.
@@ -72,7 +78,7 @@ func StepRow(a *measure.Analysis, s measure.StepResult) []string {
 	if s.LoadGeneratorBound {
 		sigs = append(sigs, "(generator-bound)")
 	}
-	return []string{
+	row := []string{
 		fmt.Sprint(s.Step + 1),
 		fmt.Sprint(s.Load),
 		fmt.Sprintf("%.2f ± %.2f", s.Goodput.Mean/mib, s.Goodput.HalfWidth()/mib),
@@ -85,6 +91,10 @@ func StepRow(a *measure.Analysis, s measure.StepResult) []string {
 		relayCPU,
 		strings.Join(sigs, " "),
 	}
+	if hasCircuitSuccess(a) {
+		row = slices.Insert(row, len(row)-1, circuitSuccessText(s))
+	}
+	return row
 }
 
 func ms(n int, secs float64) string {
