@@ -33,7 +33,8 @@ import (
 // beside it. Afterwards its HTTP API must agree with the run directory:
 // the bytes counter with requests.jsonl's byte total, the TTFB
 // histogram_quantile with the exact p95 of the records to its bucket, the
-// step start gauge with steps.jsonl; the relay's traffic series must cover
+// circuits counter with circuits.jsonl, the step start gauge with
+// steps.jsonl; the relay's traffic series must cover
 // the load, and every rule must have evaluated without error.
 func TestPrometheusScrapesARun(t *testing.T) {
 	if testing.Short() {
@@ -115,6 +116,43 @@ func TestPrometheusScrapesARun(t *testing.T) {
 		t.Errorf("Prometheus has relaybench_received_bytes_total %.0f, requests.jsonl %.0f bytes", gotBytes, wantBytes)
 	}
 	t.Logf("bytes: Prometheus %.0f, requests.jsonl %.0f in %d records", gotBytes, wantBytes, len(lines.Records))
+
+	// Circuits: the counter by result against circuits.jsonl, and the
+	// success rate in summary.json.
+	circs, err := rundir.ReadFile[rundir.CircuitRecord](res.Dir, rundir.CircuitsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCircuits := map[string]float64{}
+	reasons := map[string]int{}
+	for _, c := range circs.Records {
+		if c.Event == rundir.CircuitBuilt || c.Event == rundir.CircuitFailed {
+			wantCircuits[c.Event]++
+		}
+		if c.Event == rundir.CircuitFailed {
+			reasons[c.Reason]++
+		}
+	}
+	t.Logf("failed circuits by tor's reason: %v", reasons)
+	gotCircuits := map[string]float64{}
+	for _, s := range prom.query(t, "sum by (result) (relaybench_circuits_total)", time.Now()) {
+		gotCircuits[string(s.Metric["result"])] = float64(s.Value)
+	}
+	t.Logf("circuits: Prometheus %v, circuits.jsonl %v", gotCircuits, wantCircuits)
+	if gotCircuits[promexport.CircuitBuilt] != wantCircuits[rundir.CircuitBuilt] || gotCircuits[promexport.CircuitFailed] != wantCircuits[rundir.CircuitFailed] || wantCircuits[rundir.CircuitBuilt] == 0 {
+		t.Errorf("relaybench_circuits_total %v, circuits.jsonl %v; want the same, some built", gotCircuits, wantCircuits)
+	}
+	if a := res.Analysis; a == nil {
+		t.Error("no analysis")
+	} else {
+		for _, st := range a.Steps {
+			if st.CircuitSuccess == nil {
+				t.Errorf("step %d: no circuit success rate in summary.json", st.Step+1)
+			} else {
+				t.Logf("step %d: circuits built %d, failed %d, success %.3f", st.Step+1, st.CircuitsBuilt, st.CircuitsFailed, *st.CircuitSuccess)
+			}
+		}
+	}
 
 	// The exact p95 (nearest rank, measure's definition) lies in the bucket
 	// histogram_quantile interpolated in.
