@@ -51,7 +51,7 @@ func scenario(kind scenarios.WorkloadKind, size int64, stepDur, warmup time.Dura
 	return &scenarios.Scenario{
 		Name:     "test",
 		Payload:  scenarios.Payload{Size: scenarios.ByteSize(size)},
-		Workload: scenarios.Workload{Kind: kind, Isolation: scenarios.IsolationStream, Timeout: scenarios.Duration(20 * time.Second)},
+		Workload: scenarios.Workload{Kind: kind, Isolation: scenarios.IsolationStream, Timeout: scenarios.Duration(20 * time.Second), StallTimeout: scenarios.Duration(5 * time.Second)},
 		Ramp:     scenarios.Ramp{Steps: steps, StepDuration: scenarios.Duration(stepDur), Warmup: scenarios.Duration(warmup)},
 		Limits:   scenarios.Limits{MaxDuration: scenarios.Duration(time.Minute), MaxBytes: 20 << 30},
 	}
@@ -210,6 +210,10 @@ func TestChurn(t *testing.T) {
 	}
 	if sum.Steps[0].OK < 36 {
 		t.Errorf("%d ok of %d", sum.Steps[0].OK, len(recs))
+	}
+	// A generator that keeps up sends every hit due in the step.
+	if st := sum.Steps[0]; classes(recs)[rundir.ClassUnsent] != 0 || st.Offered != 39 || st.Sent != st.Offered {
+		t.Errorf("offered %d, sent %d, classes %v: want the 39 hits due before the step's end sent, none unsent", st.Offered, st.Sent, classes(recs))
 	}
 }
 
