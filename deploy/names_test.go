@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
 
-	"github.com/relaybench/relaybench/runner/promexport"
+	"github.com/relaybench/relaybench/measure/promexport"
 	"github.com/relaybench/relaybench/runner/rundir"
 )
 

@@ -20,7 +20,7 @@ import (
 
 	"github.com/relaybench/relaybench/chutney"
 	"github.com/relaybench/relaybench/measure"
-	"github.com/relaybench/relaybench/runner/promexport"
+	"github.com/relaybench/relaybench/measure/promexport"
 	"github.com/relaybench/relaybench/runner/rundir"
 	"github.com/relaybench/relaybench/runner/session"
 	"github.com/relaybench/relaybench/scenarios"
@@ -85,12 +85,10 @@ func TestPrometheusScrapesARun(t *testing.T) {
 	var ttfb []float64
 	for _, r := range lines.Records {
 		wantBytes += float64(r.Bytes)
-		// The exporter's TTFB, the report's: a cut request's wait counts.
-		switch {
-		case r.TTFBNS > 0:
-			ttfb = append(ttfb, float64(r.TTFBNS)/1e9)
-		case r.Error == rundir.ClassStepEnd && r.TTLBNS > 0:
-			ttfb = append(ttfb, float64(r.TTLBNS)/1e9)
+		// The report's TTFB, on the attached stream, a cut request's wait
+		// included, computed from the raw record.
+		if _, d := measure.RequestLatencies(r); d > 0 {
+			ttfb = append(ttfb, d)
 		}
 	}
 	if wantBytes == 0 || len(ttfb) == 0 {

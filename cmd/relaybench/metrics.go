@@ -6,7 +6,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/relaybench/relaybench/runner/promexport"
+	"github.com/relaybench/relaybench/measure/promexport"
 	"github.com/relaybench/relaybench/runner/session"
 )
 

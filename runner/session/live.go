@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/relaybench/relaybench/measure/metricsport"
+	"github.com/relaybench/relaybench/measure/promexport"
 	"github.com/relaybench/relaybench/runner"
-	"github.com/relaybench/relaybench/runner/promexport"
 	"github.com/relaybench/relaybench/runner/rundir"
 	"github.com/relaybench/relaybench/scenarios"
 )

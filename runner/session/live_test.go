@@ -10,8 +10,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/relaybench/relaybench/chutney"
+	"github.com/relaybench/relaybench/measure"
 	"github.com/relaybench/relaybench/measure/metricsport"
-	"github.com/relaybench/relaybench/runner/promexport"
+	"github.com/relaybench/relaybench/measure/promexport"
 	"github.com/relaybench/relaybench/runner/rundir"
 	"github.com/relaybench/relaybench/runner/testkit"
 	"github.com/relaybench/relaybench/scenarios"
@@ -62,7 +63,7 @@ func TestRunFeedsMetrics(t *testing.T) {
 			c = promexport.ClassOK
 		}
 		classes[c]++
-		if r.TTFBNS > 0 || r.Error == rundir.ClassStepEnd && r.TTLBNS > 0 {
+		if _, ttfb := measure.RequestLatencies(r); ttfb > 0 {
 			ttfbs++
 		}
 	}

@@ -15,10 +15,10 @@ import (
 	"github.com/relaybench/relaybench/measure/envinfo"
 	"github.com/relaybench/relaybench/measure/metricsport"
 	"github.com/relaybench/relaybench/measure/procstat"
+	"github.com/relaybench/relaybench/measure/promexport"
 	"github.com/relaybench/relaybench/reports"
 	"github.com/relaybench/relaybench/runner"
 	"github.com/relaybench/relaybench/runner/payload"
-	"github.com/relaybench/relaybench/runner/promexport"
 	"github.com/relaybench/relaybench/runner/rundir"
 	"github.com/relaybench/relaybench/scenarios"
 )

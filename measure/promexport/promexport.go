@@ -34,6 +34,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/relaybench/relaybench/measure"
 	"github.com/relaybench/relaybench/runner/rundir"
 )
 
@@ -132,8 +133,8 @@ func New() *Exporter {
 			NativeHistogramMinResetDuration: nativeMinResetSeconds * time.Second,
 		}, requestLabels)
 	}
-	e.connect = hist("connect_seconds", "SOCKS connect time of requests on a new connection: tor's circuit build and stream attach.")
-	e.ttfb = hist("ttfb_seconds", "Time to the first response byte; a request cut by its step's end before any byte counts with the time it waited (a lower bound), as in the report.")
+	e.connect = hist("connect_seconds", "SOCKS connect time of requests on a new connection: tor's circuit build and stream attach; a request cut by its step's end while connecting counts with the time it waited (a lower bound), as in the report.")
+	e.ttfb = hist("ttfb_seconds", "Time from the request written on the attached stream to the first response byte; a request cut by its step's end before any byte counts with the time it waited (a lower bound), as in the report.")
 	e.ttlb = hist("ttlb_seconds", "Time to the last body byte of successful requests.")
 	e.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: Namespace, Name: "requests_total",
@@ -234,9 +235,10 @@ func (e *Exporter) StepDone(rundir.StepSummary) {
 	e.offered.WithLabelValues(with(rl, e.run.LoadUnit)...).Set(0)
 }
 
-// Observe counts one finished request. The latencies follow the report's
-// definitions (package measure): connect only for a new connection, TTFB
-// with a cut request's wait as its lower bound, TTLB of successes.
+// Observe counts one finished request. The latencies are the report's
+// (measure.RequestLatencies): connect for a new connection, TTFB on the
+// attached stream, a cut request's wait as its lower bound; TTLB of
+// successes.
 func (e *Exporter) Observe(rec *rundir.Record) {
 	e.mu.Lock()
 	rl := e.runValues()
@@ -252,14 +254,12 @@ func (e *Exporter) Observe(rec *rundir.Record) {
 	}
 	e.requests.WithLabelValues(with(l, class)...).Inc()
 	e.bytes.WithLabelValues(l...).Add(float64(rec.Bytes))
-	if rec.ConnectNS > 0 {
-		e.connect.WithLabelValues(l...).Observe(seconds(rec.ConnectNS))
+	connect, ttfb := measure.RequestLatencies(*rec)
+	if connect > 0 {
+		e.connect.WithLabelValues(l...).Observe(connect)
 	}
-	switch {
-	case rec.TTFBNS > 0:
-		e.ttfb.WithLabelValues(l...).Observe(seconds(rec.TTFBNS))
-	case rec.Error == rundir.ClassStepEnd && rec.TTLBNS > 0:
-		e.ttfb.WithLabelValues(l...).Observe(seconds(rec.TTLBNS))
+	if ttfb > 0 {
+		e.ttfb.WithLabelValues(l...).Observe(ttfb)
 	}
 	if rec.Error == "" {
 		e.ttlb.WithLabelValues(l...).Observe(seconds(rec.TTLBNS))
