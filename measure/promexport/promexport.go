@@ -136,34 +136,29 @@ func New() *Exporter {
 	e.connect = hist("connect_seconds", "SOCKS connect time of requests on a new connection: tor's circuit build and stream attach; a request cut by its step's end while connecting counts with the time it waited (a lower bound), as in the report.")
 	e.ttfb = hist("ttfb_seconds", "Time from the request written on the attached stream to the first response byte; a request cut by its step's end before any byte counts with the time it waited (a lower bound), as in the report.")
 	e.ttlb = hist("ttlb_seconds", "Time to the last body byte of successful requests.")
-	e.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: Namespace, Name: "requests_total",
-		Help: `Requests ended, by result class: "ok", "step-end" (cut by the step's end, not a failure) or the error class.`,
-	}, with(requestLabels, "class"))
-	e.bytes = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: Namespace, Name: "received_bytes_total",
-		Help: "Body bytes received, counted when their request ends.",
-	}, requestLabels)
-	e.circuits = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: Namespace, Name: "circuits_total",
-		Help: `Circuits the pool's tor clients built ("built") or lost before they were built ("failed"), from their control ports' CIRC events.`,
-	}, with(stepLabels, "result"))
-	e.curStep = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Namespace: Namespace, Name: "step",
-		Help: "The running ramp step, 1-based; 0 between steps and after the run.",
-	}, runLabels)
-	e.offered = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Namespace: Namespace, Name: "offered_load",
-		Help: "The running step's load: concurrent streams (unit streams) or requests per second (unit req/s); 0 between steps.",
-	}, with(runLabels, "unit"))
-	e.stepStart = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Namespace: Namespace, Name: "step_start_timestamp_seconds",
-		Help: "Unix time the running step began; one series, labelled with the step, replaced at each step boundary (dashboard annotations).",
-	}, with(stepLabels, "rep"))
-	e.relaySignal = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Namespace: Namespace, Name: "relay_overload_signal",
-		Help: "1 once the relay under test declared this overload signal on its MetricsPort during the run (relaybench's onset rules, live), else 0.",
-	}, with(runLabels, "signal"))
+	counter := func(name, help string, labels []string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: name, Help: help}, labels)
+	}
+	gauge := func(name, help string, labels []string) *prometheus.GaugeVec {
+		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: name, Help: help}, labels)
+	}
+	e.requests = counter("requests_total",
+		`Requests ended, by result class: "ok", "step-end" (cut by the step's end, not a failure) or the error class.`,
+		with(requestLabels, "class"))
+	e.bytes = counter("received_bytes_total", "Body bytes received, counted when their request ends.", requestLabels)
+	e.circuits = counter("circuits_total",
+		`Circuits the pool's tor clients built ("built") or lost before they were built ("failed"), from their control ports' CIRC events.`,
+		with(stepLabels, "result"))
+	e.curStep = gauge("step", "The running ramp step, 1-based; 0 between steps and after the run.", runLabels)
+	e.offered = gauge("offered_load",
+		"The running step's load: concurrent streams (unit streams) or requests per second (unit req/s); 0 between steps.",
+		with(runLabels, "unit"))
+	e.stepStart = gauge("step_start_timestamp_seconds",
+		"Unix time the running step began; one series, labelled with the step, replaced at each step boundary (dashboard annotations).",
+		with(stepLabels, "rep"))
+	e.relaySignal = gauge("relay_overload_signal",
+		"1 once the relay under test declared this overload signal on its MetricsPort during the run (relaybench's onset rules, live), else 0.",
+		with(runLabels, "signal"))
 	e.reg.MustRegister(e.connect, e.ttfb, e.ttlb, e.requests, e.bytes, e.circuits, e.curStep, e.offered, e.stepStart, e.relaySignal)
 	return e
 }
