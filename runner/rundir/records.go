@@ -250,9 +250,14 @@ type ProcessSample struct {
 	CPUSeconds float64 `json:"cpu_s"`
 	// RSSBytes is the resident set size (0 for the machine).
 	RSSBytes int64 `json:"rss,omitempty"`
-	// Cores is the number of CPUs (machine samples only): busy seconds per
-	// second divided by Cores is the machine's utilisation.
+	// Cores is the number of CPUs (machine samples only).
 	Cores int `json:"cores,omitempty"`
+	// TotalCPUSeconds is the machine's cumulative CPU time of all cores,
+	// busy, idle and iowait (machine samples only): between two samples,
+	// the growth of CPUSeconds over the growth of TotalCPUSeconds is the
+	// machine's utilisation, at most 1. Files written before it existed
+	// lack it; their utilisation is busy seconds per second over Cores.
+	TotalCPUSeconds float64 `json:"total_cpu_s,omitempty"`
 	// Err says why the process could not be read (it exited, say).
 	Err string `json:"err,omitempty"`
 
