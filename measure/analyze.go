@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/relaybench/relaybench/measure/metricsport"
@@ -684,10 +685,10 @@ func bottlenecks(procs []ProcessStep) []Bottleneck {
 			b.Evidence = fmt.Sprintf("tor client %s used %.0f%% of a core: the load generator, not the relay, was the limit", p.Name, u*100)
 		case rundir.RoleHarness:
 			b.Kind = BottleneckHarness
-			b.Evidence = fmt.Sprintf("relaybench itself used %.0f%% of a core: the load generator, not the relay, was the limit", u*100)
+			b.Evidence = fmt.Sprintf("relaybench itself%s used %.0f%% of a core: the load generator, not the relay, was the limit", onWorker(p.Name), u*100)
 		case rundir.RoleMachine:
 			b.Kind = BottleneckMachine
-			b.Evidence = fmt.Sprintf("the machine was CPU-saturated (%.0f%% of %d cores busy): load generator and relay competed for CPU", u*100, p.Cores)
+			b.Evidence = fmt.Sprintf("the machine%s was CPU-saturated (%.0f%% of %d cores busy): load generator and relay competed for CPU", onWorker(p.Name), u*100, p.Cores)
 		case rundir.RoleTarget:
 			b.Kind = BottleneckTarget
 			b.Evidence = fmt.Sprintf("the relay under test used %.0f%% of a core: it was CPU-bound (tor relays cells on one thread)", u*100)
@@ -698,4 +699,14 @@ func bottlenecks(procs []ProcessStep) []Bottleneck {
 		out = append(out, b)
 	}
 	return out
+}
+
+// onWorker names the worker of a merged run (`relaybench merge`) whose
+// harness or machine a process sample describes: merge names them
+// "w1/harness", "w1/machine".
+func onWorker(name string) string {
+	if w, _, ok := strings.Cut(name, "/"); ok {
+		return " of worker " + w
+	}
+	return ""
 }
