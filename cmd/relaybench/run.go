@@ -20,6 +20,8 @@ import (
 func runRun(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", stderr)
 	out := fs.String("out", "runs", "directory that receives the run directory")
+	var seg segmentFlags
+	seg.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -37,7 +39,11 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res, err := session.Run(ctx, sc, session.Options{OutDir: *out, Progress: stderr})
+	opts := session.Options{OutDir: *out, Progress: stderr}
+	if err := seg.apply(sc, &opts); err != nil {
+		return err
+	}
+	res, err := session.Run(ctx, sc, opts)
 	if res != nil {
 		if res.Ranking != nil {
 			fmt.Fprintf(stdout, "\nvariants ranked by capacity (each variant's report is in %s/variants/<name>/):\n", res.Dir)
