@@ -104,7 +104,7 @@ func TestMergeThreeWorkers(t *testing.T) {
 			if s.Load != shares[j] {
 				t.Errorf("worker %d step %d load %d, want its share %d", i, j+1, s.Load, shares[j])
 			}
-			if off := s.Start.Sub(startAt.Add(time.Duration(j) * 3 * time.Second)); off < 0 || off > 300*time.Millisecond {
+			if off := s.Start.Sub(startAt.Add(time.Duration(j) * 3 * time.Second)); off < 0 || off > time.Second {
 				t.Errorf("worker %d step %d began %s after its schedule", i, j+1, off)
 			}
 		}

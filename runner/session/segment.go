@@ -152,7 +152,7 @@ func (o Options) engineOptions(sc *scenarios.Scenario, rep int) []runner.Option 
 		return nil
 	}
 	at := o.repStart(sc, rep)
-	if wait := time.Until(at); wait > 0 {
+	if wait := time.Until(at); wait > time.Second {
 		fmt.Fprintf(o.Progress, "waiting %s for the start time %s (--start-at) before repetition %d\n", wait.Round(100*time.Millisecond), at.Format(time.RFC3339Nano), rep+1)
 	}
 	return []runner.Option{runner.WithStartAt(at)}
