@@ -18,7 +18,17 @@ import (
 // Version 2: a step's goodput interval is over repetitions (goodput.n
 // counts them, goodput.n_of says so), no longer over pooled seconds;
 // ReadSummary upgrades version 1 (see upgradeSummary).
-const AnalysisVersion = 2
+//
+// Version 3: requests count in the window where they ended (requests,
+// warmup, errors, error_rate); ttfb_s, ttfb_samples and the rep_stats TTFB
+// are measured from the request written on the attached stream (the SOCKS
+// connect is connect_s alone); a request cut while connecting or before
+// its first byte adds the time it waited to connect_s or ttfb_s; the
+// latency signal "latency" became the rules "ttfb" and "connect"; the
+// capacity is never at a step where the errors or a latency rule fired.
+// These need the raw files: ReadSummary keeps a version 2 file's numbers
+// and says so in its problems.
+const AnalysisVersion = 3
 
 // Analysis is everything relaybench concludes from one run: per-step
 // statistics, the overload onset and the capacity. It is summary.json.
@@ -45,9 +55,14 @@ type Analysis struct {
 	// Onset is the first step at which the relay showed overload; nil
 	// when no signal fired.
 	Onset *Onset `json:"onset"`
-	// Capacity is the highest sustained goodput up to the onset; nil when
-	// no step carried any bytes.
+	// LatencyRules says what each latency rule (connect, ttfb) compared
+	// with, or why it could not judge a step.
+	LatencyRules []LatencyRule `json:"latency_rules,omitempty"`
+	// Capacity is the highest sustained goodput of a healthy step up to
+	// the onset; nil when there is none (NoCapacity says why).
 	Capacity *Capacity `json:"capacity"`
+	// NoCapacity says why Capacity is nil.
+	NoCapacity string `json:"no_capacity,omitempty"`
 	// Gates are the outcomes of the scenario's thresholds (CI gates).
 	Gates []Gate `json:"gates,omitempty"`
 	// Timeline holds the run's time series for charts.
@@ -65,18 +80,35 @@ type StepResult struct {
 	// WindowSeconds is the length of the measured windows (after warm-up)
 	// summed over repetitions.
 	WindowSeconds float64 `json:"window_s"`
-	// Requests started after the warm-up: OK + Cut + failed.
+	// Requests ended after the warm-up, wherever they started: OK + Cut
+	// + failed. A request counts in the window where it ended, so a
+	// stream that started in the warm-up and failed after it is a failure
+	// of the step.
 	Requests int `json:"requests"`
 	OK       int `json:"ok"`
-	// Cut counts requests cut by the step's end: not failures.
+	// Cut counts requests cut by the step's end: not failures (their
+	// bytes count toward goodput). A stalled stream is a failure instead.
 	Cut int `json:"cut"`
-	// Warmup counts requests started within the warm-up (not in the
+	// CutShare is Cut / Requests: the share of the step's requests still
+	// running at its end.
+	CutShare float64 `json:"cut_share"`
+	// CompletedShare is OK / Requests: the share of the step's requests
+	// that finished, the ones TTLB describes.
+	CompletedShare float64 `json:"completed_share"`
+	// Warmup counts requests that ended within the warm-up (not in the
 	// statistics except for their bytes after it).
 	Warmup int `json:"warmup"`
-	// Errors counts failed requests by class (runner.ClassifyError).
+	// Errors counts failed requests by class (runner.ClassifyError),
+	// stall and unsent included.
 	Errors map[string]int `json:"errors,omitempty"`
 	// ErrorRate is failed / (OK + failed).
 	ErrorRate float64 `json:"error_rate"`
+	// OfferedRate and AchievedRate are, for the open loop (churn), the
+	// requests per second the schedule offered and those the load
+	// generator sent in the measured windows. Below AchievedShareMin of
+	// the offered rate the step is generator-bound. 0 for closed loops.
+	OfferedRate  float64 `json:"offered_rps,omitzero"`
+	AchievedRate float64 `json:"achieved_rps,omitzero"`
 	// Bytes is the body bytes received in the measured windows.
 	Bytes float64 `json:"bytes"`
 	// Goodput is the step's goodput over its repetitions: the mean of
@@ -100,10 +132,16 @@ type StepResult struct {
 	// time from its first to its last byte.
 	StreamGoodput Distribution `json:"stream_goodput"`
 	// Connect is the SOCKS connect time (tor's circuit build and stream
-	// attach) of new connections, TTFB the time to first body byte (a
-	// request cut by the step's end before its first byte counts with the
-	// time it waited, a lower bound), TTLB the time to last byte of
-	// successful requests. Seconds.
+	// attach) of new connections; TTFB the time from the request written
+	// on the attached stream to the first response byte (queues in the
+	// relays, not circuit building); TTLB the time from the start to the
+	// last byte of successful requests (CompletedShare says how many
+	// those are). Each counts where it was measured: a connect completed,
+	// or a first byte that arrived, in the warm-up is left out with the
+	// warm-up's burst of new circuits. A request cut by the step's end
+	// while connecting, or before its first byte, counts with the time it
+	// waited: a lower bound; left out, the slowest would vanish exactly
+	// when the relay is overloaded. Seconds.
 	Connect Distribution `json:"connect_s"`
 	TTFB    Distribution `json:"ttfb_s"`
 	TTLB    Distribution `json:"ttlb_s"`
@@ -111,6 +149,16 @@ type StepResult struct {
 	// requests were recorded (compare tests the repetitions' p50 and p95
 	// in RepStats instead: requests of one repetition share its circuits).
 	TTFBSamples []float64 `json:"ttfb_samples"`
+	// For the open loop (churn), measured from the intended start, the
+	// pacer's schedule, instead of the actual one (coordinated omission
+	// corrected; Connect, TTFB and TTLB above are the uncorrected
+	// phases): ScheduleLag is how late the load generator sent each
+	// request, IntendedTTFB the time to the first byte and IntendedTTLB
+	// to the last byte of successful requests. Unsent hits are failures,
+	// not samples.
+	ScheduleLag  Distribution `json:"schedule_lag_s,omitzero"`
+	IntendedTTFB Distribution `json:"intended_ttfb_s,omitzero"`
+	IntendedTTLB Distribution `json:"intended_ttlb_s,omitzero"`
 	// Circuits is the number of circuits whose first stream opened in the
 	// step (all repetitions); 0 when there are no pool clients to ask.
 	Circuits int `json:"circuits"`
@@ -120,6 +168,10 @@ type StepResult struct {
 	Processes []ProcessStep `json:"processes,omitempty"`
 	// Signals lists the overload signals that fired at this step.
 	Signals []Signal `json:"signals,omitempty"`
+	// WarmupSignals lists the relay-declared signals that fired during
+	// the warm-up (the burst of new circuits at the step's start): shown,
+	// not counted toward the onset.
+	WarmupSignals []Signal `json:"warmup_signals,omitempty"`
 	// Bottlenecks lists processes at or near their CPU limit.
 	Bottlenecks []Bottleneck `json:"bottlenecks,omitempty"`
 	// LoadGeneratorBound is true when a bottleneck other than the relay
@@ -135,7 +187,8 @@ type RepStat struct {
 	Goodput  float64 `json:"goodput"`
 	Requests int     `json:"requests"`
 	Failed   int     `json:"failed"`
-	// TTFBP50 and TTFBP95 are in seconds; 0 without samples.
+	// TTFBP50 and TTFBP95 are in seconds (StepResult.TTFB's samples); 0
+	// without samples.
 	TTFBP50 float64 `json:"ttfb_p50_s"`
 	TTFBP95 float64 `json:"ttfb_p95_s"`
 }
@@ -144,9 +197,12 @@ type RepStat struct {
 // step's measured windows.
 type RelayStep struct {
 	URL string `json:"url"`
-	// Scrapes and FailedScrapes count the scrapes within the whole step.
+	// Scrapes and FailedScrapes count the scrapes within the whole step;
+	// SlowScrapes those that took more than half the sampling interval
+	// (their values are placed less precisely).
 	Scrapes       int `json:"scrapes"`
 	FailedScrapes int `json:"failed_scrapes"`
+	SlowScrapes   int `json:"slow_scrapes,omitempty"`
 	// Seconds is the time between the scrapes the rates are taken from.
 	Seconds float64 `json:"seconds"`
 	// ReadBps and WrittenBps are tor_relay_traffic_bytes per second.
@@ -248,27 +304,31 @@ func Analyze(r *Run) *Analysis {
 				windows = append(windows, s)
 			}
 		}
-		res := stepResult(windows, recs)
+		res := stepResult(windows, recs, sc.Workload.Kind == scenarios.WorkloadChurn)
 		res.Circuits = countCircuits(r.Circuits, windows)
 		if len(targets) > 0 {
 			res.Relay = relayStep(targets[0], obs[0], windows)
 			for i, u := range targets {
-				res.Signals = append(res.Signals, relaySignals(u, obs[i], windows, sc.Onset)...)
+				res.Signals = append(res.Signals, relaySignals(u, obs[i], windows, sc.Onset, measuredPart)...)
+				res.WarmupSignals = append(res.WarmupSignals, relaySignals(u, obs[i], windows, sc.Onset, warmupPart)...)
 			}
 		}
 		res.Processes = processSteps(procs, windows)
 		res.Bottlenecks = bottlenecks(res.Processes)
+		if b, ok := generatorBottleneck(res); ok {
+			res.Bottlenecks = append(res.Bottlenecks, b)
+		}
 		for _, b := range res.Bottlenecks {
 			res.LoadGeneratorBound = res.LoadGeneratorBound || b.LimitsMeasurement()
 		}
 		a.Steps = append(a.Steps, res)
 	}
-	clientSignals(a.Steps, sc.Onset)
+	a.LatencyRules = clientSignals(a.Steps, sc.Onset)
 	for i := range a.Steps {
 		sortSignals(a.Steps[i].Signals)
 	}
 	a.Onset = findOnset(a.Steps)
-	a.Capacity = findCapacity(a.Steps, a.Onset)
+	a.Capacity, a.NoCapacity = findCapacity(a.Steps, a.Onset)
 	capacitySamples(a.Capacity, a.Steps)
 	a.Gates = gates(a, sc.Thresholds)
 	a.Timeline = timeline(r, a.Onset)
@@ -333,11 +393,13 @@ func groupRecords(recs []rundir.Record) map[stepKey][]rundir.Record {
 }
 
 // stepResult computes the client side of one step from its windows (one
-// per repetition).
-func stepResult(windows []rundir.StepSummary, recs map[stepKey][]rundir.Record) StepResult {
+// per repetition). open is the open loop (churn), where the schedule's
+// intended starts are what latency is measured from.
+func stepResult(windows []rundir.StepSummary, recs map[stepKey][]rundir.Record, open bool) StepResult {
 	res := StepResult{Step: windows[0].Step, Load: windows[0].Load, Reps: len(windows)}
-	var connect, ttfb, ttlb, streams []float64
+	var connect, ttfb, ttlb, streams, lag, intendedTTFB, intendedTTLB []float64
 	var totalBytes, totalSecs float64
+	sent := 0
 	for _, w := range windows {
 		from := measuredFrom(w)
 		bins := newPerSecond(from, w.End)
@@ -357,7 +419,13 @@ func stepResult(windows []rundir.StepSummary, recs map[stepKey][]rundir.Record) 
 			if (rec.Error == "" || rec.Error == rundir.ClassStepEnd) && rec.Bytes > 0 && rec.TTLBNS > rec.TTFBNS && rec.End().After(from) {
 				streams = append(streams, float64(rec.Bytes)/seconds(rec.TTLBNS-rec.TTFBNS))
 			}
-			if rec.Warmup {
+			if open && rec.Error != rundir.ClassUnsent && !rec.Start.Before(from) && rec.Start.Before(w.End) {
+				sent++
+			}
+			// Every request counts in the window where it ended, wherever
+			// it started: 8 streams that die after the warm-up are 8
+			// failures of the step even if they all started in it.
+			if rec.End().Before(from) {
 				res.Warmup++
 				continue
 			}
@@ -376,19 +444,28 @@ func stepResult(windows []rundir.StepSummary, recs map[stepKey][]rundir.Record) 
 				res.Errors[rec.Error]++
 				rs.Failed++
 			}
-			if rec.ConnectNS > 0 {
-				connect = append(connect, seconds(rec.ConnectNS))
+			// A latency counts where it was measured: a connect that
+			// completed, or a first byte that arrived, in the warm-up
+			// belongs to its burst of new circuits, which is what the
+			// warm-up leaves out; a wait cut by the step's end counts there.
+			lat := requestLatencies(rec)
+			if lat.connect > 0 && !lat.connectAt.Before(from) {
+				connect = append(connect, lat.connect)
 			}
-			switch {
-			case rec.TTFBNS > 0:
-				ttfb = append(ttfb, seconds(rec.TTFBNS))
-				repTTFB = append(repTTFB, seconds(rec.TTFBNS))
-			case rec.Error == rundir.ClassStepEnd && rec.TTLBNS > 0:
-				// Cut by the step's end before its first byte: its TTFB is
-				// at least the time it waited. Leaving it out would make
-				// TTFB look best exactly when the relay is overloaded.
-				ttfb = append(ttfb, seconds(rec.TTLBNS))
-				repTTFB = append(repTTFB, seconds(rec.TTLBNS))
+			if lat.ttfb > 0 && !lat.ttfbAt.Before(from) {
+				ttfb = append(ttfb, lat.ttfb)
+				repTTFB = append(repTTFB, lat.ttfb)
+			}
+			if open && rec.Error != rundir.ClassUnsent {
+				if !rec.Start.Before(from) {
+					lag = append(lag, rec.Start.Sub(rec.Intended).Seconds())
+				}
+				if lat.ttfb > 0 && !lat.ttfbAt.Before(from) {
+					intendedTTFB = append(intendedTTFB, lat.ttfbAt.Sub(rec.Intended).Seconds())
+				}
+				if rec.Error == "" {
+					intendedTTLB = append(intendedTTLB, rec.End().Sub(rec.Intended).Seconds())
+				}
 			}
 		}
 		series, b, s := bins.rates(), 0.0, 0.0
@@ -416,12 +493,59 @@ func stepResult(windows []rundir.StepSummary, recs map[stepKey][]rundir.Record) 
 	if failed := res.Requests - res.OK - res.Cut; failed > 0 {
 		res.ErrorRate = float64(failed) / float64(res.OK+failed)
 	}
+	if res.Requests > 0 {
+		res.CutShare = float64(res.Cut) / float64(res.Requests)
+		res.CompletedShare = float64(res.OK) / float64(res.Requests)
+	}
+	if open && totalSecs > 0 {
+		// The pacer is constant: Load requests per second, every second.
+		res.OfferedRate = float64(res.Load)
+		res.AchievedRate = float64(sent) / totalSecs
+	}
 	res.TTFBSamples = slices.Clone(ttfb)
 	res.Connect = NewDistribution(connect)
 	res.TTFB = NewDistribution(ttfb)
 	res.TTLB = NewDistribution(ttlb)
 	res.StreamGoodput = NewDistribution(streams)
+	res.ScheduleLag = NewDistribution(lag)
+	res.IntendedTTFB = NewDistribution(intendedTTFB)
+	res.IntendedTTLB = NewDistribution(intendedTTLB)
 	return res
+}
+
+// latencies are a request's SOCKS connect time and its time to first
+// byte on the attached stream, in seconds (0 for what it has none of), and
+// when each was measured: when the connect completed or the first byte
+// arrived.
+type latencies struct {
+	connect, ttfb     float64
+	connectAt, ttfbAt time.Time
+}
+
+// requestLatencies returns rec's latencies. A request cut by the step's
+// end before it got there counts with the time it waited, a lower bound,
+// measured at the cut: it was still connecting when it had neither
+// connected nor written its request, else it was waiting for the first
+// byte. Failed requests add only what they completed; the failure itself
+// is counted by the errors rule.
+func requestLatencies(rec rundir.Record) latencies {
+	var l latencies
+	if rec.ConnectNS > 0 {
+		l.connect, l.connectAt = seconds(rec.ConnectNS), rec.Start.Add(time.Duration(rec.ConnectNS))
+	}
+	if d, ok := rec.AttachedTTFB(); ok {
+		l.ttfb, l.ttfbAt = d.Seconds(), rec.Start.Add(time.Duration(rec.TTFBNS))
+		return l
+	}
+	if rec.Error != rundir.ClassStepEnd || rec.TTLBNS <= 0 {
+		return l
+	}
+	if rec.ConnectNS == 0 && rec.WroteNS == 0 {
+		l.connect, l.connectAt = seconds(rec.TTLBNS), rec.End()
+		return l
+	}
+	l.ttfb, l.ttfbAt = seconds(rec.TTLBNS-max(rec.WroteNS, rec.ConnectNS)), rec.End()
+	return l
 }
 
 // measuredFrom is where w's measured window begins: after the warm-up, or
@@ -509,6 +633,9 @@ func relayStep(url string, obs []metricsport.Observation, windows []rundir.StepS
 				rs.Scrapes++
 				if o.Snapshot == nil {
 					rs.FailedScrapes++
+				}
+				if o.Slow {
+					rs.SlowScrapes++
 				}
 			}
 			if o.Snapshot == nil || o.At.After(w.End) {
@@ -642,13 +769,15 @@ func processSteps(procs map[string][]rundir.ProcessSample, windows []rundir.Step
 }
 
 // Bottleneck is a process (or the machine) that was at or near its CPU
-// limit during a step.
+// limit during a step, or the load generator that fell behind its
+// schedule.
 type Bottleneck struct {
 	// Kind is BottleneckClient, BottleneckHarness, BottleneckMachine,
-	// BottleneckNetwork or BottleneckTarget.
+	// BottleneckNetwork, BottleneckGenerator or BottleneckTarget.
 	Kind string `json:"kind"`
 	Name string `json:"name"`
-	// Utilisation is the share of a core (of all cores for the machine).
+	// Utilisation is the share of a core (of all cores for the machine);
+	// for BottleneckGenerator, the share of the offered load it sent.
 	Utilisation float64 `json:"utilisation"`
 	Evidence    string  `json:"evidence"`
 }
@@ -661,11 +790,35 @@ const (
 	BottleneckMachine = "machine" // all cores of the machine
 	BottleneckNetwork = "network" // another relay of the embedded network
 	BottleneckTarget  = "target"  // the relay under test: a real relay limit
+
+	// BottleneckGenerator: the open loop sent less than AchievedShareMin
+	// of the load its schedule offered, whatever the CPU said (too few
+	// workers, or a harness too slow to keep the pace).
+	BottleneckGenerator = "generator"
 )
 
 // BottleneckUtilisation is the CPU share at which a process counts as a
 // bottleneck.
 const BottleneckUtilisation = 0.90
+
+// AchievedShareMin is the share of the offered open-loop load the load
+// generator must send for a step to measure the load it claims; below it
+// the step is generator-bound (BottleneckGenerator).
+const AchievedShareMin = 0.95
+
+// generatorBottleneck reports an open-loop step whose load generator sent
+// less than AchievedShareMin of the offered requests per second: the
+// relay saw less load than the step's name says, and its latency from the
+// actual start hides the wait (see IntendedTTFB).
+func generatorBottleneck(s StepResult) (Bottleneck, bool) {
+	if s.OfferedRate <= 0 || s.AchievedRate >= AchievedShareMin*s.OfferedRate {
+		return Bottleneck{}, false
+	}
+	share := s.AchievedRate / s.OfferedRate
+	return Bottleneck{Kind: BottleneckGenerator, Name: "load generator", Utilisation: share,
+		Evidence: fmt.Sprintf("the load generator sent %.1f of the %.0f req/s offered (%.0f%%, under %.0f%%): it fell behind its schedule, so the relay saw less load than the step claims (p95 schedule lag %s)",
+			s.AchievedRate, s.OfferedRate, share*100, AchievedShareMin*100, fmtSeconds(s.ScheduleLag.P95))}, true
+}
 
 // LimitsMeasurement reports whether the bottleneck limits the load
 // generator rather than the relay under test.

@@ -1,6 +1,9 @@
 package measure
 
-import "slices"
+import (
+	"fmt"
+	"slices"
+)
 
 // What a step's goodput Estimate counts. The independent samples of a
 // benchmark are its repetitions: each runs the ramp on its own circuits
@@ -97,12 +100,23 @@ func capacitySamples(c *Capacity, steps []StepResult) {
 }
 
 // upgradeSummary brings a summary.json of an older schema to the current
-// meaning, in place. Version 1 put an interval over the per-second series
-// pooled over repetitions (goodput.n counted seconds) around a mean taken
-// differently; everything version 2 needs is in version 1's fields
-// (rep_goodput, goodput_series, rep_stats), so the estimates are recomputed
-// from them and the capacity's samples added.
+// meaning, in place, as far as the summary allows. Version 1 put an
+// interval over the per-second series pooled over repetitions (goodput.n
+// counted seconds) around a mean taken differently; everything version 2
+// needs is in version 1's fields (rep_goodput, goodput_series, rep_stats),
+// so the estimates are recomputed from them and the capacity's samples
+// added. What version 3 changed (where requests count, TTFB without the
+// SOCKS connect, the capacity at a healthy step) needs the raw requests:
+// the numbers stay version 2's, the version says so, and a problem tells
+// the reader how to recompute them.
 func upgradeSummary(a *Analysis) {
+	if a.Version >= AnalysisVersion {
+		return
+	}
+	if a.Version < 3 {
+		a.Problems = append(a.Problems, fmt.Sprintf("summary.json is version %d: requests counted by their start, TTFB including the SOCKS connect, "+
+			"the capacity possibly at a step where requests failed; run relaybench analyze on the run directory to recompute it from the raw files", max(a.Version, 1)))
+	}
 	if a.Version >= 2 {
 		return
 	}
@@ -118,5 +132,5 @@ func upgradeSummary(a *Analysis) {
 		}
 		capacitySamples(c, a.Steps)
 	}
-	a.Version = AnalysisVersion
+	a.Version = 2
 }

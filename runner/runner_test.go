@@ -51,7 +51,7 @@ func scenario(kind scenarios.WorkloadKind, size int64, stepDur, warmup time.Dura
 	return &scenarios.Scenario{
 		Name:     "test",
 		Payload:  scenarios.Payload{Size: scenarios.ByteSize(size)},
-		Workload: scenarios.Workload{Kind: kind, Isolation: scenarios.IsolationStream, Timeout: scenarios.Duration(20 * time.Second)},
+		Workload: scenarios.Workload{Kind: kind, Isolation: scenarios.IsolationStream, Timeout: scenarios.Duration(20 * time.Second), StallTimeout: scenarios.Duration(5 * time.Second)},
 		Ramp:     scenarios.Ramp{Steps: steps, StepDuration: scenarios.Duration(stepDur), Warmup: scenarios.Duration(warmup)},
 		Limits:   scenarios.Limits{MaxDuration: scenarios.Duration(time.Minute), MaxBytes: 20 << 30},
 	}
@@ -195,6 +195,7 @@ func TestChurn(t *testing.T) {
 		t.Fatalf("%d requests at 20/s for 2s, want about 40", len(recs))
 	}
 	slices.SortFunc(recs, func(a, b rundir.Record) int { return a.Intended.Compare(b.Intended) })
+	var lags []time.Duration
 	for i, r := range recs {
 		if r.Worker != -1 {
 			t.Errorf("open loop record has worker %d, want -1", r.Worker)
@@ -204,12 +205,29 @@ func TestChurn(t *testing.T) {
 				t.Errorf("intended times %d and %d are %v apart, want 50ms", i-1, i, d)
 			}
 		}
-		if lag := r.Start.Sub(r.Intended); lag < -time.Millisecond || lag > 40*time.Millisecond {
+		lag := r.Start.Sub(r.Intended)
+		lags = append(lags, lag)
+		// A hit never starts early, and never far behind: a pacer that
+		// waited for earlier hits (coordinated omission) falls seconds
+		// behind within these 2 s.
+		if lag < -time.Millisecond || lag > 500*time.Millisecond {
 			t.Errorf("request %d started %v after its intended time", i, lag)
 		}
 	}
+	// Typically on time. A busy machine delays the whole test process now
+	// and then, and the hits due meanwhile start together right after
+	// (lags of 50-190 ms seen at load average 15), so single lags are not
+	// held to this.
+	slices.Sort(lags)
+	if med := lags[len(lags)/2]; med > 40*time.Millisecond {
+		t.Errorf("median start lag %v, want within 40ms of the intended time (lags %v)", med, lags)
+	}
 	if sum.Steps[0].OK < 36 {
 		t.Errorf("%d ok of %d", sum.Steps[0].OK, len(recs))
+	}
+	// A generator that keeps up sends every hit due in the step.
+	if st := sum.Steps[0]; classes(recs)[rundir.ClassUnsent] != 0 || st.Offered != 39 || st.Sent != st.Offered {
+		t.Errorf("offered %d, sent %d, classes %v: want the 39 hits due before the step's end sent, none unsent", st.Offered, st.Sent, classes(recs))
 	}
 }
 

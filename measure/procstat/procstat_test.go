@@ -264,7 +264,12 @@ func TestQuotaUsageOfABusyLoop(t *testing.T) {
 	}
 	use, ok := QuotaUsage(loopSamples[0], loopSamples[1])
 	t.Logf("%+v", use)
-	if !ok || use.QuotaShare > 1.15 || use.QuotaShare < 0.5 || use.ThrottledShare < 0.5 {
-		t.Errorf("busy loop under a 0.25-core quota: %+v, %v; want about the whole quota used and most periods throttled", use, ok)
+	// The quota holds (never much above it), the loop gets most of it,
+	// and the kernel held it back in some periods. On a busy machine the
+	// loop also waits for a core, so it neither always reaches the quota
+	// (0.21 of 0.25 seen at load average 7) nor is throttled in every
+	// period (8 of 20 then).
+	if !ok || use.QuotaShare > 1.15 || use.QuotaShare < 0.5 || use.Throttled == 0 {
+		t.Errorf("busy loop under a 0.25-core quota: %+v, %v; want about the whole quota used and periods throttled", use, ok)
 	}
 }
