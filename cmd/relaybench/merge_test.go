@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -29,7 +30,6 @@ func scaleoutScenario(t *testing.T) (string, *testkit.MetricsPort) {
   size: 384KiB
 workload:
   kind: bulk
-  timeout: 20s
 ramp:
   steps: [2, 7]
   step_duration: 3s
@@ -164,47 +164,52 @@ func TestMergeThreeWorkers(t *testing.T) {
 		}
 	}
 
-	// Percentiles from the raw samples: the workers' records concatenated
-	// (the analysis' TTFB rule: after the warm-up, the first byte, or the
-	// wait of a request cut before it; connect of new connections; last
-	// byte of successes).
+	// Percentiles from the raw samples: the merged analysis against that of
+	// the workers' requests.jsonl files concatenated as they are (cat), in
+	// the merged steps' windows. Every sample and count must be the same.
 	a, err := measure.ReadSummary(merged)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for j, st := range a.Steps {
-		var connect, ttfb, ttlb []float64
-		for _, w := range workers {
-			for _, r := range w.Records {
-				if r.Step != j || r.Warmup {
-					continue
-				}
-				if r.ConnectNS > 0 {
-					connect = append(connect, time.Duration(r.ConnectNS).Seconds())
-				}
-				switch {
-				case r.TTFBNS > 0:
-					ttfb = append(ttfb, time.Duration(r.TTFBNS).Seconds())
-				case r.Error == rundir.ClassStepEnd && r.TTLBNS > 0:
-					ttfb = append(ttfb, time.Duration(r.TTLBNS).Seconds())
-				}
-				if r.Error == "" {
-					ttlb = append(ttlb, time.Duration(r.TTLBNS).Seconds())
-				}
+	ref := t.TempDir()
+	var cat []byte
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, rundir.RequestsFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cat = append(cat, b...)
+	}
+	for name, b := range map[string][]byte{rundir.RequestsFile: cat, rundir.ScenarioFile: nil, rundir.StepsFile: nil} {
+		if b == nil {
+			if b, err = os.ReadFile(filepath.Join(merged, name)); err != nil {
+				t.Fatal(err)
 			}
 		}
-		got := slices.Sorted(slices.Values(st.TTFBSamples))
-		if !slices.Equal(got, slices.Sorted(slices.Values(ttfb))) {
-			t.Errorf("step %d: merged TTFB samples %v, the workers' %v", j+1, got, ttfb)
+		if err := os.WriteFile(filepath.Join(ref, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refRun, err := measure.Load(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := measure.Analyze(refRun)
+	for j, st := range a.Steps {
+		w := want.Steps[j]
+		if !slices.Equal(slices.Sorted(slices.Values(st.TTFBSamples)), slices.Sorted(slices.Values(w.TTFBSamples))) || len(st.TTFBSamples) == 0 {
+			t.Errorf("step %d: merged TTFB samples %v, the concatenated records' %v", j+1, st.TTFBSamples, w.TTFBSamples)
 		}
 		for name, c := range map[string][2]measure.Distribution{
-			"connect": {st.Connect, measure.NewDistribution(connect)},
-			"ttfb":    {st.TTFB, measure.NewDistribution(ttfb)},
-			"ttlb":    {st.TTLB, measure.NewDistribution(ttlb)},
+			"connect": {st.Connect, w.Connect}, "ttfb": {st.TTFB, w.TTFB}, "ttlb": {st.TTLB, w.TTLB}, "stream goodput": {st.StreamGoodput, w.StreamGoodput},
 		} {
 			if c[0] != c[1] || c[0].N == 0 {
-				t.Errorf("step %d %s: merged %+v, from the concatenated samples %+v", j+1, name, c[0], c[1])
+				t.Errorf("step %d %s: merged %+v, from the concatenated records %+v", j+1, name, c[0], c[1])
 			}
+		}
+		if st.Requests != w.Requests || st.OK != w.OK || st.Cut != w.Cut || st.Warmup != w.Warmup || !maps.Equal(st.Errors, w.Errors) {
+			t.Errorf("step %d: merged analysis counts %d requests (%d ok, %d cut, %d warm-up, errors %v), the concatenated records %d (%d, %d, %d, %v)",
+				j+1, st.Requests, st.OK, st.Cut, st.Warmup, st.Errors, w.Requests, w.OK, w.Cut, w.Warmup, w.Errors)
 		}
 		if st.Load != []int{2, 7}[j] || st.Bytes != float64(m.Steps[j].Bytes) {
 			t.Errorf("step %d: analysis load %d bytes %.0f", j+1, st.Load, st.Bytes)

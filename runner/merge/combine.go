@@ -113,6 +113,8 @@ func sumStep(parts []workerStep) (rundir.StepSummary, time.Duration) {
 		out.Warmup += s.Warmup
 		out.OK += s.OK
 		out.Cut += s.Cut
+		out.Offered += s.Offered
+		out.Sent += s.Sent
 		out.Bytes += s.Bytes
 		for class, n := range s.Errors {
 			if out.Errors == nil {

@@ -153,6 +153,9 @@ func twoWorkers(t *testing.T) (w0, w1 fakeWorker) {
 
 func TestMergeSumsExactlyOnAlignedSeconds(t *testing.T) {
 	w0, w1 := twoWorkers(t)
+	// Open-loop counts add up too (churn; made up here).
+	w0.steps[1].Offered, w0.steps[1].Sent = 10, 9
+	w1.steps[1].Offered, w1.steps[1].Sent = 7, 7
 	d0, d1 := w0.write(t), w1.write(t)
 	out := filepath.Join(t.TempDir(), "merged")
 	info, err := Merge(out, d1, d0) // in any order
@@ -195,7 +198,7 @@ func TestMergeSumsExactlyOnAlignedSeconds(t *testing.T) {
 			t.Errorf("step 2 second %d: %d bytes, want %d", k, b, want)
 		}
 	}
-	if s.Load != 5 || s.Requests != 14 || s.OK != 13 || s.Bytes != w0.steps[1].Bytes+w1.steps[1].Bytes {
+	if s.Load != 5 || s.Requests != 14 || s.OK != 13 || s.Bytes != w0.steps[1].Bytes+w1.steps[1].Bytes || s.Offered != 17 || s.Sent != 16 {
 		t.Errorf("step 2 sums: %+v", s)
 	}
 	// Latency percentiles come from the concatenated records: step 2's
