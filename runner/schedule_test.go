@@ -58,7 +58,9 @@ func TestStartAtAlignsSteps(t *testing.T) {
 	if len(sum.Steps) != 3 {
 		t.Fatalf("%d steps, want 3", len(sum.Steps))
 	}
-	const slack = 150 * time.Millisecond // a busy machine's timer and drain
+	// A busy machine's timer and drain (seen: 180 ms at load 12 on 2
+	// cores); without the schedule the lateness would add up over steps.
+	const slack = 400 * time.Millisecond
 	for i, st := range sum.Steps {
 		start, end := at.Add(time.Duration(i)*time.Second), at.Add(time.Duration(i+1)*time.Second)
 		if st.Start.Before(start) || st.Start.Sub(start) > slack {
@@ -77,7 +79,7 @@ func TestStartAtAlignsSteps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := sum.Steps[0].End.Sub(sum.Steps[0].Start); d > 700*time.Millisecond {
+	if d := sum.Steps[0].End.Sub(sum.Steps[0].Start); d > 500*time.Millisecond+slack {
 		t.Errorf("late first step lasted %s, want about 0.5 s (the rest of its scheduled second)", d)
 	}
 	if d := sum.Steps[1].End.Sub(late.Add(2 * time.Second)); d < 0 || d > slack {
