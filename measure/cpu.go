@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/relaybench/relaybench/measure/metricsport"
 	"github.com/relaybench/relaybench/measure/procstat"
@@ -348,14 +349,14 @@ func bottlenecks(s *StepResult) []Bottleneck {
 			b.Evidence = fmt.Sprintf("tor client %s used %.0f%% of a core at p90 (mean %.0f%%): the load generator, not the relay, was the limit", p.Name, u*100, p.Utilisation()*100)
 		case rundir.RoleHarness:
 			b.Kind = BottleneckHarness
-			b.Evidence = fmt.Sprintf("relaybench itself used %.0f%% of a core at p90 (mean %.0f%%): the load generator, not the relay, was the limit", u*100, p.Utilisation()*100)
+			b.Evidence = fmt.Sprintf("relaybench itself%s used %.0f%% of a core at p90 (mean %.0f%%): the load generator, not the relay, was the limit", onWorker(p.Name), u*100, p.Utilisation()*100)
 		case rundir.RoleMachine:
 			b.Kind = BottleneckMachine
 			foreign := ""
 			if s.ForeignCPU.Intervals > 0 {
 				foreign = fmt.Sprintf("; %s cores at p90 were foreign load, used by no process relaybench sampled", cores(s.ForeignCPU.P90))
 			}
-			b.Evidence = fmt.Sprintf("the machine was CPU-saturated (%.0f%% of %d cores busy at p90, mean %.0f%%%s): load generator and relay competed for CPU", u*100, p.Cores, p.Utilisation()*100, foreign)
+			b.Evidence = fmt.Sprintf("the machine%s was CPU-saturated (%.0f%% of %d cores busy at p90, mean %.0f%%%s): load generator and relay competed for CPU", onWorker(p.Name), u*100, p.Cores, p.Utilisation()*100, foreign)
 		default:
 			b.Kind = BottleneckNetwork
 			b.Evidence = fmt.Sprintf("test network relay %s used %.0f%% of a core at p90 (mean %.0f%%): the test network, not the relay under test, was the limit", p.Name, u*100, p.Utilisation()*100)
@@ -392,4 +393,14 @@ func repEfficiency(s *StepResult, url string, obs []metricsport.Observation, pro
 			}
 		}
 	}
+}
+
+// onWorker names the worker of a merged run (`relaybench merge`) whose
+// harness or machine a process sample describes: merge names them
+// "w1/harness", "w1/machine".
+func onWorker(name string) string {
+	if w, _, ok := strings.Cut(name, "/"); ok {
+		return " of worker " + w
+	}
+	return ""
 }

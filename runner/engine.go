@@ -82,6 +82,7 @@ type config struct {
 	stepDone         func(rundir.StepSummary)
 	stepStart        func(rundir.StepSummary)
 	recordDone       func(*rundir.Record)
+	startAt          time.Time // WithStartAt
 }
 
 // WithProgress sets a callback called about every 500 ms while the run
@@ -306,6 +307,9 @@ func (e *Engine) Run(ctx context.Context) (Summary, error) {
 	if err := preflight(ctx, live, e.cfg.preflightTimeout); err != nil {
 		return Summary{StoppedBy: "no-endpoints"}, err
 	}
+	if stoppedBy, err := e.waitForStart(ctx); err != nil {
+		return Summary{StoppedBy: stoppedBy}, err
+	}
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -415,10 +419,13 @@ const idHeader = "X-Relaybench-Request"
 
 // runStep runs one ramp step to its end (or the run's).
 func (e *Engine) runStep(runCtx context.Context, index, load int) *step {
-	dur := e.sc.Ramp.StepDuration.Std()
+	dur := e.stepLength(index)
 	stepCtx, cancelStep := context.WithCancelCause(runCtx)
 	defer cancelStep(ErrStepEnd)
 	st := &step{rep: e.plan.Repetition, index: index, load: load, ctx: stepCtx, open: e.sc.Workload.Kind == scenarios.WorkloadChurn}
+	if load <= 0 || dur <= 0 {
+		return e.idleStep(st, dur)
+	}
 	if st.open {
 		st.interval = time.Second / time.Duration(load)
 	} else {

@@ -22,6 +22,8 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "runs", "directory that receives the run directory")
 	metricsAddr := fs.String("metrics-addr", "", "serve live Prometheus metrics of the run at http://`ADDR`/metrics, e.g. 127.0.0.1:9464 (see deploy/)")
 	metricsLinger := fs.Duration("metrics-linger", 0, "with --metrics-addr, keep serving this long after the run, so that Prometheus scrapes the final counts")
+	var seg segmentFlags
+	seg.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -45,6 +47,9 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 		return usageError{err}
 	}
 	defer stopMetrics(ctx)
+	if err := seg.apply(sc, &opts); err != nil {
+		return err
+	}
 	res, err := session.Run(ctx, sc, opts)
 	if res != nil {
 		if res.Ranking != nil {

@@ -317,6 +317,11 @@ type RunInfo struct {
 	Warnings []string `json:"warnings,omitempty"`
 	// Metrics lists the MetricsPort URLs sampled and what is behind each.
 	Metrics []MetricsEndpoint `json:"metrics,omitempty"`
+
+	// Segment is set when the run is one worker's share of the load
+	// (SegmentInfo); Merged when merge made it from several (MergeInfo).
+	Segment *SegmentInfo `json:"segment,omitempty"`
+	Merged  *MergeInfo   `json:"merged,omitempty"`
 }
 
 // MetricsEndpoint is one sampled MetricsPort.

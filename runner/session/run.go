@@ -20,6 +20,7 @@ import (
 	"github.com/relaybench/relaybench/runner"
 	"github.com/relaybench/relaybench/runner/payload"
 	"github.com/relaybench/relaybench/runner/rundir"
+	"github.com/relaybench/relaybench/runner/segment"
 	"github.com/relaybench/relaybench/scenarios"
 )
 
@@ -41,6 +42,22 @@ type Options struct {
 	// (`run --metrics-addr` serves it). The caller serves it and keeps it
 	// after Run returns.
 	Metrics *promexport.Exporter
+
+	// Segment, when its Count is not 0, runs only worker Segment.Index's
+	// share of every step (`relaybench run --segment i/N`) with a pool of
+	// its own; run.json records the segment and `relaybench merge` makes
+	// one run of the workers' directories. See segment.go.
+	Segment segment.Segment
+	// ScrapeRelay makes a worker other than segment 0 scrape the relay's
+	// MetricsPort and write env.json, which only segment 0 does by default.
+	ScrapeRelay bool
+	// StartAt, when not zero, puts the steps on the wall clock
+	// (runner.WithStartAt): the workers of a segmented run, given the
+	// same time, load the relay together. StartBound is how far a step
+	// may begin from its schedule before run.json warns (0:
+	// DefaultStartBound).
+	StartAt    time.Time
+	StartBound time.Duration
 
 	// variant names the variant being run into the directory, if any.
 	variant string
@@ -73,8 +90,11 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Result, er
 	if opts.Progress == nil {
 		opts.Progress = io.Discard
 	}
+	if err := CheckOptions(sc, opts); err != nil {
+		return nil, err
+	}
 	started := time.Now().UTC()
-	dir := filepath.Join(opts.OutDir, started.Format("20060102-150405")+"-"+sc.Name)
+	dir := filepath.Join(opts.OutDir, started.Format("20060102-150405")+"-"+sc.Name+opts.runDirSuffix())
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create run directory: %w", err)
 	}
@@ -167,7 +187,7 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 	}
 	defer tgt.close()
 
-	plan := runner.Plan{Scenario: sc, Endpoints: tgt.endpoints, LoopbackOnly: tgt.loopbackOnly}
+	plan := runner.Plan{Scenario: opts.workerScenario(sc), Endpoints: tgt.endpoints, LoopbackOnly: tgt.loopbackOnly}
 	if sc.Payload.URL == "" {
 		srv, err := payload.Listen("127.0.0.1:0")
 		if err != nil {
@@ -195,15 +215,20 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 
 	// What the run ran on, captured once the target is up so that its
 	// effective configuration can be read over its control port.
-	env := envinfo.Capture(ctx, tgt.envSources())
-	if err := env.WriteFile(filepath.Join(dir, rundir.EnvFile)); err != nil {
-		return res, fmt.Errorf("write %s: %w", rundir.EnvFile, err)
+	// Of a segmented run, only the worker that scrapes the relay does.
+	if opts.scrapesRelay() {
+		env := envinfo.Capture(ctx, tgt.envSources())
+		if err := env.WriteFile(filepath.Join(dir, rundir.EnvFile)); err != nil {
+			return res, fmt.Errorf("write %s: %w", rundir.EnvFile, err)
+		}
 	}
 	info.Metrics = slices.Clone(tgt.metrics)
 	info.Warnings = append(info.Warnings, tgt.warnings...)
 	for i, u := range sc.Sampling.MetricsURLs {
 		info.Metrics = append(info.Metrics, rundir.MetricsEndpoint{URL: u, Name: fmt.Sprintf("extra%d", i), Role: rundir.RoleOther})
 	}
+	info.Metrics = opts.relayMetrics(info.Metrics)
+	info.Segment = opts.segmentInfo(sc, len(tgt.endpoints))
 	if err := rundir.WriteRunInfo(dir, info); err != nil {
 		return res, err
 	}
@@ -282,6 +307,10 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 			st.abort(err)
 		}
 		live.stepDone(s)
+		if w := opts.lateStep(sc, s); w != "" {
+			fmt.Fprintf(opts.Progress, "\nwarning: %s\n", w)
+			info.Warnings = append(info.Warnings, w)
+		}
 	}
 
 	// A tor client of the pool that dies is noticed at once: its endpoint
@@ -309,8 +338,8 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 	}
 	for _, rep := range reps {
 		plan.Repetition = rep
-		engineOpts := append([]runner.Option{runner.WithProgress(progressPrinter(opts.Progress, sc, rep)), runner.WithStepDone(stepDone)}, live.options()...)
-		engine, err := runner.New(plan, engineOpts...)
+		engineOpts := append(opts.engineOptions(sc, rep), runner.WithProgress(progressPrinter(opts.Progress, sc, rep)), runner.WithStepDone(stepDone))
+		engine, err := runner.New(plan, append(engineOpts, live.options()...)...)
 		if err != nil {
 			return res, err
 		}
