@@ -20,7 +20,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/relaybench/relaybench/chutney/cgroup"
 	"github.com/relaybench/relaybench/runner/rundir"
 )
 
@@ -42,10 +41,13 @@ type Process struct {
 	Cgroup CgroupReader
 }
 
-// CgroupReader reads a cgroup's limits and CPU bandwidth counters;
-// *cgroup.Group (the target's, chutney.Node.Cgroup) is one.
+// CgroupReader reads a cgroup's limits and CPU bandwidth counters as the
+// record processes.jsonl keeps (with Err set when they could not be read);
+// *cgroup.Group (the target's, chutney.Node.Cgroup) is one. An interface
+// rather than that type, so that what reads process samples (measure,
+// reports) does not depend on the package that creates cgroups.
 type CgroupReader interface {
-	Stat() (cgroup.Stat, error)
+	Sample() *rundir.CgroupSample
 }
 
 // ReadProcess reads the CPU time and RSS of pid from /proc.
@@ -160,7 +162,7 @@ func (s *Sampler) sampleOnce(now time.Time) error {
 			smp.CPUSeconds, smp.RSSBytes = cpu, rss
 		}
 		if p.Cgroup != nil {
-			smp.Cgroup = readCgroup(p.Cgroup)
+			smp.Cgroup = p.Cgroup.Sample()
 		}
 		samples = append(samples, smp)
 	}
@@ -193,17 +195,6 @@ func Utilisation(a, b rundir.ProcessSample) float64 {
 		u /= float64(b.Cores)
 	}
 	return u
-}
-
-func readCgroup(r CgroupReader) *rundir.CgroupSample {
-	st, err := r.Stat()
-	if err != nil {
-		return &rundir.CgroupSample{Err: err.Error()}
-	}
-	return &rundir.CgroupSample{
-		QuotaCores: st.QuotaCores, Periods: st.Periods, Throttled: st.Throttled,
-		ThrottledSeconds: st.ThrottledTime.Seconds(), MemoryLimitBytes: st.MemoryLimitBytes,
-	}
 }
 
 // QuotaUse is how a confined process used its CPU quota between two

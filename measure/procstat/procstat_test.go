@@ -144,20 +144,21 @@ func selfCPU(t *testing.T) float64 {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
-// fakeCgroup returns scripted readings, one per Stat call.
+// fakeCgroup returns scripted readings, one per Sample call, through
+// cgroup.SampleOf as a real group does.
 type fakeCgroup struct {
 	stats []cgroup.Stat
 	err   error
 	calls int
 }
 
-func (f *fakeCgroup) Stat() (cgroup.Stat, error) {
+func (f *fakeCgroup) Sample() *rundir.CgroupSample {
 	if f.err != nil {
-		return cgroup.Stat{}, f.err
+		return cgroup.SampleOf(cgroup.Stat{}, f.err)
 	}
 	st := f.stats[min(f.calls, len(f.stats)-1)]
 	f.calls++
-	return st, nil
+	return cgroup.SampleOf(st, nil)
 }
 
 func TestSamplerRecordsTheCgroupOfConfinedProcessesOnly(t *testing.T) {
