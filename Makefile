@@ -15,7 +15,9 @@ setup:
 # The whole suite, integration tests with real tor included. -p 1: the
 # packages' tor networks would otherwise compete for the same two cores.
 # chromium renders report.html; RELAYBENCH_REQUIRE_CHROMIUM makes its test
-# fail rather than skip when chromium is missing.
+# fail rather than skip when chromium is missing. deploy/'s tests run
+# promtool check/test rules (and, with tor, a real Prometheus): setup.sh
+# test installs them, and in CI (CI=true) they fail rather than skip.
 test:
 	./scripts/setup.sh test
 	$(GO) vet ./...

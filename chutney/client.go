@@ -302,6 +302,9 @@ type Circuit struct {
 	Path []string
 	// SocksUsername is the SOCKS username the circuit is isolated by.
 	SocksUsername string
+	// Reason is why a FAILED or CLOSED circuit ended (REASON=, e.g.
+	// TIMEOUT, DESTROYED); empty otherwise.
+	Reason string
 }
 
 // Circuits returns the client's current circuits.
@@ -361,10 +364,22 @@ func (c *Client) Get(ctx context.Context, url string, w io.Writer) (int64, *prox
 // client reports BUILT (CIRC events on its control port) until ctx ends.
 // Together with WatchStreams it shows how many circuits a load used.
 func (c *Client) WatchCircuits(ctx context.Context, fn func(circ Circuit, at time.Time)) error {
+	return c.WatchCircuitEvents(ctx, func(circ Circuit, at time.Time) {
+		if circ.Status == "BUILT" {
+			fn(circ, at)
+		}
+	})
+}
+
+// WatchCircuitEvents is WatchCircuits for every CIRC event, whatever the
+// status (LAUNCHED, EXTENDED, BUILT, FAILED, CLOSED): what a circuit success
+// rate needs. tor sends FAILED for a circuit that ended before it was
+// built and CLOSED for one that ended after.
+func (c *Client) WatchCircuitEvents(ctx context.Context, fn func(circ Circuit, at time.Time)) error {
 	return c.watch(ctx, control.EventCodeCircuit, func(raw string, at time.Time) {
 		// The event has circuit-status's format; bine's own parse of the
 		// path drops it (it looks for an '=' in the hop list).
-		if circs := parseCircuitStatus(raw); len(circs) == 1 && circs[0].Status == "BUILT" {
+		if circs := parseCircuitStatus(raw); len(circs) == 1 {
 			fn(circs[0], at)
 		}
 	})
@@ -447,6 +462,8 @@ func parseCircuitStatus(s string) []Circuit {
 				circ.Purpose = strings.TrimPrefix(field, "PURPOSE=")
 			case strings.HasPrefix(field, "SOCKS_USERNAME="):
 				circ.SocksUsername = strings.Trim(strings.TrimPrefix(field, "SOCKS_USERNAME="), `"`)
+			case strings.HasPrefix(field, "REASON="):
+				circ.Reason = strings.TrimPrefix(field, "REASON=")
 			}
 		}
 		out = append(out, circ)

@@ -91,8 +91,13 @@ func TestParseCircuitStatus(t *testing.T) {
 	if c := got[0]; c.ID != "7" || c.Status != "BUILT" || c.Purpose != "GENERAL" || strings.Join(c.Path, ",") != "AAAA,BBBB,CCCC" || c.SocksUsername != "u" {
 		t.Errorf("first circuit = %+v", c)
 	}
-	if c := got[1]; c.Status != "LAUNCHED" || len(c.Path) != 0 {
+	if c := got[1]; c.Status != "LAUNCHED" || len(c.Path) != 0 || c.Reason != "" {
 		t.Errorf("second circuit = %+v", c)
+	}
+	// A CIRC event of a circuit that failed before it was built.
+	failed := parseCircuitStatus("9 FAILED $AAAA~rbtarget BUILD_FLAGS=NEED_CAPACITY PURPOSE=GENERAL TIME_CREATED=2026-11-23T09:11:48.160000 REASON=TIMEOUT")
+	if len(failed) != 1 || failed[0].Status != "FAILED" || failed[0].Reason != "TIMEOUT" || strings.Join(failed[0].Path, ",") != "AAAA" {
+		t.Errorf("failed circuit = %+v", failed)
 	}
 }
 

@@ -27,7 +27,14 @@ import (
 // capacity is never at a step where the errors or a latency rule fired.
 // These need the raw files: ReadSummary keeps a version 2 file's numbers
 // and says so in its problems.
-const AnalysisVersion = 3
+//
+// Version 4: every onset and capacity says whose limit it is (attribution,
+// attribution_evidence), and a capacity not attributed to the relay is a
+// lower bound (lower_bound); bottlenecks are judged on the p90 of the
+// sampling intervals instead of the step's mean; the relay-cpu signal.
+// ReadSummary attributes older files from their bottlenecks and signals
+// (see upgradeSummary).
+const AnalysisVersion = 4
 
 // Analysis is everything relaybench concludes from one run: per-step
 // statistics, the overload onset and the capacity. It is summary.json.
@@ -174,6 +181,14 @@ type StepResult struct {
 	// Circuits is the number of circuits whose first stream opened in the
 	// step (all repetitions); 0 when there are no pool clients to ask.
 	Circuits int `json:"circuits"`
+	// CircuitsBuilt and CircuitsFailed count the circuits the pool's tor
+	// clients built, and lost before they were built (tor's CIRC FAILED),
+	// within the step, warm-up included, all repetitions. CircuitSuccess
+	// is built / (built + failed), absent without any (a socks target has
+	// no clients of ours to ask).
+	CircuitsBuilt  int      `json:"circuits_built"`
+	CircuitsFailed int      `json:"circuits_failed"`
+	CircuitSuccess *float64 `json:"circuit_success,omitempty"`
 	// Relay holds the relay side; nil without MetricsPort data.
 	Relay *RelayStep `json:"relay,omitempty"`
 	// Processes holds CPU and memory of each sampled process.
@@ -190,6 +205,35 @@ type StepResult struct {
 	// under test limited the step: the step's goodput is a lower bound of
 	// what the relay can carry.
 	LoadGeneratorBound bool `json:"load_generator_bound"`
+	// Attribution is whose limit was binding at this step (see
+	// attributionRank for the precedence when several were), and
+	// AttributionEvidence the evidence, the winner's first; "" and none
+	// when nothing was at its limit.
+	Attribution         Attribution `json:"attribution,omitempty"`
+	AttributionEvidence []string    `json:"attribution_evidence,omitempty"`
+	// RelayEfficiency is the bytes the relay under test wrote (its
+	// MetricsPort's tor_relay_traffic_bytes{direction="written"}) per
+	// second of its CPU, over the measured windows: what a tor developer
+	// compares across builds, far less sensitive to the machine's load
+	// than goodput. 0 when either is unknown.
+	RelayEfficiency float64 `json:"relay_bytes_per_cpu_s"`
+	// TargetCPU is the relay under test's CPU over the sampling intervals
+	// as a share of its quota (TargetQuotaCores) when confined, of one
+	// core when not; zero when it was not sampled.
+	TargetCPU        CPUIntervals `json:"target_cpu,omitzero"`
+	TargetQuotaCores float64      `json:"target_quota_cores,omitempty"`
+	// TargetThrottledShare is, for a confined target, the share of its
+	// cgroup's enforcement periods with work in which it ran out of quota
+	// (TargetThrottledPeriods of TargetPeriods).
+	TargetThrottledShare   float64 `json:"target_throttled_share,omitempty"`
+	TargetPeriods          int64   `json:"target_periods,omitempty"`
+	TargetThrottledPeriods int64   `json:"target_throttled_periods,omitempty"`
+	// MachineBusy is the machine's CPU over the sampling intervals as a
+	// share of all its cores.
+	MachineBusy CPUIntervals `json:"machine_busy,omitzero"`
+	// ForeignCPU is the machine's busy CPU that no sampled process used,
+	// in cores, over the sampling intervals (see foreignCPU).
+	ForeignCPU CPUIntervals `json:"foreign_cpu,omitzero"`
 	// Interrupted is true when the step rests only on windows the run
 	// stopped in (see Interruption): it gives no onset or capacity.
 	Interrupted bool `json:"interrupted,omitempty"`
@@ -209,6 +253,9 @@ type RepStat struct {
 	// without samples.
 	TTFBP50 float64 `json:"ttfb_p50_s"`
 	TTFBP95 float64 `json:"ttfb_p95_s"`
+	// RelayEfficiency is the repetition's bytes written by the relay per
+	// second of its CPU (StepResult.RelayEfficiency); 0 when unknown.
+	RelayEfficiency float64 `json:"relay_bytes_per_cpu_s,omitempty"`
 }
 
 // RelayStep is the relay under test as its MetricsPort saw it during a
@@ -244,32 +291,6 @@ type RelayStep struct {
 	// Reset is true when the relay restarted within a window (its
 	// counters went back): the rates are lower bounds.
 	Reset bool `json:"reset,omitempty"`
-}
-
-// ProcessStep is one process's CPU and memory over a step's measured
-// windows.
-type ProcessStep struct {
-	Name string `json:"name"`
-	// Role is the process's rundir.ProcessRole: target, relay (another
-	// node of an embedded network), client, harness or machine.
-	Role string `json:"role"`
-	// CPU is the mean CPU use in cores; for the machine, all cores busy.
-	CPU float64 `json:"cpu"`
-	// CPUPeak is the highest CPU use between two samples.
-	CPUPeak float64 `json:"cpu_peak"`
-	// RSSMax is the largest resident set seen, in bytes (0 for the machine).
-	RSSMax int64 `json:"rss_max,omitempty"`
-	// Cores is the machine's number of CPUs (machine only).
-	Cores int `json:"cores,omitempty"`
-}
-
-// Utilisation is CPU as a share of what the process can use: one core for a
-// process (tor relays cells on one thread), all cores for the machine.
-func (p ProcessStep) Utilisation() float64 {
-	if p.Cores > 0 {
-		return p.CPU / float64(p.Cores)
-	}
-	return p.CPU
 }
 
 // Analyze computes the Analysis of a run.
@@ -337,6 +358,7 @@ func Analyze(r *Run) *Analysis {
 		}
 		res := stepResult(windows, recs, sc.Workload.Kind == scenarios.WorkloadChurn)
 		res.Circuits = countCircuits(r.Circuits, windows)
+		res.CircuitsBuilt, res.CircuitsFailed, res.CircuitSuccess = circuitSuccess(r.Circuits, windows)
 		if len(targets) > 0 {
 			res.Relay = relayStep(targets[0], obs[0], windows)
 			for i, u := range targets {
@@ -345,13 +367,21 @@ func Analyze(r *Run) *Analysis {
 			}
 		}
 		res.Processes = processSteps(procs, windows)
-		res.Bottlenecks = bottlenecks(res.Processes)
+		cpuStep(&res, procs, windows)
+		if len(targets) > 0 {
+			repEfficiency(&res, targets[0], obs[0], procs, windows)
+		}
+		res.Bottlenecks = bottlenecks(&res)
 		if b, ok := generatorBottleneck(res); ok {
 			res.Bottlenecks = append(res.Bottlenecks, b)
 		}
 		for _, b := range res.Bottlenecks {
 			res.LoadGeneratorBound = res.LoadGeneratorBound || b.LimitsMeasurement()
 		}
+		if sig, ok := relayCPUSignal(&res); ok {
+			res.Signals = append(res.Signals, sig)
+		}
+		res.Attribution, res.AttributionEvidence = stepAttribution(&res)
 		a.Steps = append(a.Steps, markInterrupted(res, windows, partial, canceled))
 	}
 	a.LatencyRules = clientSignals(a.Steps, sc.Onset)
@@ -359,7 +389,7 @@ func Analyze(r *Run) *Analysis {
 		sortSignals(a.Steps[i].Signals)
 	}
 	a.Onset = findOnset(wholeSteps(a.Steps))
-	a.Capacity, a.NoCapacity = findCapacity(wholeSteps(a.Steps), a.Onset)
+	a.Capacity, a.NoCapacity = findCapacity(wholeSteps(a.Steps), a.Onset, sc.Target.Kind == scenarios.TargetRelay)
 	a.noWholeCapacity()
 	capacitySamples(a.Capacity, a.Steps)
 	a.Gates = gates(a, sc.Thresholds)
@@ -756,50 +786,6 @@ func groupProcesses(samples []rundir.ProcessSample) map[string][]rundir.ProcessS
 	return out
 }
 
-// processSteps computes each process's CPU over the measured windows from
-// the samples bracketing them.
-func processSteps(procs map[string][]rundir.ProcessSample, windows []rundir.StepSummary) []ProcessStep {
-	var out []ProcessStep
-	for _, name := range slices.Sorted(maps.Keys(procs)) {
-		samples := procs[name]
-		ps := ProcessStep{Name: name, Role: string(samples[0].Role), Cores: samples[0].Cores}
-		var cpu, secs float64
-		for _, w := range windows {
-			from := measuredFrom(w)
-			var prev *rundir.ProcessSample
-			for i := range samples {
-				s := &samples[i]
-				if s.Err != "" || s.Time.After(w.End) {
-					continue
-				}
-				if s.Time.Before(from) {
-					prev = s // the latest sample before the window
-					continue
-				}
-				ps.RSSMax = max(ps.RSSMax, s.RSSBytes)
-				if s.Cores > 0 {
-					ps.Cores = s.Cores
-				}
-				if prev != nil && s.PID == prev.PID {
-					if dt := s.Time.Sub(prev.Time).Seconds(); dt > 0 {
-						d := s.CPUSeconds - prev.CPUSeconds
-						cpu += d
-						secs += dt
-						ps.CPUPeak = max(ps.CPUPeak, d/dt)
-					}
-				}
-				prev = s
-			}
-		}
-		if secs == 0 {
-			continue // not alive during this step
-		}
-		ps.CPU = cpu / secs
-		out = append(out, ps)
-	}
-	return out
-}
-
 // Bottleneck is a process (or the machine) that was at or near its CPU
 // limit during a step, or the load generator that fell behind its
 // schedule.
@@ -855,33 +841,3 @@ func generatorBottleneck(s StepResult) (Bottleneck, bool) {
 // LimitsMeasurement reports whether the bottleneck limits the load
 // generator rather than the relay under test.
 func (b Bottleneck) LimitsMeasurement() bool { return b.Kind != BottleneckTarget }
-
-func bottlenecks(procs []ProcessStep) []Bottleneck {
-	var out []Bottleneck
-	for _, p := range procs {
-		u := p.Utilisation()
-		if u < BottleneckUtilisation {
-			continue
-		}
-		b := Bottleneck{Name: p.Name, Utilisation: u}
-		switch rundir.ProcessRole(p.Role) {
-		case rundir.RoleClient:
-			b.Kind = BottleneckClient
-			b.Evidence = fmt.Sprintf("tor client %s used %.0f%% of a core: the load generator, not the relay, was the limit", p.Name, u*100)
-		case rundir.RoleHarness:
-			b.Kind = BottleneckHarness
-			b.Evidence = fmt.Sprintf("relaybench itself used %.0f%% of a core: the load generator, not the relay, was the limit", u*100)
-		case rundir.RoleMachine:
-			b.Kind = BottleneckMachine
-			b.Evidence = fmt.Sprintf("the machine was CPU-saturated (%.0f%% of %d cores busy): load generator and relay competed for CPU", u*100, p.Cores)
-		case rundir.RoleTarget:
-			b.Kind = BottleneckTarget
-			b.Evidence = fmt.Sprintf("the relay under test used %.0f%% of a core: it was CPU-bound (tor relays cells on one thread)", u*100)
-		default:
-			b.Kind = BottleneckNetwork
-			b.Evidence = fmt.Sprintf("test network relay %s used %.0f%% of a core: the test network, not the relay under test, was the limit", p.Name, u*100)
-		}
-		out = append(out, b)
-	}
-	return out
-}

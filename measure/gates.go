@@ -13,7 +13,7 @@ import (
 // gate a run passes or fails.
 type Gate struct {
 	// Name is the scenario key: min_capacity, max_p95_ttfb,
-	// max_error_rate or no_overload_before_step.
+	// max_error_rate, no_overload_before_step or min_circuit_success.
 	Name string `json:"name"`
 	// Limit and Value are the threshold and the measured value, as text
 	// in the unit of the threshold.
@@ -37,7 +37,8 @@ func (a *Analysis) Failed() []Gate {
 }
 
 // gates evaluates th on a. What each threshold measures:
-//   - min_capacity: the capacity's mean goodput (see Capacity);
+//   - min_capacity: the capacity's mean goodput (see Capacity); its
+//     Detail says when that is a lower bound and whose limit it is;
 //   - max_p95_ttfb: the p95 time to first byte on the attached stream
 //     (StepResult.TTFB) at every step up to and including the capacity
 //     step, the load the relay is said to carry (steps beyond it are
@@ -45,7 +46,9 @@ func (a *Analysis) Failed() []Gate {
 //   - max_error_rate: failed requests over all requests of the run (cut
 //     requests excluded);
 //   - no_overload_before_step N: no onset at a step before the 1-based
-//     step N.
+//     step N;
+//   - min_circuit_success: circuits built over attempted, all steps of
+//     the run (see circuitGate).
 func gates(a *Analysis, th scenarios.Thresholds) []Gate {
 	var out []Gate
 	if th.MinCapacity != nil {
@@ -55,6 +58,12 @@ func gates(a *Analysis, th scenarios.Thresholds) []Gate {
 			g.Value = units.MiBps(c.Goodput.Mean)
 			g.Passed = c.Goodput.Mean >= limit
 			g.Detail = fmt.Sprintf("capacity %s at step %d (%d %s)", g.Value, c.Step+1, c.Load, a.LoadUnit)
+			if c.LowerBound {
+				// Passing on a lower bound is sound (the relay carries at
+				// least that); failing on one says only that the limit
+				// hit first was someone else's.
+				g.Detail += fmt.Sprintf(", a lower bound (%s): not the relay's own capacity", c.Bound())
+			}
 		} else {
 			g.Value = "none"
 			g.Detail = cmp.Or(a.NoCapacity, "no step carried any bytes")
@@ -112,6 +121,9 @@ func gates(a *Analysis, th scenarios.Thresholds) []Gate {
 			g.Detail = fmt.Sprintf("overload onset at step %d (%d %s), cause %s", o.Step+1, o.Load, a.LoadUnit, o.Cause)
 		}
 		out = append(out, g)
+	}
+	if th.MinCircuitSuccess != nil {
+		out = append(out, circuitGate(a, *th.MinCircuitSuccess))
 	}
 	return out
 }

@@ -247,10 +247,15 @@ func TestAnalyzeClientSignalsAndCapacity(t *testing.T) {
 	}
 	// Step 4 carried a little more than step 3, but with 5 % of its
 	// requests failing and streams waiting 5 times longer: not the
-	// capacity.
+	// capacity. Without the relay's MetricsPort or CPU nothing says whose
+	// limit it was: a lower bound, attributed to nobody.
 	c := a.Capacity
-	if c == nil || c.Step != 2 || c.LowerBound || c.LastHealthy == nil || c.LastHealthy.Step != 2 {
-		t.Fatalf("capacity %+v, want step 3, the last healthy one, and not a lower bound", c)
+	if c == nil || c.Step != 2 || c.LastHealthy == nil || c.LastHealthy.Step != 2 {
+		t.Fatalf("capacity %+v, want step 3, the last healthy one", c)
+	}
+	if !c.LowerBound || c.Attribution != AttributionUnknown || a.Onset.Attribution != AttributionUnknown ||
+		!strings.Contains(strings.Join(c.Reasons, " "), "neither the relay's MetricsPort nor its CPU was measured") {
+		t.Errorf("capacity %+v, onset attribution %q: want a lower bound of unknown attribution, saying the relay was not measured", c, a.Onset.Attribution)
 	}
 	if med := a.Steps[1].StreamGoodput.P50; math.Abs(med-1e6) > 1e4 {
 		t.Errorf("per-stream goodput p50 %.0f, want 1e6", med)
@@ -578,6 +583,13 @@ func TestGates(t *testing.T) {
 			}
 			if len(a.Gates) == 0 {
 				t.Fatal("no gates evaluated")
+			}
+			// The synth run has no relay data: its capacity is a lower
+			// bound of unknown attribution, and min_capacity says so.
+			for _, g := range a.Gates {
+				if g.Name == "min_capacity" && !strings.HasSuffix(g.Detail, ", a lower bound (whose limit is unknown): not the relay's own capacity") {
+					t.Errorf("min_capacity detail %q does not say the capacity is a lower bound of unknown attribution", g.Detail)
+				}
 			}
 		})
 	}

@@ -108,6 +108,11 @@ type Onset struct {
 	// relaybench or the machine) was at its limit at the onset step: a
 	// client-side signal then says more about the generator than the relay.
 	LoadGeneratorBound bool `json:"load_generator_bound"`
+	// Attribution is whose limit the onset was (the step's, see
+	// StepResult.Attribution; AttributionUnknown when nothing measured was
+	// at its limit), and AttributionEvidence why.
+	Attribution         Attribution `json:"attribution"`
+	AttributionEvidence []string    `json:"attribution_evidence,omitempty"`
 }
 
 // Capacity is the highest goodput the relay sustained up to the onset at a
@@ -131,11 +136,23 @@ type Capacity struct {
 	// 0 without MetricsPort data.
 	RelayReadBps    float64 `json:"relay_read_bps"`
 	RelayWrittenBps float64 `json:"relay_written_bps"`
+	// RelayEfficiency is the relay's bytes written per CPU-second there
+	// (StepResult.RelayEfficiency); 0 when unknown.
+	RelayEfficiency float64 `json:"relay_bytes_per_cpu_s,omitempty"`
 	// LowerBound is true when the relay can carry more than this: no
-	// overload was reached, or the load generator was the limit.
+	// overload was reached, or the limit was not the relay's (Attribution
+	// is not AttributionRelay: always a lower bound then).
 	LowerBound bool `json:"lower_bound"`
 	// Reasons says why it is a lower bound.
 	Reasons []string `json:"reasons,omitempty"`
+	// Attribution is whose limit the capacity is (see judgeCapacity) and
+	// AttributionEvidence why.
+	Attribution         Attribution `json:"attribution"`
+	AttributionEvidence []string    `json:"attribution_evidence,omitempty"`
+	// Path is true for a live relay (target.kind relay) whose own
+	// counters did not show it at its limit: the number is the capacity
+	// of the path through it, a lower bound of the relay's.
+	Path bool `json:"path,omitempty"`
 }
 
 // StepRef is a step with its goodput.
@@ -349,7 +366,9 @@ func findOnset(steps []StepResult) *Onset {
 		if len(s.Signals) == 0 {
 			continue
 		}
-		return &Onset{Step: s.Step, Load: s.Load, Cause: s.Signals[0].Name, Signals: s.Signals, LoadGeneratorBound: s.LoadGeneratorBound}
+		o := &Onset{Step: s.Step, Load: s.Load, Cause: s.Signals[0].Name, Signals: s.Signals, LoadGeneratorBound: s.LoadGeneratorBound}
+		o.Attribution, o.AttributionEvidence = onsetAttribution(&s)
+		return o
 	}
 	return nil
 }
@@ -358,9 +377,10 @@ func findOnset(steps []StepResult) *Onset {
 // healthy steps (see unhealthy) up to and including the onset step (all
 // steps without onset). The onset step is included when it is healthy,
 // because it is where the relay was at its limit: with a rate limit that
-// binds from the first step, the first step is the capacity. It returns nil
-// and why when no step qualifies.
-func findCapacity(steps []StepResult, onset *Onset) (*Capacity, string) {
+// binds from the first step, the first step is the capacity. judgeCapacity
+// then says whose limit it is and whether it is a lower bound. It returns
+// nil and why when no step qualifies.
+func findCapacity(steps []StepResult, onset *Onset, liveRelay bool) (*Capacity, string) {
 	var best, last *StepResult
 	carried := false
 	for i := range steps {
@@ -391,28 +411,8 @@ func findCapacity(steps []StepResult, onset *Onset) (*Capacity, string) {
 	if best.Relay != nil {
 		c.RelayReadBps, c.RelayWrittenBps = best.Relay.ReadBps, best.Relay.WrittenBps
 	}
-	if onset == nil {
-		c.LowerBound = true
-		c.Reasons = append(c.Reasons, "no overload signal fired: the relay may carry more than the highest load tried")
-	}
-	for _, b := range best.Bottlenecks {
-		if b.LimitsMeasurement() {
-			c.LowerBound = true
-			c.Reasons = append(c.Reasons, b.Evidence)
-		}
-	}
-	if onset != nil && onset.Step != best.Step && onset.LoadGeneratorBound {
-		for _, s := range steps {
-			if s.Step == onset.Step {
-				for _, b := range s.Bottlenecks {
-					if b.LimitsMeasurement() {
-						c.LowerBound = true
-						c.Reasons = append(c.Reasons, fmt.Sprintf("at the onset step (load %d): %s", s.Load, b.Evidence))
-					}
-				}
-			}
-		}
-	}
+	c.RelayEfficiency = best.RelayEfficiency
+	judgeCapacity(c, steps, onset, liveRelay)
 	return c, ""
 }
 

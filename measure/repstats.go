@@ -3,6 +3,7 @@ package measure
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // What a step's goodput Estimate counts. The independent samples of a
@@ -100,16 +101,26 @@ func capacitySamples(c *Capacity, steps []StepResult) {
 }
 
 // upgradeSummary brings a summary.json of an older schema to the current
-// meaning, in place, as far as the summary allows. Version 1 put an
-// interval over the per-second series pooled over repetitions (goodput.n
-// counted seconds) around a mean taken differently; everything version 2
-// needs is in version 1's fields (rep_goodput, goodput_series, rep_stats),
-// so the estimates are recomputed from them and the capacity's samples
-// added. What version 3 changed (where requests count, TTFB without the
-// SOCKS connect, the capacity at a healthy step) needs the raw requests:
-// the numbers stay version 2's, the version says so, and a note tells
-// the reader how to recompute them (a note, not a problem: the summary is
-// not damaged, and a comparison with it is judged).
+// meaning, in place, as far as the summary allows.
+//
+// Version 1 put an interval over the per-second series pooled over
+// repetitions (goodput.n counted seconds) around a mean taken differently;
+// everything version 2 needs is in version 1's fields (rep_goodput,
+// goodput_series, rep_stats), so the estimates are recomputed from them
+// and the capacity's samples added.
+//
+// What version 3 changed (where requests count, TTFB without the SOCKS
+// connect, the capacity at a healthy step) needs the raw requests: the
+// numbers stay version 2's, the version says so, and a note tells the
+// reader how to recompute them (a note, not a problem: the summary is not
+// damaged, and a comparison with it is judged).
+//
+// Versions before 4 had no attribution: each step's is taken from the
+// bottlenecks and relay signals the file holds (judged then on the step's
+// mean CPU, not its p90), the onset's and the capacity's from the steps,
+// so an old capacity the relay is not shown to have limited becomes a
+// lower bound, as it would be analysed today. A version 3 file is then
+// version 4; an older one stays version 2 for the reason above.
 func upgradeSummary(a *Analysis) {
 	if a.Version >= AnalysisVersion {
 		return
@@ -118,20 +129,36 @@ func upgradeSummary(a *Analysis) {
 		a.Notes = append(a.Notes, fmt.Sprintf("summary.json is version %d: requests counted by their start, TTFB including the SOCKS connect, "+
 			"the capacity possibly at a step where requests failed; run relaybench analyze on the run directory to recompute it from the raw files", max(a.Version, 1)))
 	}
-	if a.Version >= 2 {
-		return
+	if a.Version < 2 {
+		for i := range a.Steps {
+			s := &a.Steps[i]
+			s.Goodput = goodputEstimate(s.RepGoodput, s.GoodputSeries)
+		}
+		if c := a.Capacity; c != nil {
+			for _, s := range a.Steps {
+				if s.Step == c.Step {
+					c.Goodput = s.Goodput
+				}
+			}
+			capacitySamples(c, a.Steps)
+		}
+		a.Version = 2
 	}
 	for i := range a.Steps {
 		s := &a.Steps[i]
-		s.Goodput = goodputEstimate(s.RepGoodput, s.GoodputSeries)
+		s.Attribution, s.AttributionEvidence = stepAttribution(s)
 	}
-	if c := a.Capacity; c != nil {
-		for _, s := range a.Steps {
-			if s.Step == c.Step {
-				c.Goodput = s.Goodput
+	if o := a.Onset; o != nil {
+		for i := range a.Steps {
+			if a.Steps[i].Step == o.Step {
+				o.Attribution, o.AttributionEvidence = onsetAttribution(&a.Steps[i])
 			}
 		}
-		capacitySamples(c, a.Steps)
 	}
-	a.Version = 2
+	if c := a.Capacity; c != nil {
+		judgeCapacity(c, a.Steps, a.Onset, strings.HasPrefix(a.Target, "relay as "))
+	}
+	if a.Version == 3 {
+		a.Version = AnalysisVersion
+	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/relaybench/relaybench/measure"
 	"github.com/relaybench/relaybench/reports/verdict"
+	"github.com/relaybench/relaybench/runner/rundir"
 	"github.com/relaybench/relaybench/runner/units"
 )
 
@@ -46,24 +47,45 @@ func renderStepTable(w io.Writer, a *measure.Analysis, opts ...tablewriter.Optio
 	return t.Render()
 }
 
-// StepColumns are the column titles of the step table.
+// StepColumns are the column titles of the step table. "circuits built"
+// (built/attempted by the pool's clients) is there only when some step saw
+// circuits attempted.
 func StepColumns(a *measure.Analysis) []string {
-	return []string{
+	cols := []string{
 		"step", a.LoadUnit, "goodput MiB/s ±95%", "stream p50 MiB/s", "connect p50/p95",
-		"TTFB p50/p95/p99", "TTLB p95 (done)", "errors", "relay rd/wr MiB/s", "relay CPU", "signals",
+		"TTFB p50/p95/p99", "TTLB p95 (done)", "errors", "relay rd/wr MiB/s", "relay CPU mean/p90",
+		"relay MiB/CPU-s", "machine p90", "limit", "signals",
 	}
+	if hasCircuitSuccess(a) {
+		cols = slices.Insert(cols, len(cols)-1, "circuits built")
+	}
+	return cols
 }
 
 // StepRow is one step of the step table, in StepColumns' order.
 func StepRow(a *measure.Analysis, s measure.StepResult) []string {
-	relayRW, relayCPU := "-", "-"
+	relayRW, relayCPU, efficiency, machine, limit := "-", "-", "-", "-", "-"
 	if s.Relay != nil && s.Relay.Seconds > 0 {
 		relayRW = fmt.Sprintf("%.2f/%.2f", s.Relay.ReadBps/mib, s.Relay.WrittenBps/mib)
 	}
 	for _, p := range s.Processes {
-		if p.Role == "target" {
-			relayCPU = fmt.Sprintf("%.0f%%", p.CPU*100)
+		switch rundir.ProcessRole(p.Role) {
+		case rundir.RoleTarget:
+			// Of its quota when confined, of one core when not; a summary
+			// from before the sampling intervals were kept has no p90.
+			relayCPU = fmt.Sprintf("%.0f/%s", p.Utilisation()*100, p90Text(p))
+			if p.QuotaCores > 0 {
+				relayCPU += fmt.Sprintf(" of %.2f", p.QuotaCores)
+			}
+		case rundir.RoleMachine:
+			machine = p90Text(p)
 		}
+	}
+	if s.RelayEfficiency > 0 {
+		efficiency = fmt.Sprintf("%.1f", s.RelayEfficiency/mib)
+	}
+	if s.Attribution != "" {
+		limit = string(s.Attribution)
 	}
 	var sigs []string
 	for _, g := range s.Signals {
@@ -72,7 +94,7 @@ func StepRow(a *measure.Analysis, s measure.StepResult) []string {
 	if s.LoadGeneratorBound {
 		sigs = append(sigs, "(generator-bound)")
 	}
-	return []string{
+	row := []string{
 		fmt.Sprint(s.Step + 1),
 		fmt.Sprint(s.Load),
 		fmt.Sprintf("%.2f ± %.2f", s.Goodput.Mean/mib, s.Goodput.HalfWidth()/mib),
@@ -83,8 +105,24 @@ func StepRow(a *measure.Analysis, s measure.StepResult) []string {
 		errorsCell(s),
 		relayRW,
 		relayCPU,
+		efficiency,
+		machine,
+		limit,
 		strings.Join(sigs, " "),
 	}
+	if hasCircuitSuccess(a) {
+		row = slices.Insert(row, len(row)-1, circuitSuccessText(s))
+	}
+	return row
+}
+
+// p90Text is the process's p90 utilisation in percent, "-" when its
+// sampling intervals were not kept.
+func p90Text(p measure.ProcessStep) string {
+	if p.Intervals == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f%%", p.UtilisationP90()*100)
 }
 
 func ms(n int, secs float64) string {

@@ -80,6 +80,9 @@ type config struct {
 	deadAfter        int
 	preflightTimeout time.Duration
 	stepDone         func(rundir.StepSummary)
+	stepStart        func(rundir.StepSummary)
+	recordDone       func(*rundir.Record)
+	startAt          time.Time // WithStartAt
 }
 
 // WithProgress sets a callback called about every 500 ms while the run
@@ -107,6 +110,20 @@ func WithDeadAfter(n int) Option { return func(c *config) { c.deadAfter = n } }
 // stream step boundaries to disk before the run ends (a crash then still
 // leaves them behind). It is called from Run's goroutine.
 func WithStepDone(f func(rundir.StepSummary)) Option { return func(c *config) { c.stepDone = f } }
+
+// WithStepStart sets a callback called as each step begins, with its
+// Repetition, Step, Load, Start and WarmupEnd set (the counts are zero): a
+// live view (package promexport) marks the step boundary with it. It is
+// called from Run's goroutine before the step's first request.
+func WithStepStart(f func(rundir.StepSummary)) Option { return func(c *config) { c.stepStart = f } }
+
+// WithRecordDone sets a callback that sees each request's record right after
+// it was written to Plan.Records, for a live view (package promexport). It
+// is called from many goroutines at once, must not keep rec, and must be
+// quick: it runs on the request's own goroutine.
+func WithRecordDone(f func(rec *rundir.Record)) Option {
+	return func(c *config) { c.recordDone = f }
+}
 
 // WithPreflightTimeout sets how long the start-up check of each SocksPort
 // may take (default 3 s).
@@ -299,6 +316,9 @@ func (e *Engine) Run(ctx context.Context) (Summary, error) {
 	if err := preflight(ctx, live, e.cfg.preflightTimeout); err != nil {
 		return Summary{StoppedBy: "no-endpoints"}, err
 	}
+	if stoppedBy, err := e.waitForStart(ctx); err != nil {
+		return Summary{StoppedBy: stoppedBy}, err
+	}
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -408,10 +428,13 @@ const idHeader = "X-Relaybench-Request"
 
 // runStep runs one ramp step to its end (or the run's).
 func (e *Engine) runStep(runCtx context.Context, index, load int) *step {
-	dur := e.sc.Ramp.StepDuration.Std()
+	dur := e.stepLength(index)
 	stepCtx, cancelStep := context.WithCancelCause(runCtx)
 	defer cancelStep(ErrStepEnd)
 	st := &step{rep: e.plan.Repetition, index: index, load: load, ctx: stepCtx, open: e.sc.Workload.Kind == scenarios.WorkloadChurn}
+	if load <= 0 || dur <= 0 {
+		return e.idleStep(st, dur)
+	}
 	if st.open {
 		st.interval = time.Second / time.Duration(load)
 	} else {
@@ -450,6 +473,9 @@ func (e *Engine) runStep(runCtx context.Context, index, load int) *step {
 	st.start = time.Now()
 	st.warmEnd = st.start.Add(e.sc.Ramp.Warmup.Std())
 	e.cur.Store(st)
+	if e.cfg.stepStart != nil {
+		e.cfg.stepStart(rundir.StepSummary{Repetition: st.rep, Step: index, Load: load, Start: st.start, WarmupEnd: st.warmEnd})
+	}
 	timer := time.AfterFunc(dur, func() { cancelStep(ErrStepEnd) })
 	defer timer.Stop()
 	for range atk.Attack(e.targeter(st), pacer, dur, "") {

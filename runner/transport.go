@@ -272,6 +272,9 @@ func (e *Engine) record(st *step, rec *rundir.Record, streamRate float64) {
 			e.Abort(err)
 		}
 	}
+	if f := e.cfg.recordDone; f != nil {
+		f(rec)
+	}
 	st.observe(rec, streamRate)
 }
 

@@ -319,6 +319,11 @@ type Thresholds struct {
 	// NoOverloadBeforeStep fails the run if overload onset is detected
 	// before this 1-based step index (at most len(Ramp.Steps)).
 	NoOverloadBeforeStep *int `yaml:"no_overload_before_step,omitempty"`
+	// MinCircuitSuccess is the minimum fraction (0..1) of the circuits our
+	// tor clients attempted that they built, over the run (0.7 is a common
+	// relay SLI). Not for socks targets: relaybench has no client there
+	// whose circuits it could see.
+	MinCircuitSuccess *float64 `yaml:"min_circuit_success,omitempty"`
 }
 
 // Onset holds the overload-detection thresholds. A step counts as

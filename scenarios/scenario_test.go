@@ -57,6 +57,8 @@ var invalidCases = []struct {
 	{"metrics-urls-too-many", ":10: sampling.metrics_urls: 129 URLs is too many: use at most 128 (each is scraped every sampling interval)"},
 	{"min-capacity-unreachable", ":10: thresholds.min_capacity: 100GiB/s could never be reached: use at most 16GiB/s (more than a load machine's network or a tor process carries)"},
 	{"min-capacity-zero", ":10: thresholds.min_capacity: must be more than 0B/s; remove it for no capacity gate"},
+	{"min-circuit-success", ":10: thresholds.min_circuit_success: 70 is not a fraction between 0 and 1 (0.7 = 70% of the circuits attempted were built)"},
+	{"min-circuit-success-socks", ":11: thresholds.min_circuit_success: needs relaybench's own tor clients to see circuits being built; a socks target has none: remove it, or use a testnet or relay target"},
 	{"multiple-documents", ":10: more than one YAML document: a scenario file holds exactly one; remove the '---' separator and what follows, or split the file"},
 	{"name-format", ":1: name: \"Local Run\" is not a valid name: use lowercase letters, digits and '-', starting with a letter or digit (it becomes part of run directory names)"},
 	{"name-missing", ": name: not set (use lowercase letters, digits and '-', e.g. local-bulk)"},
@@ -361,6 +363,9 @@ func TestExplicitValuesBeatDefaults(t *testing.T) {
 	}
 	if s.Thresholds.MaxErrorRate == nil || *s.Thresholds.MaxErrorRate != 0 {
 		t.Errorf("max_error_rate = %v, want a gate at 0", s.Thresholds.MaxErrorRate)
+	}
+	if s.Thresholds.MinCircuitSuccess == nil || *s.Thresholds.MinCircuitSuccess != 0 {
+		t.Errorf("min_circuit_success = %v, want a gate at 0", s.Thresholds.MinCircuitSuccess)
 	}
 	if s.Onset.ErrorRate != 0 {
 		t.Errorf("onset.error_rate = %v, want the explicit 0", s.Onset.ErrorRate)

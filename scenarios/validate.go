@@ -745,6 +745,12 @@ func (s *Scenario) checkThresholds(c *checker) *Error {
 	if t.MaxErrorRate != nil && !isFraction(*t.MaxErrorRate) {
 		return c.errf("thresholds.max_error_rate", "%s is not a fraction between 0 and 1 (0.01 = 1%% of requests)", ftoa(*t.MaxErrorRate))
 	}
+	if f := t.MinCircuitSuccess; f != nil && !isFraction(*f) {
+		return c.errf("thresholds.min_circuit_success", "%s is not a fraction between 0 and 1 (0.7 = 70%% of the circuits attempted were built)", ftoa(*f))
+	}
+	if t.MinCircuitSuccess != nil && s.Target.Kind == TargetSocks {
+		return c.errf("thresholds.min_circuit_success", "needs relaybench's own tor clients to see circuits being built; a socks target has none: remove it, or use a testnet or relay target")
+	}
 	if n := t.NoOverloadBeforeStep; n != nil && (*n < 1 || *n > len(s.Ramp.Steps)) {
 		return c.errf("thresholds.no_overload_before_step", "%d is not a step: ramp.steps has %d, numbered from 1; use 1 to %d", *n, len(s.Ramp.Steps), len(s.Ramp.Steps))
 	}

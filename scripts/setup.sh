@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what relaybench needs beyond Go: tor and tor-gencert (Debian's
 # `tor` package), and with `setup.sh test` also Debian's `chromium`, which
-# the test suite uses to render report.html headless. Idempotent: installs
+# the test suite uses to render report.html headless, and `prometheus`
+# (prometheus and promtool), which checks deploy/prometheus's rules and
+# scrapes a run in the deploy tests. Idempotent: installs
 # only what is missing. The Debian package starts no daemon in containers,
 # and relaybench never relies on a system tor: it starts and stops its own
 # processes.
@@ -13,6 +15,9 @@ if ! command -v tor >/dev/null 2>&1 || ! command -v tor-gencert >/dev/null 2>&1;
 fi
 if [ "${1:-}" = "test" ] && ! command -v chromium >/dev/null 2>&1; then
   packages+=(chromium)
+fi
+if [ "${1:-}" = "test" ] && { ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; }; then
+  packages+=(prometheus)
 fi
 if [ ${#packages[@]} -eq 0 ]; then
   exit 0

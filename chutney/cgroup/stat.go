@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/relaybench/relaybench/runner/rundir"
 )
 
 // Stat is what a group's files say now: the limits in force and the CPU
@@ -29,6 +31,23 @@ type Stat struct {
 	ThrottledTime time.Duration
 	// MemoryLimitBytes is the memory limit in force; 0 when none.
 	MemoryLimitBytes int64
+}
+
+// Sample reads the group's limits and counters as processes.jsonl records
+// them (procstat.CgroupReader): a group that could not be read gives a
+// sample with Err set, so a sampling interval is never lost to it.
+func (g *Group) Sample() *rundir.CgroupSample { return SampleOf(g.Stat()) }
+
+// SampleOf turns a Stat (or the error reading it) into the record of
+// processes.jsonl.
+func SampleOf(st Stat, err error) *rundir.CgroupSample {
+	if err != nil {
+		return &rundir.CgroupSample{Err: err.Error()}
+	}
+	return &rundir.CgroupSample{
+		QuotaCores: st.QuotaCores, Periods: st.Periods, Throttled: st.Throttled,
+		ThrottledSeconds: st.ThrottledTime.Seconds(), MemoryLimitBytes: st.MemoryLimitBytes,
+	}
 }
 
 // Stat reads the group's limits and counters.

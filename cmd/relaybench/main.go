@@ -9,6 +9,7 @@
 //	relaybench analyze RUN_DIR...
 //	relaybench report RUN_DIR...
 //	relaybench compare [--fail-on-regression PCT] RUN_A RUN_B...
+//	relaybench merge RUN_DIR... -o MERGED
 //	relaybench validate FILE...
 //	relaybench testnet up|status|down|smoke [flags]
 //	relaybench version
@@ -132,6 +133,10 @@ Commands:
                    significant regression beyond PCT percent
   report RUN_DIR   regenerate summary.json, steps.csv, report.md,
                    report.html and bench.txt from the raw files
+  merge RUN_DIR... -o MERGED
+                   make one run directory of the workers of a run spread
+                   over machines (run --segment i/N --start-at T), then
+                   analyse it
   validate FILE... check scenario files and say what is wrong
   testnet up       start the embedded local Tor test network (3 authorities,
                    exit, middle, the relay under test, a client) on 127.0.0.1
@@ -162,6 +167,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runCompare(args[1:], stdout, stderr)
 	case "analyze", "report":
 		return runAnalyze(args[0], args[1:], stdout, stderr)
+	case "merge":
+		return runMerge(args[1:], stdout, stderr)
 	case "validate":
 		return runValidate(args[1:], stdout, stderr)
 	case "version":

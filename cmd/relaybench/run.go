@@ -20,6 +20,10 @@ import (
 func runRun(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", stderr)
 	out := fs.String("out", "runs", "directory that receives the run directory")
+	metricsAddr := fs.String("metrics-addr", "", "serve live Prometheus metrics of the run at http://`ADDR`/metrics, e.g. 127.0.0.1:9464 (see deploy/)")
+	metricsLinger := fs.Duration("metrics-linger", 0, "with --metrics-addr, keep serving this long after the run, so that Prometheus scrapes the final counts")
+	var seg segmentFlags
+	seg.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -37,7 +41,16 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	return runScenario(ctx, sc, session.Options{OutDir: *out, Progress: stderr}, stdout)
+	opts := session.Options{OutDir: *out, Progress: stderr}
+	stopMetrics, err := serveMetrics(*metricsAddr, *metricsLinger, &opts, stderr)
+	if err != nil {
+		return usageError{err}
+	}
+	defer stopMetrics(ctx)
+	if err := seg.apply(sc, &opts); err != nil {
+		return err
+	}
+	return runScenario(ctx, sc, opts, stdout)
 }
 
 // runScenario runs sc and says what came of it: the ranking of its

@@ -51,10 +51,10 @@ type Sampler struct {
 	Client *http.Client
 	// MaxBodyBytes bounds the body; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	// Observe, when set, sees every scrape once it is recorded, from the
-	// goroutine of its URL: a run counts the failed and slow ones to warn
-	// about them.
-	Observe func(ScrapeRecord)
+	// OnScrape, when set, sees each record once it is written: a live view
+	// of the relay (session's onset state for package promexport). It is
+	// called from the scrape goroutine of the record's URL.
+	OnScrape func(ScrapeRecord)
 
 	log *rundir.Writer[ScrapeRecord]
 }
@@ -101,8 +101,8 @@ func (s *Sampler) Run(ctx context.Context) error {
 					stop()
 					return
 				}
-				if s.Observe != nil {
-					s.Observe(rec)
+				if s.OnScrape != nil {
+					s.OnScrape(rec)
 				}
 				select {
 				case <-runCtx.Done():

@@ -12,7 +12,7 @@
 //	steps.jsonl      one StepSummary per step, written as the step ends
 //	metrics.jsonl    one ScrapeRecord per MetricsPort scrape
 //	processes.jsonl  one ProcessSample per process and sampling interval
-//	circuits.jsonl   one CircuitRecord per circuit built or first used
+//	circuits.jsonl   one CircuitRecord per circuit built, failed or first used
 //	summary.json     the analysis, derived from the raw files
 //	steps.csv, report.md, report.html, bench.txt
 //	                 the reports, derived from summary.json

@@ -197,20 +197,26 @@ func (s *StepSummary) ErrorCount() int {
 }
 
 // CircuitRecord is one line of circuits.jsonl: a circuit a pool client
-// built, or the first stream a circuit carried.
+// built or failed to build, or the first stream a circuit carried.
 type CircuitRecord struct {
 	Time   time.Time `json:"t"`
 	Client string    `json:"client"`
-	// Event is CircuitBuilt or CircuitUsed.
+	// Event is CircuitBuilt, CircuitFailed or CircuitUsed.
 	Event string   `json:"event"`
 	ID    string   `json:"id"`
 	Path  []string `json:"path,omitempty"`
+	// Reason is tor's REASON of a failed circuit (TIMEOUT, DESTROYED, ...).
+	Reason string `json:"reason,omitempty"`
 }
 
 // Events of a CircuitRecord.
 const (
 	// CircuitBuilt is tor's CIRC BUILT event.
 	CircuitBuilt = "built"
+	// CircuitFailed is a circuit that ended before it was built: tor's
+	// CIRC FAILED, or CLOSED of a circuit seen LAUNCHED and never BUILT.
+	// Built over built + failed is the clients' circuit success rate.
+	CircuitFailed = "failed"
 	// CircuitUsed is the circuit's first STREAM SUCCEEDED of a SOCKS stream.
 	CircuitUsed = "used"
 )
@@ -253,9 +259,14 @@ type ProcessSample struct {
 	CPUSeconds float64 `json:"cpu_s"`
 	// RSSBytes is the resident set size (0 for the machine).
 	RSSBytes int64 `json:"rss,omitempty"`
-	// Cores is the number of CPUs (machine samples only): busy seconds per
-	// second divided by Cores is the machine's utilisation.
+	// Cores is the number of CPUs (machine samples only).
 	Cores int `json:"cores,omitempty"`
+	// TotalCPUSeconds is the machine's cumulative CPU time of all cores,
+	// busy, idle and iowait (machine samples only): between two samples,
+	// the growth of CPUSeconds over the growth of TotalCPUSeconds is the
+	// machine's utilisation, at most 1. Files written before it existed
+	// lack it; their utilisation is busy seconds per second over Cores.
+	TotalCPUSeconds float64 `json:"total_cpu_s,omitempty"`
 	// Err says why the process could not be read (it exited, say).
 	Err string `json:"err,omitempty"`
 
@@ -315,6 +326,11 @@ type RunInfo struct {
 	Warnings []string `json:"warnings,omitempty"`
 	// Metrics lists the MetricsPort URLs sampled and what is behind each.
 	Metrics []MetricsEndpoint `json:"metrics,omitempty"`
+
+	// Segment is set when the run is one worker's share of the load
+	// (SegmentInfo); Merged when merge made it from several (MergeInfo).
+	Segment *SegmentInfo `json:"segment,omitempty"`
+	Merged  *MergeInfo   `json:"merged,omitempty"`
 }
 
 // MetricsEndpoint is one sampled MetricsPort.

@@ -12,6 +12,9 @@
 // variants runs them interleaved, each repetition between the variant's
 // setup and teardown commands, and ends with their ranking.
 //
+// With Options.Segment a run is one worker's share of the load (see
+// segment.go); package merge makes one run of the workers' directories.
+//
 // Errors writing raw records are never dropped: the first one stops the
 // run with a message naming the file.
 package session

@@ -16,10 +16,12 @@ import (
 	"github.com/relaybench/relaybench/measure/envinfo"
 	"github.com/relaybench/relaybench/measure/metricsport"
 	"github.com/relaybench/relaybench/measure/procstat"
+	"github.com/relaybench/relaybench/measure/promexport"
 	"github.com/relaybench/relaybench/reports"
 	"github.com/relaybench/relaybench/runner"
 	"github.com/relaybench/relaybench/runner/payload"
 	"github.com/relaybench/relaybench/runner/rundir"
+	"github.com/relaybench/relaybench/runner/segment"
 	"github.com/relaybench/relaybench/scenarios"
 )
 
@@ -36,6 +38,27 @@ type Options struct {
 	DirAuthorities []string
 	// OnClients, for tests only, sees the pool once it is bootstrapped.
 	OnClients func([]*chutney.Client)
+	// Metrics, when set, sees the run live: every request record, step
+	// boundary, circuit and overload signal of the relay as it happens
+	// (`run --metrics-addr` serves it). The caller serves it and keeps it
+	// after Run returns.
+	Metrics *promexport.Exporter
+
+	// Segment, when its Count is not 0, runs only worker Segment.Index's
+	// share of every step (`relaybench run --segment i/N`) with a pool of
+	// its own; run.json records the segment and `relaybench merge` makes
+	// one run of the workers' directories. See segment.go.
+	Segment segment.Segment
+	// ScrapeRelay makes a worker other than segment 0 scrape the relay's
+	// MetricsPort and write env.json, which only segment 0 does by default.
+	ScrapeRelay bool
+	// StartAt, when not zero, puts the steps on the wall clock
+	// (runner.WithStartAt): the workers of a segmented run, given the
+	// same time, load the relay together. StartBound is how far a step
+	// may begin from its schedule before run.json warns (0:
+	// DefaultStartBound).
+	StartAt    time.Time
+	StartBound time.Duration
 	// WrapRaw, for tests only, wraps the writer of each raw file the run
 	// streams (requests, steps, metrics, processes and circuits, named by
 	// their rundir file names), e.g. with one that fails as a full disk
@@ -77,11 +100,14 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Result, er
 	if opts.Progress == nil {
 		opts.Progress = io.Discard
 	}
+	if err := CheckOptions(sc, opts); err != nil {
+		return nil, err
+	}
 	if err := checkOpenFiles(sc); err != nil {
 		return nil, err
 	}
 	started := time.Now().UTC()
-	dir := filepath.Join(opts.OutDir, started.Format("20060102-150405")+"-"+sc.Name)
+	dir := filepath.Join(opts.OutDir, started.Format("20060102-150405")+"-"+sc.Name+opts.runDirSuffix())
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create run directory: %w", err)
 	}
@@ -202,18 +228,20 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 	}
 
 	// What is sampled: the target's MetricsPort first, then the pool's,
-	// then any the scenario adds. Each but the pool's must answer once
+	// then any the scenario adds (of a segmented run, the relay's only by
+	// the worker that scrapes it). Each but the pool's must answer once
 	// before the load starts.
 	var metrics []rundir.MetricsEndpoint
 	metrics = append(metrics, tgt.metrics...)
 	for i, u := range sc.Sampling.MetricsURLs {
 		metrics = append(metrics, rundir.MetricsEndpoint{URL: u, Name: fmt.Sprintf("extra%d", i), Role: rundir.RoleOther})
 	}
+	metrics = opts.relayMetrics(metrics)
 	if err := checkMetricsPorts(ctx, sc, metrics); err != nil {
 		return res, err
 	}
 
-	plan := runner.Plan{Scenario: sc, Endpoints: tgt.endpoints, LoopbackOnly: tgt.loopbackOnly}
+	plan := runner.Plan{Scenario: opts.workerScenario(sc), Endpoints: tgt.endpoints, LoopbackOnly: tgt.loopbackOnly}
 	if sc.Payload.URL == "" {
 		srv, err := payload.Listen("127.0.0.1:0", payload.WithErrorLog(warn.serverErrors()))
 		if err != nil {
@@ -252,11 +280,17 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 
 	// What the run ran on, captured once the target is up so that its
 	// effective configuration can be read over its control port.
-	env := envinfo.Capture(ctx, tgt.envSources())
-	if err := env.WriteFile(filepath.Join(dir, rundir.EnvFile)); err != nil {
-		return res, fmt.Errorf("write %s: %w", rundir.EnvFile, err)
+	// Of a segmented run, only the worker that scrapes the relay does.
+	if opts.scrapesRelay() {
+		env := envinfo.Capture(ctx, tgt.envSources())
+		if err := env.WriteFile(filepath.Join(dir, rundir.EnvFile)); err != nil {
+			return res, fmt.Errorf("write %s: %w", rundir.EnvFile, err)
+		}
 	}
-	if err := info.update(func(i *rundir.RunInfo) { i.Metrics = metrics }); err != nil {
+	if err := info.update(func(i *rundir.RunInfo) {
+		i.Metrics = metrics
+		i.Segment = opts.segmentInfo(sc, len(tgt.endpoints))
+	}); err != nil {
 		return res, err
 	}
 
@@ -280,16 +314,21 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 		})
 	}
 	var metricsURLs []string
+	targetURL := ""
 	for _, m := range metrics {
 		metricsURLs = append(metricsURLs, m.URL)
+		if m.Role == rundir.RoleTarget && targetURL == "" {
+			targetURL = m.URL
+		}
 	}
+	live := newLive(opts.Metrics, sc, opts.variant, len(plan.Endpoints), targetURL)
 	if len(metricsURLs) > 0 {
 		out, err := openRaw(rundir.MetricsFile)
 		if err != nil {
 			return res, err
 		}
 		sampler := &metricsport.Sampler{URLs: metricsURLs, Interval: sc.Sampling.Interval.Std(), Out: out,
-			Observe: warn.scrapes(sc.Sampling.Interval.Std())}
+			OnScrape: bothScrapes(warn.scrapes(sc.Sampling.Interval.Std()), live.scrape())}
 		startSampler("MetricsPort", sampler.Run)
 	}
 
@@ -307,7 +346,7 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 	if err != nil {
 		return res, err
 	}
-	circuits, err := recordCircuits(samplerCtx, tgt.clients, circFile, st.abort)
+	circuits, err := recordCircuits(samplerCtx, tgt.clients, circFile, st.abort, live.circuit())
 	if err != nil {
 		return res, err
 	}
@@ -321,6 +360,10 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 	stepDone := func(s rundir.StepSummary) {
 		if err := stepsLog.Write(s); err != nil {
 			st.abort(err)
+		}
+		live.stepDone(s)
+		if w := opts.lateStep(sc, s); w != "" {
+			warn.add(w)
 		}
 	}
 
@@ -350,7 +393,8 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 	}
 	for _, rep := range reps {
 		plan.Repetition = rep
-		engine, err := runner.New(plan, runner.WithProgress(progressPrinter(opts.Progress, sc, rep)), runner.WithStepDone(stepDone))
+		engineOpts := append(opts.engineOptions(sc, rep), runner.WithProgress(progressPrinter(opts.Progress, sc, rep)), runner.WithStepDone(stepDone))
+		engine, err := runner.New(plan, append(engineOpts, live.options()...)...)
 		if err != nil {
 			return res, err
 		}
@@ -401,6 +445,16 @@ func (r *rawFile) Name() string { return r.f.Name() }
 
 // Close closes the file.
 func (r *rawFile) Close() error { return r.f.Close() }
+
+// bothScrapes calls each of fs that is not nil with every scrape.
+func bothScrapes(fs ...func(metricsport.ScrapeRecord)) func(metricsport.ScrapeRecord) {
+	fs = slices.DeleteFunc(fs, func(f func(metricsport.ScrapeRecord)) bool { return f == nil })
+	return func(rec metricsport.ScrapeRecord) {
+		for _, f := range fs {
+			f(rec)
+		}
+	}
+}
 
 // openRaw opens the raw file dir/name for appending.
 func (o Options) openRaw(dir, name string) (*rawFile, error) {

@@ -1,0 +1,142 @@
+package session
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/relaybench/relaybench/measure/metricsport"
+	"github.com/relaybench/relaybench/measure/promexport"
+	"github.com/relaybench/relaybench/runner"
+	"github.com/relaybench/relaybench/runner/rundir"
+	"github.com/relaybench/relaybench/scenarios"
+)
+
+// relaySignalNames are the overload signals the relay can declare, each
+// a relaybench_relay_overload_signal series from the run's start.
+var relaySignalNames = []metricsport.SignalName{
+	metricsport.SignalOnionskinsDropped, metricsport.SignalOOM, metricsport.SignalTCPExhaustion,
+	metricsport.SignalRateLimit, metricsport.SignalSockets, metricsport.SignalMetricsPortUnreachable,
+}
+
+// live feeds Options.Metrics while a run goes: the engine's step
+// boundaries and records, the circuit log's records and the relay's
+// overload signals from the MetricsPort sampler. Every method is a no-op
+// without an exporter.
+type live struct {
+	exp     *promexport.Exporter
+	signals *liveSignals // nil without a MetricsPort of the target
+}
+
+// newLive starts the exporter's series of one run directory: sc (variant)
+// driven through endpoints SOCKS endpoints, the relay under test scraped
+// at targetURL ("" when it is not).
+func newLive(exp *promexport.Exporter, sc *scenarios.Scenario, variant string, endpoints int, targetURL string) *live {
+	l := &live{exp: exp}
+	if exp == nil {
+		return l
+	}
+	unit := "streams"
+	if sc.Workload.Kind == scenarios.WorkloadChurn {
+		unit = "req/s"
+	}
+	names := make([]string, len(relaySignalNames))
+	for i, n := range relaySignalNames {
+		names[i] = string(n)
+	}
+	exp.SetRun(promexport.Run{Scenario: sc.Name, Variant: variant, LoadUnit: unit, Endpoints: endpoints, RelaySignals: names})
+	if targetURL != "" {
+		l.signals = &liveSignals{url: targetURL, cfg: metricsport.SignalConfig{SocketFraction: sc.Onset.SocketFraction}, fired: map[metricsport.SignalName]bool{}}
+	}
+	return l
+}
+
+// options are the engine options that feed the exporter.
+func (l *live) options() []runner.Option {
+	if l.exp == nil {
+		return nil
+	}
+	return []runner.Option{
+		runner.WithStepStart(func(s rundir.StepSummary) {
+			if l.signals != nil {
+				l.signals.loading.Store(true)
+			}
+			l.exp.StepStarted(s)
+		}),
+		runner.WithRecordDone(l.exp.Observe),
+	}
+}
+
+// stepDone marks the end of a step.
+func (l *live) stepDone(s rundir.StepSummary) {
+	if l.exp == nil {
+		return
+	}
+	if l.signals != nil {
+		l.signals.loading.Store(false)
+	}
+	l.exp.StepDone(s)
+}
+
+// circuit counts a circuit record; nil without an exporter, for
+// recordCircuits.
+func (l *live) circuit() func(rundir.CircuitRecord) {
+	if l.exp == nil {
+		return nil
+	}
+	return l.exp.Circuit
+}
+
+// scrape is the MetricsPort sampler's OnScrape; nil without an exporter
+// or a target MetricsPort.
+func (l *live) scrape() func(metricsport.ScrapeRecord) {
+	if l.exp == nil || l.signals == nil {
+		return nil
+	}
+	return func(rec metricsport.ScrapeRecord) {
+		for _, name := range l.signals.scrape(rec) {
+			l.exp.RelaySignal(string(name))
+		}
+	}
+}
+
+// liveSignals runs relaybench's relay-declared onset rules
+// (metricsport.DetectOnsets) on the target's scrapes as they arrive, the
+// first scrape being the baseline. The analysis applies the same rules per
+// step afterwards; live, a signal stays fired for the rest of the run.
+type liveSignals struct {
+	url string
+	cfg metricsport.SignalConfig
+	// loading is true while a step runs: only failed scrapes under load
+	// count toward metricsport-unreachable.
+	loading atomic.Bool
+
+	mu sync.Mutex
+	// win holds the last successful observation and the failed ones since.
+	win   []metricsport.Observation
+	fired map[metricsport.SignalName]bool
+}
+
+// scrape takes one scrape record and returns the signals that fired for
+// the first time with it.
+func (s *liveSignals) scrape(rec metricsport.ScrapeRecord) []metricsport.SignalName {
+	if rec.URL != s.url {
+		return nil
+	}
+	loading := s.loading.Load()
+	obs := metricsport.Observations([]metricsport.ScrapeRecord{rec}, s.url, func(time.Time) bool { return loading })
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.win = append(s.win, obs...)
+	var out []metricsport.SignalName
+	for _, sig := range metricsport.DetectOnsets(s.win, s.cfg) {
+		if !s.fired[sig.Name] {
+			s.fired[sig.Name] = true
+			out = append(out, sig.Name)
+		}
+	}
+	if last := s.win[len(s.win)-1]; last.Snapshot != nil {
+		s.win = []metricsport.Observation{last}
+	}
+	return out
+}
