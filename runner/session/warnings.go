@@ -89,7 +89,7 @@ func (w *runWarnings) final() []string {
 	return out
 }
 
-// scrapes returns a metricsport.Sampler Observe function that warns about
+// scrapes returns a metricsport.Sampler OnScrape function that warns about
 // failed scrapes (the first of each URL at once, the count at the end) and
 // slow ones (over half the sampling interval: their values are placed
 // less precisely).
