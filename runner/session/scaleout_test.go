@@ -10,8 +10,8 @@ import (
 	"github.com/relaybench/relaybench/runner/merge"
 	"github.com/relaybench/relaybench/runner/rundir"
 	"github.com/relaybench/relaybench/runner/segment"
-	"github.com/relaybench/relaybench/scenarios"
 	"github.com/relaybench/relaybench/runner/units"
+	"github.com/relaybench/relaybench/scenarios"
 )
 
 // TestSegmentsOnOneNetwork is issue 15's check with real tor: three
