@@ -32,20 +32,20 @@ func testnetSmoke(args []string, stdout, stderr io.Writer) error {
 	if err != nil || size <= 0 {
 		return usagef("invalid value %q for flag -size: use a size like 10MiB", *sizeFlag)
 	}
-	if nf.dir == defaultTestnetDir() {
-		nf.dir = filepath.Join(os.TempDir(), fmt.Sprintf("relaybench-smoke-%d", os.Getpid()))
-		defer os.RemoveAll(nf.dir)
+	if nf.Dir == defaultTestnetDir() {
+		nf.Dir = filepath.Join(os.TempDir(), fmt.Sprintf("relaybench-smoke-%d", os.Getpid()))
+		defer os.RemoveAll(nf.Dir)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 
-	fmt.Fprintf(stdout, "starting the embedded test network in %s\n", nf.dir)
-	net, err := chutney.Start(ctx, nf.dir, nf.options(session.Indent(stdout, "  "))...)
+	fmt.Fprintf(stdout, "starting the embedded test network in %s\n", nf.Dir)
+	net, err := chutney.Start(ctx, nf.Dir, nf.Options(session.Indent(stdout, "  "))...)
 	if err != nil {
 		return err
 	}
 	defer net.Stop()
-	downloads, err := session.Smoke(ctx, net, size, nf.timeout, func() {
+	downloads, err := session.Smoke(ctx, net, size, nf.Timeout, func() {
 		fmt.Fprintf(stdout, "\ndownloading %s through the relay under test (%s):\n", *sizeFlag, net.Target().Nickname)
 	})
 	if err != nil {
@@ -59,7 +59,7 @@ func testnetSmoke(args []string, stdout, stderr io.Writer) error {
 	}
 	tw.Flush()
 	net.Stop()
-	if d, _ := chutney.ReadDescription(nf.dir); d != nil {
+	if d, _ := chutney.ReadDescription(nf.Dir); d != nil {
 		if alive := d.AlivePIDs(); len(alive) > 0 {
 			return fmt.Errorf("tor processes %v still run after stop", alive)
 		}

@@ -11,7 +11,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -58,93 +57,20 @@ func runTestnet(args []string, stdout, stderr io.Writer) error {
 	}
 }
 
-// setFlag collects repeated --set node.Option=Value flags.
-type setFlag []chutney.TorrcOption
-
-func (s *setFlag) String() string {
-	var parts []string
-	for _, o := range *s {
-		parts = append(parts, "target."+o.Key+"="+o.Value)
-	}
-	return strings.Join(parts, ",")
-}
-
-func (s *setFlag) Set(v string) error {
-	node, opt, ok := strings.Cut(v, ".")
-	if !ok || node != "target" {
-		return fmt.Errorf("want target.Option=Value (only the relay under test takes overrides), e.g. target.BandwidthRate=2MBytes")
-	}
-	o, err := chutney.ParseTorrcOption(opt)
-	if err != nil {
-		return err
-	}
-	*s = append(*s, o)
-	return nil
-}
-
 // networkFlags are the flags that shape a network, shared by up, serve and smoke.
-type networkFlags struct {
-	dir      string
-	set      setFlag
-	nofile   uint64
-	exits    int
-	middles  int
-	timeout  time.Duration
-	lifetime time.Duration
-
-	// The target's confinement and tor build (see chutney.ShapeOptions).
-	cpu    float64
-	memory memoryFlag
-	tor    string
-}
-
-// memoryFlag is a byte size flag, e.g. --memory "512 MiB".
-type memoryFlag scenarios.ByteSize
-
-func (m *memoryFlag) String() string { return scenarios.ByteSize(*m).String() }
-
-func (m *memoryFlag) Set(v string) error {
-	b, err := scenarios.ParseByteSize(v)
-	if err != nil {
-		return err
-	}
-	*m = memoryFlag(b)
-	return nil
-}
+type networkFlags struct{ chutney.Config }
 
 func (nf *networkFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&nf.dir, "dir", defaultTestnetDir(), "network directory (network.json, node data dirs)")
-	fs.Var(&nf.set, "set", "torrc override for the relay under test, as target.Option=Value (repeatable), e.g. target.BandwidthRate=2MBytes")
-	fs.Uint64Var(&nf.nofile, "nofile", 0, "open-files limit (ulimit -n) of the relay under test (0: inherit)")
-	fs.IntVar(&nf.exits, "exits", 1, "number of exit relays")
-	fs.IntVar(&nf.middles, "middles", 1, "number of middle relays besides the target")
-	fs.DurationVar(&nf.timeout, "timeout", 120*time.Second, "how long to wait for the network to be proven ready")
-	fs.DurationVar(&nf.lifetime, "max-lifetime", 8*time.Hour, "stop the network after this long even if nobody runs `testnet down`")
-	fs.Float64Var(&nf.cpu, "cpu", 0, "confine the relay under test to this many cores with a cgroup CPU quota, e.g. 0.25 (needs root; 0: unconfined)")
-	fs.Var(&nf.memory, "memory", "memory limit of the relay under test (cgroup), e.g. \"512 MiB\" (needs root; 0: none)")
-	fs.StringVar(&nf.tor, "tor", "", "tor executable of the relay under test, e.g. a build to test (default: tor from PATH, like the rest of the network)")
-}
-
-func (nf *networkFlags) args() []string {
-	a := []string{"--dir", nf.dir, "--nofile", fmt.Sprint(nf.nofile), "--exits", fmt.Sprint(nf.exits),
-		"--middles", fmt.Sprint(nf.middles), "--timeout", nf.timeout.String(), "--max-lifetime", nf.lifetime.String()}
-	for _, o := range nf.set {
-		a = append(a, "--set", "target."+o.Key+"="+o.Value)
-	}
-	a = append(a, "--cpu", fmt.Sprint(nf.cpu), "--memory", fmt.Sprint(int64(nf.memory)), "--tor", nf.tor)
-	return a
-}
-
-func (nf *networkFlags) options(progress io.Writer) []chutney.Option {
-	opts := []chutney.Option{
-		chutney.WithExits(nf.exits), chutney.WithMiddles(nf.middles),
-		chutney.WithReadyTimeout(nf.timeout), chutney.WithProgress(progress),
-		chutney.WithTargetTorrc(nf.set...),
-	}
-	if nf.nofile > 0 {
-		opts = append(opts, chutney.WithTargetNofile(nf.nofile))
-	}
-	return append(opts, chutney.ShapeOptions(&scenarios.TestnetTarget{CPU: nf.cpu, Memory: scenarios.ByteSize(nf.memory), Tor: nf.tor})...)
+	fs.StringVar(&nf.Dir, "dir", defaultTestnetDir(), "network directory (network.json, node data dirs)")
+	fs.Var(&nf.Target, "set", "torrc override for the relay under test, as target.Option=Value (repeatable), e.g. target.BandwidthRate=2MBytes")
+	fs.Uint64Var(&nf.Nofile, "nofile", 0, "open-files limit (ulimit -n) of the relay under test (0: inherit)")
+	fs.IntVar(&nf.Exits, "exits", 1, "number of exit relays")
+	fs.IntVar(&nf.Middles, "middles", 1, "number of middle relays besides the target")
+	fs.DurationVar(&nf.Timeout, "timeout", 120*time.Second, "how long to wait for the network to be proven ready")
+	fs.DurationVar(&nf.Lifetime, "max-lifetime", 8*time.Hour, "stop the network after this long even if nobody runs `testnet down`")
+	fs.Float64Var(&nf.CPU, "cpu", 0, "confine the relay under test to this many cores with a cgroup CPU quota, e.g. 0.25 (needs root; 0: unconfined)")
+	fs.TextVar(&nf.Memory, "memory", scenarios.ByteSize(0), "memory limit of the relay under test (cgroup), e.g. \"512 MiB\" (needs root; 0: none)")
+	fs.StringVar(&nf.Tor, "tor", "", "tor executable of the relay under test, e.g. a build to test (default: tor from PATH, like the rest of the network)")
 }
 
 func parseFlags(fs *flag.FlagSet, args []string) error {
@@ -180,26 +106,16 @@ func testnetUp(args []string, stdout, stderr io.Writer) error {
 	if *foreground {
 		return serveNetwork(&nf, stdout, stdout, true)
 	}
-	if err := os.MkdirAll(nf.dir, 0o700); err != nil {
+	if err := os.MkdirAll(nf.Dir, 0o700); err != nil {
 		return err
 	}
-	if d, err := chutney.ReadDescription(nf.dir); err == nil && len(d.AlivePIDs()) > 0 {
-		return usagef("a network is already running in %s: use it, stop it with `relaybench testnet down --dir %s`, or pick another --dir", nf.dir, nf.dir)
+	if d, err := chutney.ReadDescription(nf.Dir); err == nil && len(d.AlivePIDs()) > 0 {
+		return usagef("a network is already running in %s: use it, stop it with `relaybench testnet down --dir %s`, or pick another --dir", nf.Dir, nf.Dir)
 	}
 	// Ctrl-C while waiting stops the owner, which stops every tor.
-	ctx, cancel := context.WithCancelCause(context.Background())
-	defer cancel(nil)
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, stopSignals...)
-	defer signal.Stop(sigs)
-	go func() {
-		select {
-		case s := <-sigs:
-			cancel(fmt.Errorf("interrupted by %v", s))
-		case <-ctx.Done():
-		}
-	}()
-	d, err := chutney.StartOwner(ctx, nf.dir, append([]string{"testnet", "serve"}, nf.args()...), stderr)
+	ctx, stop := signalContext()
+	defer stop()
+	d, err := chutney.StartOwner(ctx, nf.Dir, append([]string{"testnet", "serve"}, nf.Args()...), stderr)
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("%w: network stopped", err)
@@ -224,9 +140,9 @@ func testnetServe(args []string, stdout, stderr io.Writer) error {
 // serveNetwork starts a network and keeps it until a signal or the maximum
 // lifetime; the network is stopped on every way out, panics included.
 func serveNetwork(nf *networkFlags, stdout, progress io.Writer, printInfo bool) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
-	net, err := chutney.Start(ctx, nf.dir, nf.options(progress)...)
+	net, err := chutney.Start(ctx, nf.Dir, nf.Options(progress)...)
 	if err != nil {
 		return err
 	}
@@ -236,31 +152,12 @@ func serveNetwork(nf *networkFlags, stdout, progress io.Writer, printInfo bool) 
 		printNetwork(stdout, &d)
 		fmt.Fprintln(stdout, "Press Ctrl-C to stop it.")
 	}
-	return net.Serve(ctx, nf.lifetime, progress)
-}
-
-// targetBuildAndConfinement describes the target's own tor build and its
-// cgroup limits; each is "" when the target has none.
-func targetBuildAndConfinement(d *chutney.Description, target *chutney.NodeDescription) (tor, confined string) {
-	if exit := d.Node(chutney.RoleExit); exit != nil && target.TorBinary != exit.TorBinary {
-		tor = fmt.Sprintf("%s (%s)", target.TorBinary, d.TargetTorVersion)
-	}
-	if len(target.Cgroups) == 0 {
-		return tor, ""
-	}
-	var limits []string
-	if target.CPUQuotaCores > 0 {
-		limits = append(limits, fmt.Sprintf("%g cores", target.CPUQuotaCores))
-	}
-	if target.MemoryLimitBytes > 0 {
-		limits = append(limits, scenarios.ByteSize(target.MemoryLimitBytes).String())
-	}
-	return tor, fmt.Sprintf("%s in cgroup %s", strings.Join(limits, " and "), strings.Join(target.Cgroups, " and "))
+	return net.Serve(ctx, nf.Lifetime, progress)
 }
 
 // printTargetExtras writes the target's tor build and confinement lines.
 func printTargetExtras(w io.Writer, d *chutney.Description, target *chutney.NodeDescription) {
-	tor, confined := targetBuildAndConfinement(d, target)
+	tor, confined := d.TargetExtras(target)
 	if tor != "" {
 		fmt.Fprintf(w, "  tor\t%s\n", tor)
 	}
@@ -313,30 +210,21 @@ func testnetStatus(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "network in %s: state %s, owner pid %d, %s\n", d.Dir, state, d.OwnerPID, d.TorVersion)
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROLE\tNICKNAME\tPID\tRUNNING\tORPORT\tSOCKS\tMETRICSPORT\tFINGERPRINT")
-	running := 0
-	for _, n := range d.Status() {
-		if n.Running {
-			running++
-		}
+	status := d.Status()
+	for _, n := range status {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%v\t%s\t%s\t%s\t%s\n", n.Role, n.Nickname, n.PID, n.Running,
 			orDash(n.ORPort), strDash(n.SocksAddr), strDash(n.Metrics), strDash(n.Fingerprint))
 	}
 	tw.Flush()
 	if target := d.Node(chutney.RoleTarget); target != nil {
-		if tor, confined := targetBuildAndConfinement(d, target); tor != "" || confined != "" {
+		if tor, confined := d.TargetExtras(target); tor != "" || confined != "" {
 			tw = tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 			fmt.Fprintf(tw, "relay under test %s\n", target.Nickname)
 			printTargetExtras(tw, d, target)
 			tw.Flush()
 		}
 	}
-	if state == chutney.StateOrphaned {
-		return fmt.Errorf("the network's owner process %d is gone (network.json said %s): its tor processes exit without it; stop what is left with `relaybench testnet down --dir %s`", d.OwnerPID, d.State, d.Dir)
-	}
-	if d.State == chutney.StateReady && running != len(d.Nodes) {
-		return fmt.Errorf("%d of %d tor processes are not running: stop the rest with `relaybench testnet down --dir %s`", len(d.Nodes)-running, len(d.Nodes), d.Dir)
-	}
-	return nil
+	return d.Problem(state, status)
 }
 
 func orDash(p int) string {

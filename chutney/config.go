@@ -1,0 +1,120 @@
+package chutney
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/relaybench/relaybench/scenarios"
+)
+
+// Config is what shapes a network started from the command line
+// (`relaybench testnet up|serve|smoke`): its size, its readiness timeout
+// and lifetime, and the relay under test's torrc overrides, open-files
+// limit, confinement and tor build.
+type Config struct {
+	Dir      string
+	Target   TargetOverrides
+	Nofile   uint64
+	Exits    int
+	Middles  int
+	Timeout  time.Duration
+	Lifetime time.Duration
+	// CPU, Memory and Tor are the target's confinement and tor build
+	// (see ShapeOptions).
+	CPU    float64
+	Memory scenarios.ByteSize
+	Tor    string
+}
+
+// Options are the Start options of c; progress receives Start's progress.
+func (c *Config) Options(progress io.Writer) []Option {
+	opts := []Option{
+		WithExits(c.Exits), WithMiddles(c.Middles),
+		WithReadyTimeout(c.Timeout), WithProgress(progress),
+		WithTargetTorrc(c.Target...),
+	}
+	if c.Nofile > 0 {
+		opts = append(opts, WithTargetNofile(c.Nofile))
+	}
+	return append(opts, ShapeOptions(&scenarios.TestnetTarget{CPU: c.CPU, Memory: c.Memory, Tor: c.Tor})...)
+}
+
+// Args are the command-line flags that give an owner process (StartOwner)
+// the same c.
+func (c *Config) Args() []string {
+	a := []string{"--dir", c.Dir, "--nofile", fmt.Sprint(c.Nofile), "--exits", fmt.Sprint(c.Exits),
+		"--middles", fmt.Sprint(c.Middles), "--timeout", c.Timeout.String(), "--max-lifetime", c.Lifetime.String()}
+	for _, o := range c.Target {
+		a = append(a, "--set", "target."+o.Key+"="+o.Value)
+	}
+	return append(a, "--cpu", fmt.Sprint(c.CPU), "--memory", fmt.Sprint(int64(c.Memory)), "--tor", c.Tor)
+}
+
+// TargetOverrides are torrc overrides of the relay under test, given as
+// target.Option=Value (a flag.Value: each Set adds one).
+type TargetOverrides []TorrcOption
+
+func (s *TargetOverrides) String() string {
+	var parts []string
+	for _, o := range *s {
+		parts = append(parts, "target."+o.Key+"="+o.Value)
+	}
+	return strings.Join(parts, ",")
+}
+
+// Set adds one override, target.Option=Value; only the relay under test
+// takes overrides.
+func (s *TargetOverrides) Set(v string) error {
+	node, opt, ok := strings.Cut(v, ".")
+	if !ok || node != "target" {
+		return fmt.Errorf("want target.Option=Value (only the relay under test takes overrides), e.g. target.BandwidthRate=2MBytes")
+	}
+	o, err := ParseTorrcOption(opt)
+	if err != nil {
+		return err
+	}
+	*s = append(*s, o)
+	return nil
+}
+
+// TargetExtras describes the target's own tor build and its cgroup
+// limits; each is "" when the target has none (it runs the network's tor,
+// unconfined).
+func (d *Description) TargetExtras(target *NodeDescription) (tor, confined string) {
+	if exit := d.Node(RoleExit); exit != nil && target.TorBinary != exit.TorBinary {
+		tor = fmt.Sprintf("%s (%s)", target.TorBinary, d.TargetTorVersion)
+	}
+	if len(target.Cgroups) == 0 {
+		return tor, ""
+	}
+	var limits []string
+	if target.CPUQuotaCores > 0 {
+		limits = append(limits, fmt.Sprintf("%g cores", target.CPUQuotaCores))
+	}
+	if target.MemoryLimitBytes > 0 {
+		limits = append(limits, scenarios.ByteSize(target.MemoryLimitBytes).String())
+	}
+	return tor, fmt.Sprintf("%s in cgroup %s", strings.Join(limits, " and "), strings.Join(target.Cgroups, " and "))
+}
+
+// Problem says what is wrong with the described network given its
+// current state (CurrentState) and its nodes' status (Status): its owner
+// is gone, or some of a ready network's tor processes are not running;
+// nil when nothing is.
+func (d *Description) Problem(state State, status []NodeStatus) error {
+	if state == StateOrphaned {
+		return fmt.Errorf("the network's owner process %d is gone (network.json said %s): its tor processes exit without it; stop what is left with `relaybench testnet down --dir %s`", d.OwnerPID, d.State, d.Dir)
+	}
+	running := 0
+	for _, n := range status {
+		if n.Running {
+			running++
+		}
+	}
+	if d.State == StateReady && running != len(d.Nodes) {
+		return fmt.Errorf("%d of %d tor processes are not running: stop the rest with `relaybench testnet down --dir %s`", len(d.Nodes)-running, len(d.Nodes), d.Dir)
+	}
+	return nil
+}

@@ -1,0 +1,91 @@
+package chutney
+
+import (
+	"flag"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestTargetOverridesTakesOnlyTheTarget(t *testing.T) {
+	var s TargetOverrides
+	for _, v := range []string{"target.BandwidthRate=2MBytes", "target.ConnLimit 1000"} {
+		if err := s.Set(v); err != nil {
+			t.Fatalf("Set(%q): %v", v, err)
+		}
+	}
+	if got, want := s.String(), "target.BandwidthRate=2MBytes,target.ConnLimit=1000"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+	for _, v := range []string{"exit.BandwidthRate=1", "BandwidthRate=1", "target.=1"} {
+		if err := s.Set(v); err == nil {
+			t.Errorf("Set(%q) accepted an override of something else than the target", v)
+		}
+	}
+}
+
+// TestConfigArgsGiveTheSameConfig parses Args back with the flags of an
+// owner process, so that the owner shapes the same network.
+func TestConfigArgsGiveTheSameConfig(t *testing.T) {
+	c := Config{Dir: "/tmp/n", Target: TargetOverrides{{"BandwidthRate", "2 MBytes"}}, Nofile: 4096, Exits: 2, Middles: 3,
+		Timeout: 90 * time.Second, Lifetime: time.Hour, CPU: 0.25, Memory: 512 << 20, Tor: "/opt/tor"}
+	var got Config
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.StringVar(&got.Dir, "dir", "", "")
+	fs.Var(&got.Target, "set", "")
+	fs.Uint64Var(&got.Nofile, "nofile", 0, "")
+	fs.IntVar(&got.Exits, "exits", 0, "")
+	fs.IntVar(&got.Middles, "middles", 0, "")
+	fs.DurationVar(&got.Timeout, "timeout", 0, "")
+	fs.DurationVar(&got.Lifetime, "max-lifetime", 0, "")
+	fs.Float64Var(&got.CPU, "cpu", 0, "")
+	fs.TextVar(&got.Memory, "memory", c.Memory, "")
+	fs.StringVar(&got.Tor, "tor", "", "")
+	if err := fs.Parse(c.Args()); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.Target, c.Target) || got.Dir != c.Dir || got.Nofile != c.Nofile || got.Exits != c.Exits ||
+		got.Middles != c.Middles || got.Timeout != c.Timeout || got.Lifetime != c.Lifetime || got.CPU != c.CPU ||
+		got.Memory != c.Memory || got.Tor != c.Tor {
+		t.Errorf("Args() %q parse back to %+v, want %+v", c.Args(), got, c)
+	}
+	if n := len(c.Options(nil)); n < 6 {
+		t.Errorf("Options() has %d options, want the size, timeout, progress, torrc, nofile and shape ones", n)
+	}
+}
+
+func TestTargetExtras(t *testing.T) {
+	d := &Description{TargetTorVersion: "Tor 0.4.9.1", Nodes: []NodeDescription{
+		{Role: RoleExit, TorBinary: "tor"},
+		{Role: RoleTarget, TorBinary: "tor"},
+	}}
+	target := &d.Nodes[1]
+	if tor, confined := d.TargetExtras(target); tor != "" || confined != "" {
+		t.Errorf("same tor, unconfined: got %q, %q, want nothing", tor, confined)
+	}
+	target.TorBinary, target.Cgroups, target.CPUQuotaCores, target.MemoryLimitBytes = "/opt/tor", []string{"/sys/fs/cgroup/rb"}, 0.5, 512<<20
+	tor, confined := d.TargetExtras(target)
+	if tor != "/opt/tor (Tor 0.4.9.1)" || confined != "0.5 cores and 512MiB in cgroup /sys/fs/cgroup/rb" {
+		t.Errorf("got %q, %q", tor, confined)
+	}
+}
+
+func TestProblem(t *testing.T) {
+	d := &Description{Dir: "/tmp/n", State: StateReady, OwnerPID: 42, Nodes: make([]NodeDescription, 3)}
+	all := []NodeStatus{{Running: true}, {Running: true}, {Running: true}}
+	if err := d.Problem(StateReady, all); err != nil {
+		t.Errorf("all running: %v", err)
+	}
+	all[1].Running = false
+	if err := d.Problem(StateReady, all); err == nil || !strings.Contains(err.Error(), "1 of 3 tor processes are not running") {
+		t.Errorf("one stopped: got %v", err)
+	}
+	if err := d.Problem(StateOrphaned, all); err == nil || !strings.Contains(err.Error(), "owner process 42 is gone") {
+		t.Errorf("orphaned: got %v", err)
+	}
+	d.State = StateStopped
+	if err := d.Problem(StateStopped, all); err != nil {
+		t.Errorf("stopped network with stopped nodes: %v", err)
+	}
+}
