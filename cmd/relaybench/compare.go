@@ -73,25 +73,8 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	}
 
 	var comps []*reports.Comparison
-	var regressions, untested, ungated []string
 	for _, other := range loaded[1:] {
-		base := loaded[0]
-		c := session.Compare(base, other)
-		comps = append(comps, c)
-		if failOn != nil {
-			for _, r := range c.Regressions(*failOn) {
-				regressions = append(regressions, fmt.Sprintf("%s vs %s: %s", other.Name, base.Name, r.Message))
-			}
-			// Too few repetitions is not damage and not a regression: the
-			// check passes on what it could test and says what it could not.
-			if note := c.TooFewText(); note != "" {
-				untested = append(untested, note)
-			}
-			// Nor is a lower bound's drop: it may be another limit's.
-			if note := c.LowerBoundText(); note != "" {
-				ungated = append(ungated, note)
-			}
-		}
+		comps = append(comps, session.Compare(loaded[0], other))
 	}
 
 	switch *format {
@@ -124,46 +107,12 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	if *format == "json" {
 		out = stderr
 	}
-	title := fmt.Sprintf("regressions beyond %g%%", *failOn)
-	if *format == "markdown" {
-		fmt.Fprintf(out, "\n### %s\n\n", title)
-	} else {
-		fmt.Fprintf(out, "\n%s:\n", title)
-	}
-	list := func(items []string) {
-		for _, it := range items {
-			if *format == "markdown" {
-				fmt.Fprintf(out, "- %s\n", it)
-			} else {
-				fmt.Fprintf(out, "  - %s\n", it)
-			}
-		}
-	}
-	if len(regressions) == 0 {
-		fmt.Fprintln(out, "  none")
-	}
-	list(regressions)
-	for _, notes := range []struct {
-		head  string
-		items []string
-	}{
-		{"not tested (too few repetitions; not counted as regressions):", untested},
-		{"capacities not gated (a lower bound is not the relay's capacity; not counted as regressions):", ungated},
-	} {
-		if len(notes.items) == 0 {
-			continue
-		}
-		if *format == "markdown" {
-			fmt.Fprintf(out, "\n%s\n\n", notes.head)
-		} else {
-			fmt.Fprintln(out, notes.head)
-		}
-		list(notes.items)
-	}
-	if len(regressions) == 0 {
+	check := reports.CheckRegressions(comps, *failOn)
+	check.Render(out, *format == "markdown")
+	if len(check.Regressions) == 0 {
 		return nil
 	}
-	return checkFailed{fmt.Errorf("compare: %d significant regression(s) beyond %g%%", len(regressions), *failOn)}
+	return checkFailed{fmt.Errorf("compare: %d significant regression(s) beyond %g%%", len(check.Regressions), *failOn)}
 }
 
 // parseInterspersed parses flags wherever they are among the run
@@ -203,4 +152,31 @@ func parsePercent(s string) (float64, error) {
 		return 0, fmt.Errorf("%q is negative: give how much worse a change must be to fail, such as 10", s)
 	}
 	return v, nil
+}
+
+// failClosed is compare's regression check on runs it cannot judge: with
+// --fail-on-regression (failOn set) such a run fails the check (exit 4)
+// instead of passing as "no regression", and the reason goes where the
+// regressions would (stderr for JSON, which must stay parseable).
+// Without --fail-on-regression the reasons are only noted on stderr.
+func failClosed(runs []*session.LoadedRun, failOn *float64, format string, stdout, stderr io.Writer) error {
+	why := session.Unjudged(runs)
+	if len(why) == 0 {
+		return nil
+	}
+	if failOn == nil {
+		for _, w := range why {
+			fmt.Fprintf(stderr, "relaybench: not comparable: %s\n", w)
+		}
+		return nil
+	}
+	out := stdout
+	if format == "json" {
+		out = stderr
+	}
+	fmt.Fprintf(out, "\nregressions beyond %g%%: NOT JUDGED (fail closed)\n", *failOn)
+	for _, w := range why {
+		fmt.Fprintf(out, "  - %s\n", w)
+	}
+	return notJudged{fmt.Errorf("compare: %d run(s) cannot be judged for regressions: %s", len(why), strings.Join(why, "; "))}
 }

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/relaybench/relaybench/measure"
 	"github.com/relaybench/relaybench/reports"
@@ -69,4 +70,26 @@ func Compare(base, other *LoadedRun) *reports.Comparison {
 	return reports.Compare(base.Analysis, other.Analysis,
 		reports.WithNames(base.Name, other.Name),
 		reports.WithEnvDifferences(diffs, notes...))
+}
+
+// Unjudged says, for each of runs that a regression check cannot be
+// judged on, why: its input is damaged or missing, it stopped before its
+// end, or it carried no byte at all (a run with no data is not "no
+// regression"). Empty when every run can be judged.
+func Unjudged(runs []*LoadedRun) []string {
+	var out []string
+	for _, lr := range runs {
+		why := lr.Analysis.Unjudged()
+		bytes := 0.0
+		for _, s := range lr.Analysis.Steps {
+			bytes += s.Bytes
+		}
+		if bytes == 0 && len(why) == 0 {
+			why = append(why, "it carried no byte")
+		}
+		if len(why) > 0 {
+			out = append(out, fmt.Sprintf("%s: %s", lr.Dir, strings.Join(why, "; ")))
+		}
+	}
+	return out
 }
