@@ -4,6 +4,8 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"os"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -54,6 +56,18 @@ func Builtin(name string) (*Scenario, error) {
 		return nil, err
 	}
 	return Parse(data, strings.TrimSuffix(name, ".yaml")+".yaml")
+}
+
+// LoadFileOrBuiltin loads the scenario file arg or, when there is no
+// such file and arg names a built-in scenario (local, local-entry, ...,
+// with or without ".yaml"), that one: `relaybench run local-churn` works
+// without the file.
+func LoadFileOrBuiltin(arg string) (*Scenario, error) {
+	name := strings.TrimSuffix(arg, ".yaml")
+	if _, err := os.Stat(arg); err != nil && slices.Contains(Names(), name) {
+		return Builtin(name)
+	}
+	return Load(arg)
 }
 
 // Default returns the built-in "local" scenario: a bulk ramp against a

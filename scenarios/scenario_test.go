@@ -725,3 +725,28 @@ func TestBoundsAreInclusive(t *testing.T) {
 		t.Errorf("scenario at the bounds: %v", err)
 	}
 }
+
+// TestLoadFileOrBuiltin: a built-in name loads the built-in scenario, with
+// or without ".yaml", unless a file of that name exists, which wins.
+func TestLoadFileOrBuiltin(t *testing.T) {
+	for _, arg := range []string{"local-churn", "local-churn.yaml"} {
+		if s, err := LoadFileOrBuiltin(arg); err != nil || s.Name != "local-churn" {
+			t.Errorf("%s: %v, %v", arg, s, err)
+		}
+	}
+	dir := t.TempDir()
+	t.Chdir(dir)
+	src, err := Source("local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("local-churn.yaml", src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := LoadFileOrBuiltin("local-churn.yaml"); err != nil || s.Name != "local" {
+		t.Errorf("the file local-churn.yaml (a copy of local) did not win: %v, %v", s, err)
+	}
+	if _, err := LoadFileOrBuiltin("no-such-scenario.yaml"); err == nil {
+		t.Error("a missing file that is no built-in loaded")
+	}
+}

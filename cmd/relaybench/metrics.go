@@ -25,18 +25,5 @@ func serveMetrics(addr string, linger time.Duration, opts *session.Options, stde
 	}
 	opts.Metrics = exp
 	fmt.Fprintf(stderr, "serving live metrics at %s\n", srv.URL())
-	return func(ctx context.Context) {
-		if linger > 0 {
-			fmt.Fprintf(stderr, "serving the final metrics at %s for %s (--metrics-linger; Ctrl-C stops)\n", srv.URL(), linger)
-			t := time.NewTimer(linger)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-			}
-		}
-		if err := srv.Close(); err != nil {
-			fmt.Fprintf(stderr, "warning: stop serving metrics: %v\n", err)
-		}
-	}, nil
+	return func(ctx context.Context) { srv.Linger(ctx, linger, stderr) }, nil
 }

@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/relaybench/relaybench/reports"
@@ -33,7 +30,7 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 		sc = scenarios.Default()
 	case 1:
 		var err error
-		if sc, err = loadScenario(fs.Arg(0)); err != nil {
+		if sc, err = scenarios.LoadFileOrBuiltin(fs.Arg(0)); err != nil {
 			return usageError{err}
 		}
 	default:
@@ -105,19 +102,7 @@ func runScenario(ctx context.Context, sc *scenarios.Scenario, opts session.Optio
 // that a run that could not write its reports (a full disk, say) does not
 // announce them.
 func resultsLine(dir string) string {
-	var derived []string
-	for _, name := range []string{rundir.HTMLFile, rundir.MarkdownFile, rundir.StepsCSVFile, rundir.SummaryFile, rundir.BenchFile,
-		rundir.ComparisonMarkdownFile, rundir.ComparisonJSONFile, rundir.VariantsDir} {
-		if st, err := os.Stat(filepath.Join(dir, name)); err == nil && (st.IsDir() || st.Size() > 0) {
-			derived = append(derived, name)
-		}
-	}
-	raw := false
-	for _, name := range []string{rundir.RequestsFile, rundir.StepsFile, rundir.MetricsFile, rundir.ProcessesFile} {
-		if st, err := os.Stat(filepath.Join(dir, name)); err == nil && st.Size() > 0 {
-			raw = true
-		}
-	}
+	derived, raw := rundir.Written(dir)
 	switch {
 	case len(derived) == 0 && !raw:
 		return fmt.Sprintf("nothing was measured; the run directory is %s", dir)
@@ -127,13 +112,4 @@ func resultsLine(dir string) string {
 		return fmt.Sprintf("results in %s: %s and the raw files", dir, strings.Join(derived, ", "))
 	}
 	return fmt.Sprintf("results in %s: %s", dir, strings.Join(derived, ", "))
-}
-
-// loadScenario loads a file, or a built-in scenario by name (local,
-// local-entry, ...), so `relaybench run local-churn` works without the file.
-func loadScenario(arg string) (*scenarios.Scenario, error) {
-	if _, err := os.Stat(arg); err != nil && slices.Contains(scenarios.Names(), strings.TrimSuffix(arg, ".yaml")) {
-		return scenarios.Builtin(strings.TrimSuffix(arg, ".yaml"))
-	}
-	return scenarios.Load(arg)
 }

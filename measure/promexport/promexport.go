@@ -25,6 +25,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -327,4 +328,22 @@ func (s *Server) Close() error {
 		err = serr
 	}
 	return err
+}
+
+// Linger keeps serving for linger (or until ctx ends), so that Prometheus
+// scrapes a run's final counts, then closes s; progress says so, and
+// gets a warning when closing fails.
+func (s *Server) Linger(ctx context.Context, linger time.Duration, progress io.Writer) {
+	if linger > 0 {
+		fmt.Fprintf(progress, "serving the final metrics at %s for %s (--metrics-linger; Ctrl-C stops)\n", s.URL(), linger)
+		t := time.NewTimer(linger)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
+	if err := s.Close(); err != nil {
+		fmt.Fprintf(progress, "warning: stop serving metrics: %v\n", err)
+	}
 }

@@ -1,6 +1,7 @@
 package promexport
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strconv"
@@ -225,5 +226,31 @@ func TestListenServesMetrics(t *testing.T) {
 	}
 	if _, err := http.Get(srv.URL()); err == nil {
 		t.Errorf("still serving after Close")
+	}
+}
+
+// TestLingerServesUntilCanceled: Linger keeps serving while it lingers and
+// stops when ctx ends, saying both.
+func TestLingerServesUntilCanceled(t *testing.T) {
+	srv, err := Listen("127.0.0.1:0", New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var progress strings.Builder
+	done := make(chan struct{})
+	go func() { srv.Linger(ctx, time.Hour, &progress); close(done) }()
+	resp, err := http.Get(srv.URL())
+	if err != nil {
+		t.Fatalf("not served while lingering: %v", err)
+	}
+	resp.Body.Close()
+	cancel()
+	<-done
+	if !strings.Contains(progress.String(), "serving the final metrics at "+srv.URL()+" for 1h0m0s") {
+		t.Errorf("progress %q", progress.String())
+	}
+	if _, err := http.Get(srv.URL()); err == nil {
+		t.Error("still served after Linger returned")
 	}
 }

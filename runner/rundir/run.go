@@ -209,3 +209,22 @@ func CheckVersion(file string, version, oldest, newest int) error {
 	}
 	return nil
 }
+
+// Written says which files of run directory dir were written: derived
+// names the non-empty reports (and the variants directory) in a fixed
+// order, and raw is true when some raw file is non-empty. A run that
+// could not write its reports (a full disk, say) must not announce them.
+func Written(dir string) (derived []string, raw bool) {
+	for _, name := range []string{HTMLFile, MarkdownFile, StepsCSVFile, SummaryFile, BenchFile,
+		ComparisonMarkdownFile, ComparisonJSONFile, VariantsDir} {
+		if st, err := os.Stat(filepath.Join(dir, name)); err == nil && (st.IsDir() || st.Size() > 0) {
+			derived = append(derived, name)
+		}
+	}
+	for _, name := range []string{RequestsFile, StepsFile, MetricsFile, ProcessesFile} {
+		if st, err := os.Stat(filepath.Join(dir, name)); err == nil && st.Size() > 0 {
+			raw = true
+		}
+	}
+	return derived, raw
+}

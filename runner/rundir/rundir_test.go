@@ -304,3 +304,29 @@ func TestScrapeStampAndRoundTrip(t *testing.T) {
 		t.Errorf("read back %+v, want resp_ms 600 and slow", back)
 	}
 }
+
+// TestWritten: only non-empty files count as written, the variants
+// directory does as soon as it exists, and the reports keep a fixed order.
+func TestWritten(t *testing.T) {
+	dir := t.TempDir()
+	if derived, raw := Written(dir); len(derived) != 0 || raw {
+		t.Errorf("empty dir: %q, raw %v", derived, raw)
+	}
+	for name, data := range map[string]string{SummaryFile: "{}", HTMLFile: "<html>", MarkdownFile: "", StepsFile: ""} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if derived, raw := Written(dir); !slices.Equal(derived, []string{HTMLFile, SummaryFile}) || raw {
+		t.Errorf("reports, empty raw file: %q, raw %v", derived, raw)
+	}
+	if err := os.WriteFile(filepath.Join(dir, RequestsFile), []byte("{}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, VariantsDir), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if derived, raw := Written(dir); !slices.Equal(derived, []string{HTMLFile, SummaryFile, VariantsDir}) || !raw {
+		t.Errorf("with requests and variants: %q, raw %v", derived, raw)
+	}
+}
