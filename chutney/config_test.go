@@ -1,6 +1,7 @@
 package chutney
 
 import (
+	"errors"
 	"flag"
 	"slices"
 	"strings"
@@ -87,5 +88,30 @@ func TestProblem(t *testing.T) {
 	d.State = StateStopped
 	if err := d.Problem(StateStopped, all); err != nil {
 		t.Errorf("stopped network with stopped nodes: %v", err)
+	}
+}
+
+// TestDownMarksStopped: downing a network whose owner and tors are gone
+// ends nothing and leaves network.json saying stopped; a network still
+// holding its dir is not marked.
+func TestDownMarksStopped(t *testing.T) {
+	dir := t.TempDir()
+	d := &Description{Dir: dir, State: StateReady}
+	ran, killed, _, err := d.Down(dir)
+	if err != nil || ran != 0 || killed != 0 {
+		t.Fatalf("Down: ran %d, killed %d, %v", ran, killed, err)
+	}
+	back, err := ReadDescription(dir)
+	if err != nil || back.State != StateStopped {
+		t.Fatalf("network.json after Down: %+v, %v", back, err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	d.State = StateReady
+	if _, _, _, err := d.Down(dir); !errors.Is(err, ErrInUse) || !strings.Contains(err.Error(), "could not say so") {
+		t.Errorf("Down of a held dir: %v, want ErrInUse saying network.json could not say so", err)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/relaybench/relaybench/chutney/cgroup"
 )
 
 // A network can outlive the command that asked for it: `relaybench testnet
@@ -169,6 +171,21 @@ func (d *Description) Shutdown() (ran, killed int, err error) {
 		return ran, killed, fmt.Errorf("tor processes %v of %s are still running after SIGKILL: check them with ps", left, d.Dir)
 	}
 	return ran, killed, nil
+}
+
+// Down stops the described network in dir from outside its owner
+// (Shutdown), records in network.json that it is stopped, and removes the
+// cgroups that stopped networks left (an owner that was SIGKILLed could
+// not remove the target's). It returns how many tor processes ran, how
+// many of them it killed, and the cgroups it removed.
+func (d *Description) Down(dir string) (ran, killed int, removed []string, err error) {
+	if ran, killed, err = d.Shutdown(); err != nil {
+		return ran, killed, nil, err
+	}
+	if err := d.MarkStopped(dir); err != nil {
+		return ran, killed, nil, fmt.Errorf("the network is stopped, but %s could not say so: %w", DescriptionFile, err)
+	}
+	return ran, killed, cgroup.RemoveStale(), nil
 }
 
 // OwnerRunning reports whether the network's owner process still runs:

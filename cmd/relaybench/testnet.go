@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/relaybench/relaybench/chutney"
-	"github.com/relaybench/relaybench/chutney/cgroup"
 	"github.com/relaybench/relaybench/scenarios"
 )
 
@@ -213,7 +212,7 @@ func testnetStatus(args []string, stdout, stderr io.Writer) error {
 	status := d.Status()
 	for _, n := range status {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%v\t%s\t%s\t%s\t%s\n", n.Role, n.Nickname, n.PID, n.Running,
-			orDash(n.ORPort), strDash(n.SocksAddr), strDash(n.Metrics), strDash(n.Fingerprint))
+			dash(n.ORPort), dash(n.SocksAddr), dash(n.Metrics), dash(n.Fingerprint))
 	}
 	tw.Flush()
 	if target := d.Node(chutney.RoleTarget); target != nil {
@@ -227,18 +226,12 @@ func testnetStatus(args []string, stdout, stderr io.Writer) error {
 	return d.Problem(state, status)
 }
 
-func orDash(p int) string {
-	if p == 0 {
+// dash is v, or "-" when v is its type's zero value (no port, say).
+func dash[T comparable](v T) string {
+	if v == *new(T) {
 		return "-"
 	}
-	return fmt.Sprint(p)
-}
-
-func strDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
+	return fmt.Sprint(v)
 }
 
 // testnetDown asks the owner process to stop the network, waits, and kills
@@ -248,15 +241,11 @@ func testnetDown(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ran, killed, err := d.Shutdown()
+	ran, killed, removed, err := d.Down(dir)
 	if err != nil {
 		return err
 	}
-	if err := d.MarkStopped(dir); err != nil {
-		return fmt.Errorf("the network is stopped, but %s could not say so: %w", chutney.DescriptionFile, err)
-	}
-	// An owner that was SIGKILLed could not remove the target's cgroup.
-	for _, g := range cgroup.RemoveStale() {
+	for _, g := range removed {
 		fmt.Fprintf(stdout, "removed cgroup %s left by a stopped network\n", g)
 	}
 	fmt.Fprintf(stdout, "test network in %s stopped (%d tor processes ended", d.Dir, ran)
