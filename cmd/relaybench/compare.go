@@ -60,21 +60,9 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 		return usagef("compare: name at least two run directories, the baseline first: relaybench compare RUN_A RUN_B (got %d)", len(runs))
 	}
 
-	loaded := make([]*session.LoadedRun, len(runs))
-	for i, dir := range runs {
-		lr, err := session.LoadRun(dir)
-		if err != nil {
-			return err
-		}
-		for _, n := range lr.Notes {
-			fmt.Fprintf(stderr, "relaybench: %s\n", n)
-		}
-		loaded[i] = lr
-	}
-
-	var comps []*reports.Comparison
-	for _, other := range loaded[1:] {
-		comps = append(comps, session.Compare(loaded[0], other))
+	loaded, comps, err := session.CompareRuns(runs, func(note string) { fmt.Fprintf(stderr, "relaybench: %s\n", note) })
+	if err != nil {
+		return err
 	}
 
 	switch *format {

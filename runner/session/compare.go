@@ -72,6 +72,28 @@ func Compare(base, other *LoadedRun) *reports.Comparison {
 		reports.WithEnvDifferences(diffs, notes...))
 }
 
+// CompareRuns loads dirs (LoadRun) and compares each run after the first
+// with the first, the baseline (Compare). note receives each run's notes
+// as it is loaded, so that a later run's error follows an earlier one's.
+func CompareRuns(dirs []string, note func(string)) ([]*LoadedRun, []*reports.Comparison, error) {
+	loaded := make([]*LoadedRun, len(dirs))
+	for i, dir := range dirs {
+		lr, err := LoadRun(dir)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, n := range lr.Notes {
+			note(n)
+		}
+		loaded[i] = lr
+	}
+	var comps []*reports.Comparison
+	for _, other := range loaded[1:] {
+		comps = append(comps, Compare(loaded[0], other))
+	}
+	return loaded, comps, nil
+}
+
 // Unjudged says, for each of runs that a regression check cannot be
 // judged on, why: its input is damaged or missing, it stopped before its
 // end, or it carried no byte at all (a run with no data is not "no
