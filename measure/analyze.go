@@ -14,10 +14,24 @@ import (
 
 // AnalysisVersion is the version of the summary.json schema. It changes
 // when a field changes meaning or goes away, not when one is added.
+//
 // Version 2: a step's goodput interval is over repetitions (goodput.n
 // counts them, goodput.n_of says so), no longer over pooled seconds;
-// ReadSummary upgrades version 1 (see upgradeSummary).
-const AnalysisVersion = 2
+// ReadSummary upgrades version 1 (see upgradeSummary). Requests count in
+// the window where they ended (requests, warmup, errors, error_rate); ttfb_s and ttfb_samples are measured from
+// the request written on the attached stream (the SOCKS connect is
+// connect_s alone); a request cut while connecting or before its first
+// byte adds the time it waited to connect_s or ttfb_s; the latency signal
+// "latency" became the rules "ttfb" and "connect"; the capacity is never
+// at a step where the errors or a latency rule fired.
+//
+// Version 3: every onset and capacity says whose limit it is (attribution,
+// attribution_evidence), and a capacity not attributed to the relay is a
+// lower bound (lower_bound); bottlenecks are judged on the p90 of the
+// sampling intervals instead of the step's mean; the relay-cpu signal.
+// ReadSummary attributes older files from their bottlenecks and signals
+// (see upgradeSummary).
+const AnalysisVersion = 3
 
 // Analysis is everything relaybench concludes from one run: per-step
 // statistics, the overload onset and the capacity. It is summary.json.
@@ -44,9 +58,14 @@ type Analysis struct {
 	// Onset is the first step at which the relay showed overload; nil
 	// when no signal fired.
 	Onset *Onset `json:"onset"`
-	// Capacity is the highest sustained goodput up to the onset; nil when
-	// no step carried any bytes.
+	// LatencyRules says what each latency rule (connect, ttfb) compared
+	// with, or why it could not judge a step.
+	LatencyRules []LatencyRule `json:"latency_rules,omitempty"`
+	// Capacity is the highest sustained goodput of a healthy step up to
+	// the onset; nil when there is none (NoCapacity says why).
 	Capacity *Capacity `json:"capacity"`
+	// NoCapacity says why Capacity is nil.
+	NoCapacity string `json:"no_capacity,omitempty"`
 	// Gates are the outcomes of the scenario's thresholds (CI gates).
 	Gates []Gate `json:"gates,omitempty"`
 	// Timeline holds the run's time series for charts.
@@ -64,18 +83,35 @@ type StepResult struct {
 	// WindowSeconds is the length of the measured windows (after warm-up)
 	// summed over repetitions.
 	WindowSeconds float64 `json:"window_s"`
-	// Requests started after the warm-up: OK + Cut + failed.
+	// Requests ended after the warm-up, wherever they started: OK + Cut
+	// + failed. A request counts in the window where it ended, so a
+	// stream that started in the warm-up and failed after it is a failure
+	// of the step.
 	Requests int `json:"requests"`
 	OK       int `json:"ok"`
-	// Cut counts requests cut by the step's end: not failures.
+	// Cut counts requests cut by the step's end: not failures (their
+	// bytes count toward goodput). A stalled stream is a failure instead.
 	Cut int `json:"cut"`
-	// Warmup counts requests started within the warm-up (not in the
+	// CutShare is Cut / Requests: the share of the step's requests still
+	// running at its end.
+	CutShare float64 `json:"cut_share"`
+	// CompletedShare is OK / Requests: the share of the step's requests
+	// that finished, the ones TTLB describes.
+	CompletedShare float64 `json:"completed_share"`
+	// Warmup counts requests that ended within the warm-up (not in the
 	// statistics except for their bytes after it).
 	Warmup int `json:"warmup"`
-	// Errors counts failed requests by class (runner.ClassifyError).
+	// Errors counts failed requests by class (runner.ClassifyError),
+	// stall and unsent included.
 	Errors map[string]int `json:"errors,omitempty"`
 	// ErrorRate is failed / (OK + failed).
 	ErrorRate float64 `json:"error_rate"`
+	// OfferedRate and AchievedRate are, for the open loop (churn), the
+	// requests per second the schedule offered and those the load
+	// generator sent in the measured windows. Below AchievedShareMin of
+	// the offered rate the step is generator-bound. 0 for closed loops.
+	OfferedRate  float64 `json:"offered_rps,omitzero"`
+	AchievedRate float64 `json:"achieved_rps,omitzero"`
 	// Bytes is the body bytes received in the measured windows.
 	Bytes float64 `json:"bytes"`
 	// Goodput is the step's goodput over its repetitions: the mean of
@@ -99,10 +135,14 @@ type StepResult struct {
 	// time from its first to its last byte.
 	StreamGoodput Distribution `json:"stream_goodput"`
 	// Connect is the SOCKS connect time (tor's circuit build and stream
-	// attach) of new connections, TTFB the time to first body byte (a
-	// request cut by the step's end before its first byte counts with the
-	// time it waited, a lower bound), TTLB the time to last byte of
-	// successful requests. Seconds.
+	// attach) of new connections; TTFB the time from the request written
+	// on the attached stream to the first response byte (queues in the
+	// relays, not circuit building); TTLB the time from the start to the
+	// last byte of successful requests (CompletedShare says how many
+	// those are). A request cut by the step's end while connecting, or
+	// before its first byte, counts with the time it waited: a lower
+	// bound, left out, the slowest would vanish exactly when the relay is
+	// overloaded. Seconds.
 	Connect Distribution `json:"connect_s"`
 	TTFB    Distribution `json:"ttfb_s"`
 	TTLB    Distribution `json:"ttlb_s"`
@@ -110,6 +150,16 @@ type StepResult struct {
 	// requests were recorded (compare tests the repetitions' p50 and p95
 	// in RepStats instead: requests of one repetition share its circuits).
 	TTFBSamples []float64 `json:"ttfb_samples"`
+	// For the open loop (churn), measured from the intended start, the
+	// pacer's schedule, instead of the actual one (coordinated omission
+	// corrected; Connect, TTFB and TTLB above are the uncorrected
+	// phases): ScheduleLag is how late the load generator sent each
+	// request, IntendedTTFB the time to the first byte and IntendedTTLB
+	// to the last byte of successful requests. Unsent hits are failures,
+	// not samples.
+	ScheduleLag  Distribution `json:"schedule_lag_s,omitzero"`
+	IntendedTTFB Distribution `json:"intended_ttfb_s,omitzero"`
+	IntendedTTLB Distribution `json:"intended_ttlb_s,omitzero"`
 	// Circuits is the number of circuits whose first stream opened in the
 	// step (all repetitions); 0 when there are no pool clients to ask.
 	Circuits int `json:"circuits"`
@@ -119,12 +169,45 @@ type StepResult struct {
 	Processes []ProcessStep `json:"processes,omitempty"`
 	// Signals lists the overload signals that fired at this step.
 	Signals []Signal `json:"signals,omitempty"`
+	// WarmupSignals lists the relay-declared signals that fired during
+	// the warm-up (the burst of new circuits at the step's start): shown,
+	// not counted toward the onset.
+	WarmupSignals []Signal `json:"warmup_signals,omitempty"`
 	// Bottlenecks lists processes at or near their CPU limit.
 	Bottlenecks []Bottleneck `json:"bottlenecks,omitempty"`
 	// LoadGeneratorBound is true when a bottleneck other than the relay
 	// under test limited the step: the step's goodput is a lower bound of
 	// what the relay can carry.
 	LoadGeneratorBound bool `json:"load_generator_bound"`
+	// Attribution is whose limit was binding at this step (see
+	// attributionRank for the precedence when several were), and
+	// AttributionEvidence the evidence, the winner's first; "" and none
+	// when nothing was at its limit.
+	Attribution         Attribution `json:"attribution,omitempty"`
+	AttributionEvidence []string    `json:"attribution_evidence,omitempty"`
+	// RelayEfficiency is the bytes the relay under test wrote (its
+	// MetricsPort's tor_relay_traffic_bytes{direction="written"}) per
+	// second of its CPU, over the measured windows: what a tor developer
+	// compares across builds, far less sensitive to the machine's load
+	// than goodput. 0 when either is unknown.
+	RelayEfficiency float64 `json:"relay_bytes_per_cpu_s"`
+	// TargetCPU is the relay under test's CPU over the sampling intervals
+	// as a share of its quota (TargetQuotaCores) when confined, of one
+	// core when not; zero when it was not sampled.
+	TargetCPU        CPUIntervals `json:"target_cpu,omitzero"`
+	TargetQuotaCores float64      `json:"target_quota_cores,omitempty"`
+	// TargetThrottledShare is, for a confined target, the share of its
+	// cgroup's enforcement periods with work in which it ran out of quota
+	// (TargetThrottledPeriods of TargetPeriods).
+	TargetThrottledShare   float64 `json:"target_throttled_share,omitempty"`
+	TargetPeriods          int64   `json:"target_periods,omitempty"`
+	TargetThrottledPeriods int64   `json:"target_throttled_periods,omitempty"`
+	// MachineBusy is the machine's CPU over the sampling intervals as a
+	// share of all its cores.
+	MachineBusy CPUIntervals `json:"machine_busy,omitzero"`
+	// ForeignCPU is the machine's busy CPU that no sampled process used,
+	// in cores, over the sampling intervals (see foreignCPU).
+	ForeignCPU CPUIntervals `json:"foreign_cpu,omitzero"`
 }
 
 // RepStat is one repetition of one step.
@@ -134,18 +217,25 @@ type RepStat struct {
 	Goodput  float64 `json:"goodput"`
 	Requests int     `json:"requests"`
 	Failed   int     `json:"failed"`
-	// TTFBP50 and TTFBP95 are in seconds; 0 without samples.
+	// TTFBP50 and TTFBP95 are in seconds (StepResult.TTFB's samples); 0
+	// without samples.
 	TTFBP50 float64 `json:"ttfb_p50_s"`
 	TTFBP95 float64 `json:"ttfb_p95_s"`
+	// RelayEfficiency is the repetition's bytes written by the relay per
+	// second of its CPU (StepResult.RelayEfficiency); 0 when unknown.
+	RelayEfficiency float64 `json:"relay_bytes_per_cpu_s,omitempty"`
 }
 
 // RelayStep is the relay under test as its MetricsPort saw it during a
 // step's measured windows.
 type RelayStep struct {
 	URL string `json:"url"`
-	// Scrapes and FailedScrapes count the scrapes within the whole step.
+	// Scrapes and FailedScrapes count the scrapes within the whole step;
+	// SlowScrapes those that took more than half the sampling interval
+	// (their values are placed less precisely).
 	Scrapes       int `json:"scrapes"`
 	FailedScrapes int `json:"failed_scrapes"`
+	SlowScrapes   int `json:"slow_scrapes,omitempty"`
 	// Seconds is the time between the scrapes the rates are taken from.
 	Seconds float64 `json:"seconds"`
 	// ReadBps and WrittenBps are tor_relay_traffic_bytes per second.
@@ -169,32 +259,6 @@ type RelayStep struct {
 	// Reset is true when the relay restarted within a window (its
 	// counters went back): the rates are lower bounds.
 	Reset bool `json:"reset,omitempty"`
-}
-
-// ProcessStep is one process's CPU and memory over a step's measured
-// windows.
-type ProcessStep struct {
-	Name string `json:"name"`
-	// Role is the process's rundir.ProcessRole: target, relay (another
-	// node of an embedded network), client, harness or machine.
-	Role string `json:"role"`
-	// CPU is the mean CPU use in cores; for the machine, all cores busy.
-	CPU float64 `json:"cpu"`
-	// CPUPeak is the highest CPU use between two samples.
-	CPUPeak float64 `json:"cpu_peak"`
-	// RSSMax is the largest resident set seen, in bytes (0 for the machine).
-	RSSMax int64 `json:"rss_max,omitempty"`
-	// Cores is the machine's number of CPUs (machine only).
-	Cores int `json:"cores,omitempty"`
-}
-
-// Utilisation is CPU as a share of what the process can use: one core for a
-// process (tor relays cells on one thread), all cores for the machine.
-func (p ProcessStep) Utilisation() float64 {
-	if p.Cores > 0 {
-		return p.CPU / float64(p.Cores)
-	}
-	return p.CPU
 }
 
 // Analyze computes the Analysis of a run.
@@ -247,27 +311,39 @@ func Analyze(r *Run) *Analysis {
 				windows = append(windows, s)
 			}
 		}
-		res := stepResult(windows, recs)
+		res := stepResult(windows, recs, sc.Workload.Kind == scenarios.WorkloadChurn)
 		res.Circuits = countCircuits(r.Circuits, windows)
 		if len(targets) > 0 {
 			res.Relay = relayStep(targets[0], obs[0], windows)
 			for i, u := range targets {
-				res.Signals = append(res.Signals, relaySignals(u, obs[i], windows, sc.Onset)...)
+				res.Signals = append(res.Signals, relaySignals(u, obs[i], windows, sc.Onset, measuredPart)...)
+				res.WarmupSignals = append(res.WarmupSignals, relaySignals(u, obs[i], windows, sc.Onset, warmupPart)...)
 			}
 		}
 		res.Processes = processSteps(procs, windows)
-		res.Bottlenecks = bottlenecks(res.Processes)
+		cpuStep(&res, procs, windows)
+		if len(targets) > 0 {
+			repEfficiency(&res, targets[0], obs[0], procs, windows)
+		}
+		res.Bottlenecks = bottlenecks(&res)
+		if b, ok := generatorBottleneck(res); ok {
+			res.Bottlenecks = append(res.Bottlenecks, b)
+		}
 		for _, b := range res.Bottlenecks {
 			res.LoadGeneratorBound = res.LoadGeneratorBound || b.LimitsMeasurement()
 		}
+		if sig, ok := relayCPUSignal(&res); ok {
+			res.Signals = append(res.Signals, sig)
+		}
+		res.Attribution, res.AttributionEvidence = stepAttribution(&res)
 		a.Steps = append(a.Steps, res)
 	}
-	clientSignals(a.Steps, sc.Onset)
+	a.LatencyRules = clientSignals(a.Steps, sc.Onset)
 	for i := range a.Steps {
 		sortSignals(a.Steps[i].Signals)
 	}
 	a.Onset = findOnset(a.Steps)
-	a.Capacity = findCapacity(a.Steps, a.Onset)
+	a.Capacity, a.NoCapacity = findCapacity(a.Steps, a.Onset, sc.Target.Kind == scenarios.TargetRelay)
 	capacitySamples(a.Capacity, a.Steps)
 	a.Gates = gates(a, sc.Thresholds)
 	a.Timeline = timeline(r, a.Onset)
@@ -332,11 +408,13 @@ func groupRecords(recs []rundir.Record) map[stepKey][]rundir.Record {
 }
 
 // stepResult computes the client side of one step from its windows (one
-// per repetition).
-func stepResult(windows []rundir.StepSummary, recs map[stepKey][]rundir.Record) StepResult {
+// per repetition). open is the open loop (churn), where the schedule's
+// intended starts are what latency is measured from.
+func stepResult(windows []rundir.StepSummary, recs map[stepKey][]rundir.Record, open bool) StepResult {
 	res := StepResult{Step: windows[0].Step, Load: windows[0].Load, Reps: len(windows)}
-	var connect, ttfb, ttlb, streams []float64
+	var connect, ttfb, ttlb, streams, lag, intendedTTFB, intendedTTLB []float64
 	var totalBytes, totalSecs float64
+	sent := 0
 	for _, w := range windows {
 		from := measuredFrom(w)
 		bins := newPerSecond(from, w.End)
@@ -356,7 +434,13 @@ func stepResult(windows []rundir.StepSummary, recs map[stepKey][]rundir.Record) 
 			if (rec.Error == "" || rec.Error == rundir.ClassStepEnd) && rec.Bytes > 0 && rec.TTLBNS > rec.TTFBNS && rec.End().After(from) {
 				streams = append(streams, float64(rec.Bytes)/seconds(rec.TTLBNS-rec.TTFBNS))
 			}
-			if rec.Warmup {
+			if open && rec.Error != rundir.ClassUnsent && !rec.Start.Before(from) && rec.Start.Before(w.End) {
+				sent++
+			}
+			// Every request counts in the window where it ended, wherever
+			// it started: 8 streams that die after the warm-up are 8
+			// failures of the step even if they all started in it.
+			if rec.End().Before(from) {
 				res.Warmup++
 				continue
 			}
@@ -375,19 +459,26 @@ func stepResult(windows []rundir.StepSummary, recs map[stepKey][]rundir.Record) 
 				res.Errors[rec.Error]++
 				rs.Failed++
 			}
-			if rec.ConnectNS > 0 {
-				connect = append(connect, seconds(rec.ConnectNS))
+			c, f := requestLatencies(rec)
+			if c > 0 {
+				connect = append(connect, c)
 			}
-			switch {
-			case rec.TTFBNS > 0:
-				ttfb = append(ttfb, seconds(rec.TTFBNS))
-				repTTFB = append(repTTFB, seconds(rec.TTFBNS))
-			case rec.Error == rundir.ClassStepEnd && rec.TTLBNS > 0:
-				// Cut by the step's end before its first byte: its TTFB is
-				// at least the time it waited. Leaving it out would make
-				// TTFB look best exactly when the relay is overloaded.
-				ttfb = append(ttfb, seconds(rec.TTLBNS))
-				repTTFB = append(repTTFB, seconds(rec.TTLBNS))
+			if f > 0 {
+				ttfb = append(ttfb, f)
+				repTTFB = append(repTTFB, f)
+			}
+			if open && rec.Error != rundir.ClassUnsent {
+				late := rec.Start.Sub(rec.Intended)
+				lag = append(lag, late.Seconds())
+				switch {
+				case rec.TTFBNS > 0:
+					intendedTTFB = append(intendedTTFB, (late + time.Duration(rec.TTFBNS)).Seconds())
+				case rec.Error == rundir.ClassStepEnd:
+					intendedTTFB = append(intendedTTFB, rec.End().Sub(rec.Intended).Seconds())
+				}
+				if rec.Error == "" {
+					intendedTTLB = append(intendedTTLB, rec.End().Sub(rec.Intended).Seconds())
+				}
 			}
 		}
 		series, b, s := bins.rates(), 0.0, 0.0
@@ -415,12 +506,47 @@ func stepResult(windows []rundir.StepSummary, recs map[stepKey][]rundir.Record) 
 	if failed := res.Requests - res.OK - res.Cut; failed > 0 {
 		res.ErrorRate = float64(failed) / float64(res.OK+failed)
 	}
+	if res.Requests > 0 {
+		res.CutShare = float64(res.Cut) / float64(res.Requests)
+		res.CompletedShare = float64(res.OK) / float64(res.Requests)
+	}
+	if open && totalSecs > 0 {
+		// The pacer is constant: Load requests per second, every second.
+		res.OfferedRate = float64(res.Load)
+		res.AchievedRate = float64(sent) / totalSecs
+	}
 	res.TTFBSamples = slices.Clone(ttfb)
 	res.Connect = NewDistribution(connect)
 	res.TTFB = NewDistribution(ttfb)
 	res.TTLB = NewDistribution(ttlb)
 	res.StreamGoodput = NewDistribution(streams)
+	res.ScheduleLag = NewDistribution(lag)
+	res.IntendedTTFB = NewDistribution(intendedTTFB)
+	res.IntendedTTLB = NewDistribution(intendedTTLB)
 	return res
+}
+
+// requestLatencies returns a request's SOCKS connect time and its time to
+// first byte on the attached stream, in seconds, 0 for what it has none
+// of. A request cut by the step's end before it got there counts with the
+// time it waited, a lower bound: it was still connecting when it had
+// neither connected nor written its request, else it was waiting for the
+// first byte. Failed requests add only what they completed; the failure
+// itself is counted by the errors rule.
+func requestLatencies(rec rundir.Record) (connect, ttfb float64) {
+	if rec.ConnectNS > 0 {
+		connect = seconds(rec.ConnectNS)
+	}
+	if d, ok := rec.AttachedTTFB(); ok {
+		return connect, d.Seconds()
+	}
+	if rec.Error != rundir.ClassStepEnd || rec.TTLBNS <= 0 {
+		return connect, 0
+	}
+	if rec.ConnectNS == 0 && rec.WroteNS == 0 {
+		return seconds(rec.TTLBNS), 0
+	}
+	return connect, seconds(rec.TTLBNS - max(rec.WroteNS, rec.ConnectNS))
 }
 
 // measuredFrom is where w's measured window begins: after the warm-up, or
@@ -509,6 +635,9 @@ func relayStep(url string, obs []metricsport.Observation, windows []rundir.StepS
 				if o.Snapshot == nil {
 					rs.FailedScrapes++
 				}
+				if o.Slow {
+					rs.SlowScrapes++
+				}
 			}
 			if o.Snapshot == nil || o.At.After(w.End) {
 				continue
@@ -596,58 +725,16 @@ func groupProcesses(samples []rundir.ProcessSample) map[string][]rundir.ProcessS
 	return out
 }
 
-// processSteps computes each process's CPU over the measured windows from
-// the samples bracketing them.
-func processSteps(procs map[string][]rundir.ProcessSample, windows []rundir.StepSummary) []ProcessStep {
-	var out []ProcessStep
-	for _, name := range slices.Sorted(maps.Keys(procs)) {
-		samples := procs[name]
-		ps := ProcessStep{Name: name, Role: string(samples[0].Role), Cores: samples[0].Cores}
-		var cpu, secs float64
-		for _, w := range windows {
-			from := measuredFrom(w)
-			var prev *rundir.ProcessSample
-			for i := range samples {
-				s := &samples[i]
-				if s.Err != "" || s.Time.After(w.End) {
-					continue
-				}
-				if s.Time.Before(from) {
-					prev = s // the latest sample before the window
-					continue
-				}
-				ps.RSSMax = max(ps.RSSMax, s.RSSBytes)
-				if s.Cores > 0 {
-					ps.Cores = s.Cores
-				}
-				if prev != nil && s.PID == prev.PID {
-					if dt := s.Time.Sub(prev.Time).Seconds(); dt > 0 {
-						d := s.CPUSeconds - prev.CPUSeconds
-						cpu += d
-						secs += dt
-						ps.CPUPeak = max(ps.CPUPeak, d/dt)
-					}
-				}
-				prev = s
-			}
-		}
-		if secs == 0 {
-			continue // not alive during this step
-		}
-		ps.CPU = cpu / secs
-		out = append(out, ps)
-	}
-	return out
-}
-
 // Bottleneck is a process (or the machine) that was at or near its CPU
-// limit during a step.
+// limit during a step, or the load generator that fell behind its
+// schedule.
 type Bottleneck struct {
 	// Kind is BottleneckClient, BottleneckHarness, BottleneckMachine,
-	// BottleneckNetwork or BottleneckTarget.
+	// BottleneckNetwork, BottleneckGenerator or BottleneckTarget.
 	Kind string `json:"kind"`
 	Name string `json:"name"`
-	// Utilisation is the share of a core (of all cores for the machine).
+	// Utilisation is the share of a core (of all cores for the machine);
+	// for BottleneckGenerator, the share of the offered load it sent.
 	Utilisation float64 `json:"utilisation"`
 	Evidence    string  `json:"evidence"`
 }
@@ -660,42 +747,36 @@ const (
 	BottleneckMachine = "machine" // all cores of the machine
 	BottleneckNetwork = "network" // another relay of the embedded network
 	BottleneckTarget  = "target"  // the relay under test: a real relay limit
+
+	// BottleneckGenerator: the open loop sent less than AchievedShareMin
+	// of the load its schedule offered, whatever the CPU said (too few
+	// workers, or a harness too slow to keep the pace).
+	BottleneckGenerator = "generator"
 )
 
 // BottleneckUtilisation is the CPU share at which a process counts as a
 // bottleneck.
 const BottleneckUtilisation = 0.90
 
+// AchievedShareMin is the share of the offered open-loop load the load
+// generator must send for a step to measure the load it claims; below it
+// the step is generator-bound (BottleneckGenerator).
+const AchievedShareMin = 0.95
+
+// generatorBottleneck reports an open-loop step whose load generator sent
+// less than AchievedShareMin of the offered requests per second: the
+// relay saw less load than the step's name says, and its latency from the
+// actual start hides the wait (see IntendedTTFB).
+func generatorBottleneck(s StepResult) (Bottleneck, bool) {
+	if s.OfferedRate <= 0 || s.AchievedRate >= AchievedShareMin*s.OfferedRate {
+		return Bottleneck{}, false
+	}
+	share := s.AchievedRate / s.OfferedRate
+	return Bottleneck{Kind: BottleneckGenerator, Name: "load generator", Utilisation: share,
+		Evidence: fmt.Sprintf("the load generator sent %.1f of the %.0f req/s offered (%.0f%%, under %.0f%%): it fell behind its schedule, so the relay saw less load than the step claims (p95 schedule lag %s)",
+			s.AchievedRate, s.OfferedRate, share*100, AchievedShareMin*100, fmtSeconds(s.ScheduleLag.P95))}, true
+}
+
 // LimitsMeasurement reports whether the bottleneck limits the load
 // generator rather than the relay under test.
 func (b Bottleneck) LimitsMeasurement() bool { return b.Kind != BottleneckTarget }
-
-func bottlenecks(procs []ProcessStep) []Bottleneck {
-	var out []Bottleneck
-	for _, p := range procs {
-		u := p.Utilisation()
-		if u < BottleneckUtilisation {
-			continue
-		}
-		b := Bottleneck{Name: p.Name, Utilisation: u}
-		switch rundir.ProcessRole(p.Role) {
-		case rundir.RoleClient:
-			b.Kind = BottleneckClient
-			b.Evidence = fmt.Sprintf("tor client %s used %.0f%% of a core: the load generator, not the relay, was the limit", p.Name, u*100)
-		case rundir.RoleHarness:
-			b.Kind = BottleneckHarness
-			b.Evidence = fmt.Sprintf("relaybench itself used %.0f%% of a core: the load generator, not the relay, was the limit", u*100)
-		case rundir.RoleMachine:
-			b.Kind = BottleneckMachine
-			b.Evidence = fmt.Sprintf("the machine was CPU-saturated (%.0f%% of %d cores busy): load generator and relay competed for CPU", u*100, p.Cores)
-		case rundir.RoleTarget:
-			b.Kind = BottleneckTarget
-			b.Evidence = fmt.Sprintf("the relay under test used %.0f%% of a core: it was CPU-bound (tor relays cells on one thread)", u*100)
-		default:
-			b.Kind = BottleneckNetwork
-			b.Evidence = fmt.Sprintf("test network relay %s used %.0f%% of a core: the test network, not the relay under test, was the limit", p.Name, u*100)
-		}
-		out = append(out, b)
-	}
-	return out
-}

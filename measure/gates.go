@@ -1,6 +1,7 @@
 package measure
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
@@ -37,9 +38,10 @@ func (a *Analysis) Failed() []Gate {
 
 // gates evaluates th on a. What each threshold measures:
 //   - min_capacity: the capacity's mean goodput (see Capacity);
-//   - max_p95_ttfb: the p95 time to first byte at every step up to and
-//     including the capacity step, the load the relay is said to carry
-//     (steps beyond it are overloaded by design);
+//   - max_p95_ttfb: the p95 time to first byte on the attached stream
+//     (StepResult.TTFB) at every step up to and including the capacity
+//     step, the load the relay is said to carry (steps beyond it are
+//     overloaded by design);
 //   - max_error_rate: failed requests over all requests of the run (cut
 //     requests excluded);
 //   - no_overload_before_step N: no onset at a step before the 1-based
@@ -55,7 +57,7 @@ func gates(a *Analysis, th scenarios.Thresholds) []Gate {
 			g.Detail = fmt.Sprintf("capacity %s at step %d (%d %s)", g.Value, c.Step+1, c.Load, a.LoadUnit)
 		} else {
 			g.Value = "none"
-			g.Detail = "no step carried any bytes"
+			g.Detail = cmp.Or(a.NoCapacity, "no step carried any bytes")
 		}
 		out = append(out, g)
 	}

@@ -30,17 +30,50 @@ const (
 	// SignalSaturation: goodput grew by less than onset.saturation_gain
 	// per doubling of the offered load.
 	SignalSaturation = "saturation"
-	// SignalLatency: p95 TTFB above onset.latency_factor times the first
-	// step's.
-	SignalLatency = "latency"
-	// SignalErrors: error rate above onset.error_rate.
+	// SignalTTFB: the p95 time to first byte on the attached stream above
+	// onset.latency_factor times the first step's: streams wait in the
+	// relays' queues.
+	SignalTTFB = "ttfb"
+	// SignalConnect: the p95 SOCKS connect time (circuit build and stream
+	// attach) above onset.connect_factor times the first step's: circuits
+	// take longer to build (the relay's CPU answering onionskins, or the
+	// path).
+	SignalConnect = "connect"
+	// SignalErrors: error rate above onset.error_rate. Stalled streams
+	// (class stall) and open-loop hits never sent (unsent) are failures
+	// too; the evidence lists the classes.
 	SignalErrors = "errors"
 )
+
+// MinLatencySamples is the fewest samples a p95 is taken from for a
+// latency rule: below it the p95 is one of the few slowest samples (of 19
+// or fewer, the maximum), and a rule would fire on noise.
+const MinLatencySamples = 20
+
+// LatencyRule is what one latency rule (SignalConnect, SignalTTFB)
+// compared each step with.
+type LatencyRule struct {
+	Name string `json:"name"`
+	// Factor is the threshold: a step's p95 over Factor times the
+	// baseline's fires the rule.
+	Factor float64 `json:"factor"`
+	// BaselineStep is the first step, whose p95 is the baseline, and
+	// BaselineN its number of samples.
+	BaselineStep int     `json:"baseline_step"`
+	BaselineP95  float64 `json:"baseline_p95_s"`
+	BaselineN    int     `json:"baseline_n"`
+	// Insufficient, when set, says why the rule judged no step: the
+	// baseline had fewer than MinLatencySamples samples.
+	Insufficient string `json:"insufficient,omitempty"`
+	// SkippedSteps lists the steps the rule did not judge because they
+	// had fewer than MinLatencySamples samples.
+	SkippedSteps []int `json:"skipped_steps,omitempty"`
+}
 
 // Signal is one overload signal that fired at a step, with its evidence.
 type Signal struct {
 	// Name is a metricsport.SignalName (relay) or SignalSaturation,
-	// SignalLatency, SignalErrors (client).
+	// SignalTTFB, SignalConnect, SignalErrors (client).
 	Name string `json:"name"`
 	// Source is SourceRelay or SourceClient.
 	Source string `json:"source"`
@@ -53,9 +86,9 @@ type Signal struct {
 	// Series is the MetricsPort series behind a relay signal.
 	Series string `json:"series,omitempty"`
 	// Value and Threshold are what was compared: for saturation the
-	// goodput gain and the gain required, for latency the p95 TTFB ratio
-	// to the first step and the factor, for errors the error rate and its
-	// limit. Relay signals carry the series' value at At.
+	// goodput gain and the gain required, for ttfb and connect the p95
+	// ratio to the first step and the factor, for errors the error rate
+	// and its limit. Relay signals carry the series' value at At.
 	Value     float64 `json:"value"`
 	Threshold float64 `json:"threshold"`
 	// Evidence is a one-line account for reports.
@@ -75,9 +108,17 @@ type Onset struct {
 	// relaybench or the machine) was at its limit at the onset step: a
 	// client-side signal then says more about the generator than the relay.
 	LoadGeneratorBound bool `json:"load_generator_bound"`
+	// Attribution is whose limit the onset was (the step's, see
+	// StepResult.Attribution; AttributionUnknown when nothing measured was
+	// at its limit), and AttributionEvidence why.
+	Attribution         Attribution `json:"attribution"`
+	AttributionEvidence []string    `json:"attribution_evidence,omitempty"`
 }
 
-// Capacity is the highest goodput the relay sustained up to the onset.
+// Capacity is the highest goodput the relay sustained up to the onset at a
+// healthy step: one where neither the errors rule nor a latency rule
+// (connect, ttfb) fired. A step where streams failed or waited twice as
+// long carried its goodput at a cost, so it is never the capacity.
 type Capacity struct {
 	Step int `json:"step"`
 	Load int `json:"load"`
@@ -87,33 +128,72 @@ type Capacity struct {
 	// repetition order: the capacity's samples, one per repetition, which
 	// compare tests; Goodput.Mean is their mean.
 	RepGoodput []float64 `json:"rep_goodput"`
+	// LastHealthy is the highest-load healthy step up to the onset,
+	// beside the peak above: the most load carried without failing or
+	// slowing streams. Often the capacity step itself.
+	LastHealthy *StepRef `json:"last_healthy,omitempty"`
 	// RelayReadBps and RelayWrittenBps are the relay's own traffic there;
 	// 0 without MetricsPort data.
 	RelayReadBps    float64 `json:"relay_read_bps"`
 	RelayWrittenBps float64 `json:"relay_written_bps"`
 	// LowerBound is true when the relay can carry more than this: no
-	// overload was reached, or the load generator was the limit.
+	// overload was reached, or the limit was not the relay's (Attribution
+	// is not AttributionRelay: always a lower bound then).
 	LowerBound bool `json:"lower_bound"`
 	// Reasons says why it is a lower bound.
 	Reasons []string `json:"reasons,omitempty"`
+	// Attribution is whose limit the capacity is (see judgeCapacity) and
+	// AttributionEvidence why.
+	Attribution         Attribution `json:"attribution"`
+	AttributionEvidence []string    `json:"attribution_evidence,omitempty"`
+	// Path is true for a live relay (target.kind relay) whose own
+	// counters did not show it at its limit: the number is the capacity
+	// of the path through it, a lower bound of the relay's.
+	Path bool `json:"path,omitempty"`
 }
 
-// relaySignals runs metricsport.DetectOnsets over each repetition's window
-// of one step: the last successful scrape before the step is the baseline,
-// so a counter that rose during the step fires there and counts carried
-// over from earlier steps do not.
-func relaySignals(url string, obs []metricsport.Observation, windows []rundir.StepSummary, th scenarios.Onset) []Signal {
+// StepRef is a step with its goodput.
+type StepRef struct {
+	Step    int      `json:"step"`
+	Load    int      `json:"load"`
+	Goodput Estimate `json:"goodput"`
+}
+
+// stepPart is the part of a step a relay signal is looked for in.
+type stepPart int
+
+const (
+	// measuredPart is the measured window, after the warm-up: signals
+	// there count toward the onset.
+	measuredPart stepPart = iota
+	// warmupPart is the warm-up, whose burst of new circuits can trip a
+	// counter once: reported apart (StepResult.WarmupSignals).
+	warmupPart
+)
+
+// relaySignals runs metricsport.DetectOnsets over one part of each
+// repetition's window of one step: the last successful scrape before the
+// part is the baseline, so a counter that rose during it fires there and
+// counts carried over from earlier do not.
+func relaySignals(url string, obs []metricsport.Observation, windows []rundir.StepSummary, th scenarios.Onset, part stepPart) []Signal {
 	byName := map[string]*Signal{}
 	var order []string
 	for _, w := range windows {
+		from, to := measuredFrom(w), w.End
+		if part == warmupPart {
+			from, to = w.Start, measuredFrom(w)
+			if !to.After(from) {
+				continue // no warm-up
+			}
+		}
 		var win []metricsport.Observation
 		for _, o := range obs {
 			switch {
-			case o.At.Before(w.Start):
+			case !o.At.After(from):
 				if o.Snapshot != nil {
 					win = []metricsport.Observation{o} // the latest baseline
 				}
-			case !o.At.After(w.End):
+			case !o.At.After(to):
 				o.UnderLoad = true
 				win = append(win, o)
 			}
@@ -125,13 +205,13 @@ func relaySignals(url string, obs []metricsport.Observation, windows []rundir.St
 		// the step, and would be lost to the step; the window without its
 		// baseline finds it within the step. Counter signals need the
 		// baseline, so both runs are merged, earliest in-step first.
-		if len(win) > 0 && win[0].At.Before(w.Start) {
+		if len(win) > 0 && !win[0].At.After(from) {
 			found = append(found, metricsport.DetectOnsets(win[1:], cfg)...)
 			slices.SortStableFunc(found, func(a, b metricsport.OnsetSignal) int { return a.At.Compare(b.At) })
 		}
 		for _, s := range found {
-			if s.At.Before(w.Start) {
-				continue // the baseline itself, from the step before
+			if !s.At.After(from) {
+				continue // the baseline itself, from before the part
 			}
 			name := string(s.Name)
 			if sig := byName[name]; sig != nil {
@@ -154,14 +234,17 @@ func relaySignals(url string, obs []metricsport.Observation, windows []rundir.St
 		if len(windows) > 1 {
 			sig.Evidence += fmt.Sprintf(" (in %d of %d repetitions)", len(sig.Reps), len(windows))
 		}
+		if part == warmupPart {
+			sig.Evidence += " (during the warm-up: not counted toward the onset)"
+		}
 		out = append(out, sig)
 	}
 	return out
 }
 
-// clientSignals adds the saturation, latency and error signals to steps.
-func clientSignals(steps []StepResult, th scenarios.Onset) {
-	var first *StepResult
+// clientSignals adds the error, latency (connect, ttfb) and saturation
+// signals to steps and returns what the latency rules compared with.
+func clientSignals(steps []StepResult, th scenarios.Onset) []LatencyRule {
 	for i := range steps {
 		s := &steps[i]
 		if s.ErrorRate > th.ErrorRate {
@@ -173,25 +256,15 @@ func clientSignals(steps []StepResult, th scenarios.Onset) {
 					failed, s.OK+failed, s.ErrorRate*100, th.ErrorRate*100, errorText(s.Errors)),
 			})
 		}
-		if first == nil {
-			if s.TTFB.N > 0 {
-				first = s
-			}
-		} else if s.TTFB.N > 0 && first.TTFB.P95 > 0 {
-			ratio := s.TTFB.P95 / first.TTFB.P95
-			if ratio > th.LatencyFactor {
-				s.Signals = append(s.Signals, Signal{
-					Name: SignalLatency, Source: SourceClient, Step: s.Step, Load: s.Load,
-					Value: ratio, Threshold: th.LatencyFactor,
-					Evidence: fmt.Sprintf("p95 time to first byte %s is %.1f× the first step's %s (limit %.1f×)",
-						fmtSeconds(s.TTFB.P95), ratio, fmtSeconds(first.TTFB.P95), th.LatencyFactor),
-				})
-			}
-		}
-		if i == 0 {
-			continue
-		}
-		prev := &steps[i-1]
+	}
+	rules := []LatencyRule{
+		latencyRule(steps, SignalConnect, th.ConnectFactor, "SOCKS connect (circuit build and stream attach)",
+			func(s *StepResult) Distribution { return s.Connect }),
+		latencyRule(steps, SignalTTFB, th.LatencyFactor, "time to first byte on the attached stream",
+			func(s *StepResult) Distribution { return s.TTFB }),
+	}
+	for i := 1; i < len(steps); i++ {
+		s, prev := &steps[i], &steps[i-1]
 		if prev.Load <= 0 || s.Load <= prev.Load || prev.Goodput.Mean <= 0 || prev.Goodput.N == 0 || s.Goodput.N == 0 {
 			continue
 		}
@@ -209,10 +282,47 @@ func clientSignals(steps []StepResult, th scenarios.Onset) {
 			})
 		}
 	}
+	return rules
+}
+
+// latencyRule compares the p95 of each step's latency dist with the first
+// step's and adds signal name where it exceeds factor times that. A p95 of
+// fewer than MinLatencySamples samples is not judged, the baseline's
+// included: the rule then says so instead of firing on noise.
+func latencyRule(steps []StepResult, name string, factor float64, what string, dist func(*StepResult) Distribution) LatencyRule {
+	rule := LatencyRule{Name: name, Factor: factor}
+	if len(steps) == 0 {
+		rule.Insufficient = "no steps"
+		return rule
+	}
+	base := dist(&steps[0])
+	rule.BaselineStep, rule.BaselineP95, rule.BaselineN = steps[0].Step, base.P95, base.N
+	if base.N < MinLatencySamples || base.P95 <= 0 {
+		rule.Insufficient = fmt.Sprintf("insufficient samples: the first step has %d %s samples, a p95 needs at least %d", base.N, what, MinLatencySamples)
+		return rule
+	}
+	for i := 1; i < len(steps); i++ {
+		s := &steps[i]
+		d := dist(s)
+		if d.N < MinLatencySamples {
+			rule.SkippedSteps = append(rule.SkippedSteps, s.Step)
+			continue
+		}
+		if ratio := d.P95 / base.P95; ratio > factor {
+			s.Signals = append(s.Signals, Signal{
+				Name: name, Source: SourceClient, Step: s.Step, Load: s.Load,
+				Value: ratio, Threshold: factor,
+				Evidence: fmt.Sprintf("p95 %s %s is %.1f× the first step's %s (limit %.1f×; %d and %d samples)",
+					what, fmtSeconds(d.P95), ratio, fmtSeconds(base.P95), factor, d.N, base.N),
+			})
+		}
+	}
+	return rule
 }
 
 // signalRank orders signals: tor's own declarations first, then errors,
-// latency and saturation (the most direct symptom first).
+// the latency rules (ttfb, then connect) and saturation (the most direct
+// symptom first).
 func signalRank(s Signal) int {
 	if s.Source == SourceRelay {
 		return 0
@@ -220,10 +330,26 @@ func signalRank(s Signal) int {
 	switch s.Name {
 	case SignalErrors:
 		return 1
-	case SignalLatency:
+	case SignalTTFB:
 		return 2
+	case SignalConnect:
+		return 3
 	}
-	return 3
+	return 4
+}
+
+// unhealthy reports whether streams failed or slowed at step s: the errors
+// rule or a latency rule fired there.
+func unhealthy(s *StepResult) bool {
+	for _, sig := range s.Signals {
+		switch sig.Name {
+		case SignalErrors, SignalTTFB, SignalConnect:
+			if sig.Source == SourceClient {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func sortSignals(s []Signal) {
@@ -237,57 +363,53 @@ func findOnset(steps []StepResult) *Onset {
 		if len(s.Signals) == 0 {
 			continue
 		}
-		return &Onset{Step: s.Step, Load: s.Load, Cause: s.Signals[0].Name, Signals: s.Signals, LoadGeneratorBound: s.LoadGeneratorBound}
+		o := &Onset{Step: s.Step, Load: s.Load, Cause: s.Signals[0].Name, Signals: s.Signals, LoadGeneratorBound: s.LoadGeneratorBound}
+		o.Attribution, o.AttributionEvidence = onsetAttribution(&s)
+		return o
 	}
 	return nil
 }
 
 // findCapacity picks the step with the highest mean goodput among the
-// steps up to and including the onset step (all steps without onset). The
-// onset step is included because it is where the relay was at its limit:
-// with a rate limit that binds from the first step, the first step is the
-// capacity.
-func findCapacity(steps []StepResult, onset *Onset) *Capacity {
-	var best *StepResult
+// healthy steps (see unhealthy) up to and including the onset step (all
+// steps without onset). The onset step is included when it is healthy,
+// because it is where the relay was at its limit: with a rate limit that
+// binds from the first step, the first step is the capacity. judgeCapacity
+// then says whose limit it is and whether it is a lower bound. It returns
+// nil and why when no step qualifies.
+func findCapacity(steps []StepResult, onset *Onset, liveRelay bool) (*Capacity, string) {
+	var best, last *StepResult
+	carried := false
 	for i := range steps {
 		s := &steps[i]
 		if onset != nil && s.Step > onset.Step {
 			break
 		}
-		if s.Goodput.N > 0 && (best == nil || s.Goodput.Mean > best.Goodput.Mean) {
+		if s.Goodput.N == 0 || s.Goodput.Mean <= 0 {
+			continue
+		}
+		carried = true
+		if unhealthy(s) {
+			continue
+		}
+		last = s
+		if best == nil || s.Goodput.Mean > best.Goodput.Mean {
 			best = s
 		}
 	}
-	if best == nil || best.Goodput.Mean <= 0 {
-		return nil
+	if best == nil {
+		if !carried {
+			return nil, "no step carried any bytes"
+		}
+		return nil, fmt.Sprintf("streams failed or slowed from the first step on (onset at step %d, %s): no healthy step to take it from", onset.Step+1, onset.Cause)
 	}
-	c := &Capacity{Step: best.Step, Load: best.Load, Goodput: best.Goodput}
+	c := &Capacity{Step: best.Step, Load: best.Load, Goodput: best.Goodput,
+		LastHealthy: &StepRef{Step: last.Step, Load: last.Load, Goodput: last.Goodput}}
 	if best.Relay != nil {
 		c.RelayReadBps, c.RelayWrittenBps = best.Relay.ReadBps, best.Relay.WrittenBps
 	}
-	if onset == nil {
-		c.LowerBound = true
-		c.Reasons = append(c.Reasons, "no overload signal fired: the relay may carry more than the highest load tried")
-	}
-	for _, b := range best.Bottlenecks {
-		if b.LimitsMeasurement() {
-			c.LowerBound = true
-			c.Reasons = append(c.Reasons, b.Evidence)
-		}
-	}
-	if onset != nil && onset.Step != best.Step && onset.LoadGeneratorBound {
-		for _, s := range steps {
-			if s.Step == onset.Step {
-				for _, b := range s.Bottlenecks {
-					if b.LimitsMeasurement() {
-						c.LowerBound = true
-						c.Reasons = append(c.Reasons, fmt.Sprintf("at the onset step (load %d): %s", s.Load, b.Evidence))
-					}
-				}
-			}
-		}
-	}
-	return c
+	judgeCapacity(c, steps, onset, liveRelay)
+	return c, ""
 }
 
 func errorText(m map[string]int) string {

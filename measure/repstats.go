@@ -1,6 +1,9 @@
 package measure
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // What a step's goodput Estimate counts. The independent samples of a
 // benchmark are its repetitions: each runs the ramp on its own circuits
@@ -97,26 +100,50 @@ func capacitySamples(c *Capacity, steps []StepResult) {
 }
 
 // upgradeSummary brings a summary.json of an older schema to the current
-// meaning, in place. Version 1 put an interval over the per-second series
-// pooled over repetitions (goodput.n counted seconds) around a mean taken
-// differently; everything version 2 needs is in version 1's fields
-// (rep_goodput, goodput_series, rep_stats), so the estimates are recomputed
-// from them and the capacity's samples added.
+// meaning, in place.
+//
+// Version 1 put an interval over the per-second series pooled over
+// repetitions (goodput.n counted seconds) around a mean taken differently;
+// everything version 2 needs is in version 1's fields (rep_goodput,
+// goodput_series, rep_stats), so the estimates are recomputed from them
+// and the capacity's samples added.
+//
+// Versions 1 and 2 had no attribution: each step's is taken from the
+// bottlenecks and relay signals the file holds (judged then on the step's
+// mean CPU, not its p90), the onset's and the capacity's from the steps,
+// so an old capacity the relay is not shown to have limited becomes a
+// lower bound, as it would be analysed today.
 func upgradeSummary(a *Analysis) {
-	if a.Version >= 2 {
+	if a.Version >= AnalysisVersion {
 		return
+	}
+	if a.Version < 2 {
+		for i := range a.Steps {
+			s := &a.Steps[i]
+			s.Goodput = goodputEstimate(s.RepGoodput, s.GoodputSeries)
+		}
+		if c := a.Capacity; c != nil {
+			for _, s := range a.Steps {
+				if s.Step == c.Step {
+					c.Goodput = s.Goodput
+				}
+			}
+			capacitySamples(c, a.Steps)
+		}
 	}
 	for i := range a.Steps {
 		s := &a.Steps[i]
-		s.Goodput = goodputEstimate(s.RepGoodput, s.GoodputSeries)
+		s.Attribution, s.AttributionEvidence = stepAttribution(s)
 	}
-	if c := a.Capacity; c != nil {
-		for _, s := range a.Steps {
-			if s.Step == c.Step {
-				c.Goodput = s.Goodput
+	if o := a.Onset; o != nil {
+		for i := range a.Steps {
+			if a.Steps[i].Step == o.Step {
+				o.Attribution, o.AttributionEvidence = onsetAttribution(&a.Steps[i])
 			}
 		}
-		capacitySamples(c, a.Steps)
+	}
+	if c := a.Capacity; c != nil {
+		judgeCapacity(c, a.Steps, a.Onset, strings.HasPrefix(a.Target, "relay as "))
 	}
 	a.Version = AnalysisVersion
 }

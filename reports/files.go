@@ -62,6 +62,7 @@ var csvColumns = []string{
 	"relay_oom_bytes", "relay_onionskins_dropped_per_s", "relay_tcp_exhaustion", "relay_sockets_max", "relay_socket_limit",
 	"target_cpu", "clients_cpu", "harness_cpu", "machine_cpu",
 	"signals", "load_generator_bound",
+	"cut_share", "completed_share", "offered_rps", "achieved_rps",
 }
 
 // CSV writes steps.csv: one row per step.
@@ -102,6 +103,10 @@ func CSV(w io.Writer, a *measure.Analysis) error {
 			sigs = append(sigs, g.Name)
 		}
 		row = append(row, strings.Join(sigs, " "), strconv.FormatBool(s.LoadGeneratorBound))
+		// From the counts, so that a summary.json older than the shares
+		// gets them too; the rates only for the open loop.
+		share := func(n int) string { return opt(s.Requests, float64(n)/float64(max(s.Requests, 1))) }
+		row = append(row, share(s.Cut), share(s.OK), opt(int(s.OfferedRate), s.OfferedRate), opt(int(s.OfferedRate), s.AchievedRate))
 		if err := cw.Write(row); err != nil {
 			return err
 		}

@@ -122,9 +122,13 @@ func newHTMLPage(a *measure.Analysis) *htmlPage {
 		p.Facts = append(p.Facts, htmlFact{"started", tl.Start.UTC().Format("2006-01-02 15:04:05 UTC")})
 	}
 	th := a.Thresholds
+	connect := "" // a summary.json from before the connect rule has no factor for it
+	if th.ConnectFactor > 0 {
+		connect = fmt.Sprintf(", connect ×%.1f", finite(th.ConnectFactor))
+	}
 	p.Facts = append(p.Facts, htmlFact{"onset thresholds", fmt.Sprintf(
-		"saturation gain %.0f%% per doubling, latency ×%.1f, error rate %.1f%%, sockets %.0f%% of limit",
-		finite(th.SaturationGain)*100, finite(th.LatencyFactor), finite(th.ErrorRate)*100, finite(th.SocketFraction)*100)})
+		"saturation gain %.0f%% per doubling, ttfb ×%.1f%s, error rate %.1f%%, sockets %.0f%% of limit",
+		finite(th.SaturationGain)*100, finite(th.LatencyFactor), connect, finite(th.ErrorRate)*100, finite(th.SocketFraction)*100)})
 	p.Cards = htmlCards(v)
 	p.Verdict = verdictBlocks(v)
 
@@ -170,7 +174,11 @@ func htmlCards(v verdict.Verdict) []htmlCard {
 				Sub:   "read / written, cells and overhead included"})
 		}
 	} else {
-		out = append(out, htmlCard{Label: "capacity", Value: "unknown", Sub: "no step carried any bytes", Class: "bad"})
+		why := v.NoCapacity
+		if why == "" {
+			why = "no step carried any bytes"
+		}
+		out = append(out, htmlCard{Label: "capacity", Value: "unknown", Sub: why, Class: "bad"})
 	}
 	if o := v.Onset; o != nil {
 		card := htmlCard{Label: "overload onset", Class: "bad",
@@ -241,7 +249,7 @@ func verdictClass(k verdict.Kind) string {
 		return "ok"
 	case verdict.KindCapacityUnknown, verdict.KindThresholdsFailed, verdict.LineGateFailed:
 		return "bad"
-	case verdict.KindBottlenecks, verdict.KindProblems, verdict.LineLowerBound, verdict.LineGeneratorBound:
+	case verdict.KindBottlenecks, verdict.KindProblems, verdict.LineLowerBound, verdict.LineGeneratorBound, verdict.LineRuleNotApplied:
 		return "warn"
 	}
 	return ""

@@ -73,7 +73,7 @@ func estimate(n int, mean, half float64) measure.Estimate {
 	return measure.Estimate{N: n, Mean: mean, StdDev: half * 2, Low: mean - half, High: mean + half}
 }
 
-var defaultThresholds = scenarios.Onset{SaturationGain: 0.1, LatencyFactor: 2, ErrorRate: 0.01, SocketFraction: 0.9}
+var defaultThresholds = scenarios.Onset{SaturationGain: 0.1, LatencyFactor: 2, ConnectFactor: 2, ErrorRate: 0.01, SocketFraction: 0.9}
 
 // bareAnalysis is a run against given SocksPorts: no MetricsPort, no
 // process samples, and a summary.json from before the timeline existed.
@@ -126,8 +126,8 @@ func saturatedAnalysis() *measure.Analysis {
 				Evidence: fmt.Sprintf("tor client load0 used %.0f%% of a core: the load generator, not the relay, was the limit", clientCPU[i]*100)}}
 			s.LoadGeneratorBound = true
 			s.Signals = []measure.Signal{
-				{Name: measure.SignalLatency, Source: measure.SourceClient, Step: i, Load: load, Value: 5, Threshold: 2,
-					Evidence: "p95 time to first byte 2.50 s is 10.0× the first step's 250 ms (limit 2.0×)"},
+				{Name: measure.SignalTTFB, Source: measure.SourceClient, Step: i, Load: load, Value: 5, Threshold: 2,
+					Evidence: "p95 time to first byte on the attached stream 2.50 s is 10.0× the first step's 250 ms (limit 2.0×; 80 and 20 samples)"},
 				{Name: measure.SignalSaturation, Source: measure.SourceClient, Step: i, Load: load, Value: 0.03, Threshold: 0.1,
 					Evidence: "goodput 3.50 MiB/s → 3.60 MiB/s (+2.9%) while the load went 4 → 8; at least +10.0% was expected"},
 			}
@@ -175,11 +175,18 @@ func saturatedAnalysis() *measure.Analysis {
 	onsetAt := 45.0
 	tl.OnsetAt = &onsetAt
 	a.Timeline = tl
-	a.Onset = &measure.Onset{Step: 3, Load: 8, Cause: measure.SignalLatency, Signals: a.Steps[3].Signals, LoadGeneratorBound: true}
-	a.Capacity = &measure.Capacity{Step: 3, Load: 8, Goodput: a.Steps[3].Goodput, RelayReadBps: a.Steps[3].Relay.ReadBps,
-		RelayWrittenBps: a.Steps[3].Relay.WrittenBps, LowerBound: true, Reasons: []string{a.Steps[3].Bottlenecks[0].Evidence}}
+	a.Onset = &measure.Onset{Step: 3, Load: 8, Cause: measure.SignalTTFB, Signals: a.Steps[3].Signals, LoadGeneratorBound: true}
+	// The onset step's ttfb rule fired: the capacity is the step before,
+	// the last healthy one, as measure puts it.
+	healthy := measure.StepRef{Step: 2, Load: 4, Goodput: a.Steps[2].Goodput}
+	a.Capacity = &measure.Capacity{Step: 2, Load: 4, Goodput: a.Steps[2].Goodput, LastHealthy: &healthy, RelayReadBps: a.Steps[2].Relay.ReadBps,
+		RelayWrittenBps: a.Steps[2].Relay.WrittenBps, LowerBound: true, Reasons: []string{"at the onset step (load 8): " + a.Steps[3].Bottlenecks[0].Evidence}}
+	a.LatencyRules = []measure.LatencyRule{
+		{Name: measure.SignalConnect, Factor: 2, BaselineP95: 0.2, BaselineN: 10, Insufficient: "insufficient samples: the first step has 10 SOCKS connect (circuit build and stream attach) samples, a p95 needs at least 20"},
+		{Name: measure.SignalTTFB, Factor: 2, BaselineP95: 0.25, BaselineN: 20},
+	}
 	a.Gates = []measure.Gate{
-		{Name: "min_capacity", Limit: "5MiB/s", Value: "3.60 MiB/s", Detail: "capacity 3.60 MiB/s at step 4 (8 streams)"},
+		{Name: "min_capacity", Limit: "5MiB/s", Value: "3.50 MiB/s", Detail: "capacity 3.50 MiB/s at step 3 (4 streams)"},
 		{Name: "max_error_rate", Limit: "1.00%", Value: "0.40%", Passed: true, Detail: "4 of 1004 requests failed over the run"},
 	}
 	return a
@@ -350,7 +357,7 @@ func TestHTMLStructure(t *testing.T) {
 	if !bytes.Contains(out, []byte(`data-mark="generator-bound"`)) {
 		t.Error("the generator-bound steps are not marked")
 	}
-	if !bytes.Contains(out, []byte("≥ 3.60 MiB/s")) {
+	if !bytes.Contains(out, []byte("≥ 3.50 MiB/s")) {
 		t.Error("a lower-bound capacity is not shown as one")
 	}
 }
@@ -403,6 +410,9 @@ func TestHTMLVerdictClassesFollowTheValues(t *testing.T) {
 				blocks = append(blocks, "bad")
 			} else {
 				blocks = append(blocks, "capacity")
+				if a.Capacity.LastHealthy != nil {
+					notes = append(notes, "") // a plain note
+				}
 				if a.Capacity.LowerBound {
 					notes = append(notes, "warn")
 				}
@@ -412,6 +422,11 @@ func TestHTMLVerdictClassesFollowTheValues(t *testing.T) {
 			} else {
 				blocks = append(blocks, "onset")
 				if a.Onset.LoadGeneratorBound {
+					notes = append(notes, "warn")
+				}
+			}
+			for _, r := range a.LatencyRules {
+				if r.Insufficient != "" || len(r.SkippedSteps) > 0 {
 					notes = append(notes, "warn")
 				}
 			}

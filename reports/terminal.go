@@ -50,7 +50,7 @@ func renderStepTable(w io.Writer, a *measure.Analysis, opts ...tablewriter.Optio
 func StepColumns(a *measure.Analysis) []string {
 	return []string{
 		"step", a.LoadUnit, "goodput MiB/s ±95%", "stream p50 MiB/s", "connect p50/p95",
-		"TTFB p50/p95/p99", "TTLB p95", "errors", "relay rd/wr MiB/s", "relay CPU", "signals",
+		"TTFB p50/p95/p99", "TTLB p95 (done)", "errors", "relay rd/wr MiB/s", "relay CPU", "signals",
 	}
 }
 
@@ -79,7 +79,7 @@ func StepRow(a *measure.Analysis, s measure.StepResult) []string {
 		fmt.Sprintf("%.2f", s.StreamGoodput.P50/mib),
 		ms(s.Connect.N, s.Connect.P50) + "/" + ms(s.Connect.N, s.Connect.P95),
 		ms(s.TTFB.N, s.TTFB.P50) + "/" + ms(s.TTFB.N, s.TTFB.P95) + "/" + ms(s.TTFB.N, s.TTFB.P99),
-		ms(s.TTLB.N, s.TTLB.P95),
+		ms(s.TTLB.N, s.TTLB.P95) + doneShare(s),
 		errorsCell(s),
 		relayRW,
 		relayCPU,
@@ -92,6 +92,15 @@ func ms(n int, secs float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.0fms", secs*1000)
+}
+
+// doneShare is the share of the step's requests that completed, beside
+// TTLB (which describes those alone): " (40%)" when some did not.
+func doneShare(s measure.StepResult) string {
+	if s.Requests == 0 || s.OK == s.Requests {
+		return ""
+	}
+	return fmt.Sprintf(" (%.0f%%)", float64(s.OK)/float64(s.Requests)*100)
 }
 
 func errorsCell(s measure.StepResult) string {

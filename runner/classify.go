@@ -16,6 +16,17 @@ import (
 // ErrStepEnd is the cause given to requests cut at the end of their step.
 var ErrStepEnd = errors.New("step ended while the request was running")
 
+// ErrStall is the cause given to a stream that received no byte for the
+// scenario's workload.stall_timeout after its request was written: the
+// engine ends it, and it counts as failed (class stall), where a stream
+// that is merely slow is cut at its step's end and does not.
+var ErrStall = errors.New("no byte received for workload.stall_timeout: the stream stalled and was ended")
+
+// ErrFirstByteTimeout is the cause given to a request that got no
+// response byte within the scenario's workload.timeout of its start (the
+// SOCKS connect included); its class is timeout.
+var ErrFirstByteTimeout = errors.New("no response byte within workload.timeout of the request's start")
+
 // ErrNoEndpoints reports that every SOCKS endpoint of the run is dead. The
 // run stops with it: restart the tor clients (or fix
 // target.socks.addresses) and run again.
@@ -96,7 +107,8 @@ func (e *EndpointError) Unwrap() error { return e.Err }
 // ClassifyError returns the error class of err for rundir.Record.Error: ""
 // for nil, otherwise one of the rundir.Class constants, "socks-<reply>" or
 // "http-<code>". Cancellation causes are checked first, so a request cut
-// by the step end or a canceled run is never blamed on the network.
+// by the step end, ended by the engine (stall, first-byte timeout) or by a
+// canceled run is never blamed on the network.
 func ClassifyError(err error) string {
 	if err == nil {
 		return ""
@@ -108,6 +120,10 @@ func ClassifyError(err error) string {
 	switch {
 	case errors.Is(err, ErrStepEnd):
 		return rundir.ClassStepEnd
+	case errors.Is(err, ErrStall):
+		return rundir.ClassStall
+	case errors.Is(err, ErrFirstByteTimeout):
+		return rundir.ClassTimeout
 	case errors.Is(err, ErrStopped), errors.Is(err, context.Canceled):
 		return rundir.ClassCanceled
 	case errors.Is(err, ErrNoEndpoints):

@@ -69,6 +69,8 @@ func TestClassifyErrors(t *testing.T) {
 		{"short", short, rundir.ClassShortRead},
 		{"http", &HTTPStatusError{Code: 503, Status: "503 Service Unavailable"}, "http-503"},
 		{"step end beats network", fmt.Errorf("%w: %w", ErrStepEnd, short), rundir.ClassStepEnd},
+		{"stall beats canceled", fmt.Errorf("%w: read: %w", ErrStall, context.Canceled), rundir.ClassStall},
+		{"first-byte timeout beats canceled", fmt.Errorf("%w: %w", ErrFirstByteTimeout, context.Canceled), rundir.ClassTimeout},
 		{"canceled", fmt.Errorf("%w: read: %w", context.Canceled, net.ErrClosed), rundir.ClassCanceled},
 		{"stopped", fmt.Errorf("%w: limit", ErrStopped), rundir.ClassCanceled},
 		{"deadline", fmt.Errorf("%w: read", context.DeadlineExceeded), rundir.ClassTimeout},

@@ -18,10 +18,20 @@
 //   - slow-readers: as bulk, but every stream reads at most ReadRate.
 //   - churn: open loop at R requests per second (vegeta's ConstantPacer);
 //     each record's Intended time is the pacer's schedule, so coordinated
-//     omission shows as Start - Intended.
+//     omission shows as Start - Intended. Hits due in the step that the
+//     load generator never sent (all workers busy) are recorded as failed
+//     with the class "unsent" when the step ends, and the step summary
+//     says how many were offered and sent.
 //
 // Requests still running when their step ends are cut; their records have
-// the class "step-end", which is not a failure. Between steps nothing
+// the class "step-end", which is not a failure. A request is failed, by
+// contrast, when it gets no response byte within workload.timeout of its
+// start ("timeout") or when its stream receives no byte for
+// workload.stall_timeout ("stall"): the engine ends such a stream itself,
+// so a stuck stream counts as failed within the step instead of being cut
+// at its end. A step's summary counts each request in the window where it
+// ended: one that started in the warm-up and failed after it is a failure
+// of the measured window. Between steps nothing
 // carries over: every step gets new transports, so no connection (and with
 // it no circuit) is reused across steps.
 //

@@ -128,6 +128,10 @@ type Engine struct {
 	records  *rundir.Writer[rundir.Record] // nil discards
 	started  atomic.Bool
 
+	// stallTimeout ends a stream silent that long (see ErrStall); timeout
+	// (above) bounds the wait for the first byte only.
+	stallTimeout time.Duration
+
 	abortOnce sync.Once
 	aborted   chan struct{}
 	abortErr  error
@@ -190,7 +194,11 @@ func New(plan Plan, opts ...Option) (*Engine, error) {
 	}
 	e.timeout = sc.Workload.Timeout.Std()
 	if e.timeout <= 0 {
-		e.timeout = 60 * time.Second
+		e.timeout = sc.Ramp.DefaultTimeout().Std()
+	}
+	e.stallTimeout = sc.Workload.StallTimeout.Std()
+	if e.stallTimeout <= 0 {
+		e.stallTimeout = sc.Ramp.DefaultStallTimeout().Std()
 	}
 	if plan.PayloadURL != nil {
 		e.url = plan.PayloadURL(e.size)
@@ -441,7 +449,36 @@ func (e *Engine) runStep(runCtx context.Context, index, load int) *step {
 	cancelStep(ErrStepEnd)
 	st.end = time.Now()
 	tr.closeIdle()
+	if st.open {
+		e.recordUnsent(st, dur)
+	}
 	return st
+}
+
+// recordUnsent compares the open loop's schedule with what was sent: the
+// pacer's hits due by the step's end (or the run's, if it stopped early)
+// that the load generator never sent, because all its workers were busy,
+// are recorded as failed (class unsent) instead of vanishing. Dropping them
+// would hide exactly the load the relay could not take.
+func (e *Engine) recordUnsent(st *step, dur time.Duration) {
+	// Hit n (1-based) is due at n × interval (see targeter).
+	until := min(st.end.Sub(st.start), dur)
+	offered := int(until / st.interval)
+	sent := min(int(st.seq.Load()), offered)
+	st.mu.Lock()
+	st.offered, st.sent = offered, sent
+	st.mu.Unlock()
+	workers := max(e.cfg.maxWorkers, 1)
+	for n := sent + 1; n <= offered; n++ {
+		due := time.Duration(n) * st.interval
+		rec := rundir.Record{
+			Repetition: st.rep, Step: st.index, Load: st.load, Worker: -1, Endpoint: -1,
+			Intended: st.start.Add(due), Start: st.end, Error: rundir.ClassUnsent,
+			Detail: fmt.Sprintf("due %s into the step, never sent before the step ended after %s: the load generator (at most %d concurrent requests) fell behind its schedule",
+				due.Round(time.Millisecond), st.end.Sub(st.start).Round(time.Millisecond), workers),
+		}
+		e.record(st, &rec, 0)
+	}
 }
 
 // targeter hands vegeta the next request of step st.

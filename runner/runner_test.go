@@ -51,7 +51,7 @@ func scenario(kind scenarios.WorkloadKind, size int64, stepDur, warmup time.Dura
 	return &scenarios.Scenario{
 		Name:     "test",
 		Payload:  scenarios.Payload{Size: scenarios.ByteSize(size)},
-		Workload: scenarios.Workload{Kind: kind, Isolation: scenarios.IsolationStream, Timeout: scenarios.Duration(20 * time.Second)},
+		Workload: scenarios.Workload{Kind: kind, Isolation: scenarios.IsolationStream, Timeout: scenarios.Duration(20 * time.Second), StallTimeout: scenarios.Duration(5 * time.Second)},
 		Ramp:     scenarios.Ramp{Steps: steps, StepDuration: scenarios.Duration(stepDur), Warmup: scenarios.Duration(warmup)},
 		Limits:   scenarios.Limits{MaxDuration: scenarios.Duration(time.Minute), MaxBytes: 20 << 30},
 	}

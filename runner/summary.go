@@ -35,6 +35,7 @@ type step struct {
 	mu                  sync.Mutex
 	requests, warm, ok  int
 	cut                 int
+	offered, sent       int // open loop: hits due in the step, and sent
 	errs                map[string]int
 	first, last         time.Time
 	connect, ttfb, ttlb []time.Duration
@@ -54,7 +55,10 @@ func (s *step) observe(rec *rundir.Record, streamRate float64) {
 	if streamRate > 0 {
 		s.streamRates = append(s.streamRates, streamRate)
 	}
-	if rec.Warmup {
+	// A request counts in the window where it ended, wherever it started:
+	// a stream that dies after the warm-up is a failure of the measured
+	// window even if it started in the warm-up.
+	if rec.End().Before(s.warmEnd) {
 		s.warm++
 		return
 	}
@@ -105,6 +109,7 @@ func (s *step) summary() rundir.StepSummary {
 		Repetition: s.rep, Step: s.index, Load: s.load, Start: s.start, End: s.end,
 		Requests: s.requests, Warmup: s.warm, OK: s.ok, Cut: s.cut, Errors: s.errs,
 		WarmupEnd: s.warmEnd, Bytes: s.windowBytes.Load(), First: s.first, Last: s.last,
+		Offered: s.offered, Sent: s.sent,
 	}
 	n := min(int(s.end.Sub(s.start)/time.Second)+1, len(s.secondBytes))
 	for i := range n {

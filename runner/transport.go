@@ -92,10 +92,22 @@ func (t *stepTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !t.st.open {
 		r.intended = r.start
 	}
-	r.ctx, r.cancel = context.WithTimeout(t.st.ctx, t.e.timeout)
+	r.ctx, r.cancel = context.WithCancelCause(t.st.ctx)
+	// The timeout bounds the wait for the first byte only: a body that
+	// keeps arriving, however slowly, runs until the step's end. The
+	// stall watchdog bounds the silence after the request was written.
+	r.firstByte = time.AfterFunc(t.e.timeout, func() { r.cancel(ErrFirstByteTimeout) })
 	trace := &httptrace.ClientTrace{
-		GotConn:              r.gotConn,
-		GotFirstResponseByte: func() { r.ttfb.Store(int64(time.Since(r.start))) },
+		GotConn: r.gotConn,
+		WroteRequest: func(httptrace.WroteRequestInfo) {
+			r.wrote.Store(int64(time.Since(r.start)))
+			r.heard()
+		},
+		GotFirstResponseByte: func() {
+			r.ttfb.Store(int64(time.Since(r.start)))
+			r.firstByte.Stop()
+			r.heard()
+		},
 	}
 	out := req.Clone(httptrace.WithClientTrace(r.ctx, trace))
 	out.Header.Del(idHeader)
@@ -135,11 +147,18 @@ type request struct {
 	intended time.Time
 	start    time.Time
 	ctx      context.Context
-	cancel   context.CancelFunc
+	cancel   context.CancelCauseFunc
 	status   int
+
+	// firstByte fires ErrFirstByteTimeout unless stopped by the first
+	// byte; stall fires ErrStall when no byte arrived for the stall
+	// timeout after the request was written (nil until it was).
+	firstByte *time.Timer
+	stall     atomic.Pointer[time.Timer]
 
 	endpoint atomic.Int64 // set by gotConn; -1 until then (see init in targeter)
 	connect  atomic.Int64
+	wrote    atomic.Int64
 	ttfb     atomic.Int64
 	done     atomic.Bool
 
@@ -167,6 +186,31 @@ func (r *request) gotConn(info httptrace.GotConnInfo) {
 	}
 }
 
+// heard restarts the stall watchdog: the stream was written to or
+// delivered a byte. The first call (the request written) starts it.
+func (r *request) heard() {
+	if r.done.Load() {
+		return
+	}
+	if t := r.stall.Load(); t != nil {
+		t.Reset(r.e.stallTimeout)
+		return
+	}
+	t := time.AfterFunc(r.e.stallTimeout, func() { r.cancel(ErrStall) })
+	if !r.stall.CompareAndSwap(nil, t) {
+		t.Stop()
+		r.stall.Load().Reset(r.e.stallTimeout)
+	}
+}
+
+// quiet pauses the stall watchdog while the reader itself holds back (slow
+// readers): silence the reader chose is no stall.
+func (r *request) quiet() {
+	if t := r.stall.Load(); t != nil {
+		t.Stop()
+	}
+}
+
 // finish records the request; only the first call counts.
 func (r *request) finish(err error) {
 	if !r.done.CompareAndSwap(false, true) {
@@ -174,13 +218,19 @@ func (r *request) finish(err error) {
 	}
 	end := time.Now()
 	st := r.step
+	if r.firstByte != nil {
+		r.firstByte.Stop()
+	}
+	if t := r.stall.Load(); t != nil {
+		t.Stop()
+	}
 	if err != nil && r.ctx != nil && r.ctx.Err() != nil {
 		if cause := context.Cause(r.ctx); !errors.Is(err, cause) {
 			err = fmt.Errorf("%w: %w", cause, err)
 		}
 	}
 	if r.cancel != nil {
-		r.cancel()
+		r.cancel(nil)
 	}
 	ep := int(r.endpoint.Load())
 	var epErr *EndpointError
@@ -193,7 +243,7 @@ func (r *request) finish(err error) {
 	rec := rundir.Record{
 		Repetition: st.rep, Step: st.index, Load: st.load, Worker: r.worker, Endpoint: ep,
 		Intended: r.intended, Start: r.start,
-		ConnectNS: r.connect.Load(), TTFBNS: r.ttfb.Load(), TTLBNS: int64(end.Sub(r.start)),
+		ConnectNS: r.connect.Load(), WroteNS: r.wrote.Load(), TTFBNS: r.ttfb.Load(), TTLBNS: int64(end.Sub(r.start)),
 		Bytes: r.bytes, Status: r.status, Warmup: r.start.Before(st.warmEnd),
 	}
 	if err != nil {
@@ -205,19 +255,24 @@ func (r *request) finish(err error) {
 			rate = float64(r.winBytes) / d
 		}
 	}
-	r.e.requests.Add(1)
-	if rec.Error != "" && rec.Error != rundir.ClassStepEnd {
-		r.e.errors.Add(1)
-	}
-	if r.e.records != nil {
-		if err := r.e.records.Write(rec); err != nil {
-			r.e.Abort(err)
-		}
-	}
-	st.observe(&rec, rate)
+	r.e.record(st, &rec, rate)
 	if r.worker >= 0 && st.slots != nil {
 		st.slots <- r.worker
 	}
+}
+
+// record counts, writes and tallies one ended request.
+func (e *Engine) record(st *step, rec *rundir.Record, streamRate float64) {
+	e.requests.Add(1)
+	if rec.Error != "" && rec.Error != rundir.ClassStepEnd {
+		e.errors.Add(1)
+	}
+	if e.records != nil {
+		if err := e.records.Write(*rec); err != nil {
+			e.Abort(err)
+		}
+	}
+	st.observe(rec, streamRate)
 }
 
 // body wraps a response body: it counts, verifies and throttles what it
@@ -267,6 +322,7 @@ func (b *body) account(p []byte) error {
 	st := r.step
 	n := int64(len(p))
 	r.bytes += n
+	r.heard()
 	if i := int(now.Sub(st.start) / time.Second); i >= 0 && i < len(st.secondBytes) {
 		st.secondBytes[i].Add(n)
 	}
@@ -292,6 +348,8 @@ func (b *body) account(p []byte) error {
 		}
 		due := b.readStart.Add(time.Duration(float64(r.bytes) / float64(b.rate) * float64(time.Second)))
 		if wait := time.Until(due); wait > 0 {
+			r.quiet()
+			defer r.heard()
 			t := time.NewTimer(wait)
 			defer t.Stop()
 			select {

@@ -221,9 +221,19 @@ type Workload struct {
 	// forbidden otherwise. At most 1GiB/s: a reader that fast is not slow,
 	// and no Tor stream is that fast.
 	ReadRate Rate `yaml:"read_rate,omitempty"`
-	// Timeout is the per-request timeout. Default 60s, at most 1h: a
-	// request held longer is a stalled stream, which the timeout counts.
+	// Timeout bounds a request's wait for its first response byte, from
+	// its start: the SOCKS connect (tor's circuit build and stream attach)
+	// and the response. The body is bounded by StallTimeout and the step's
+	// end instead, so a slow download is never a timeout. It must be
+	// shorter than a step's measured window (Ramp.MeasuredWindow), so that
+	// a request that hangs fails within its step instead of being cut at
+	// its end, and at most 1h. Default Ramp.DefaultTimeout.
 	Timeout Duration `yaml:"timeout"`
+	// StallTimeout ends a stream that received no byte for this long after
+	// its request was written and records it as failed (class stall): a
+	// stuck stream is a failure, a slow one is not. Shorter than the
+	// measured window. Default Ramp.DefaultStallTimeout.
+	StallTimeout Duration `yaml:"stall_timeout"`
 }
 
 // Ramp is the sequence of load levels, each held for StepDuration.
@@ -248,6 +258,27 @@ type Ramp struct {
 	// Warmup is the start of each step excluded from its statistics.
 	// Default 5s, shorter than StepDuration.
 	Warmup Duration `yaml:"warmup"`
+}
+
+// MeasuredWindow is the part of each step the statistics describe:
+// StepDuration less Warmup.
+func (r Ramp) MeasuredWindow() time.Duration {
+	return time.Duration(r.StepDuration - r.Warmup)
+}
+
+// DefaultTimeout is workload.timeout when the file does not set it: half
+// the measured window, at most a minute. A request that started by the
+// middle of the window and never got its first byte then fails within the
+// step.
+func (r Ramp) DefaultTimeout() Duration {
+	return Duration(min(time.Minute, r.MeasuredWindow()/2))
+}
+
+// DefaultStallTimeout is workload.stall_timeout when the file does not set
+// it: 5s, or half the measured window when that is shorter. A tor stream
+// that is moving at all delivers a cell far more often than every 5s.
+func (r Ramp) DefaultStallTimeout() Duration {
+	return Duration(min(5*time.Second, r.MeasuredWindow()/2))
 }
 
 // Sampling controls metric collection.
@@ -296,10 +327,16 @@ type Onset struct {
 	// SaturationGain: overloaded when goodput grows by less than this
 	// fraction while offered load doubles. Default 0.10, in (0, 1).
 	SaturationGain float64 `yaml:"saturation_gain" json:"saturation_gain"`
-	// LatencyFactor: overloaded when p95 time to first byte exceeds this
-	// multiple of the first step's. Default 2.0, above 1, at most 1000
-	// (beyond, the rule could not trip before requests time out).
+	// LatencyFactor: overloaded when the p95 time to first byte on the
+	// attached stream (from the request written to the first byte, the
+	// SOCKS connect excluded) exceeds this multiple of the first step's.
+	// Default 2.0, above 1, at most 1000 (beyond, the rule could not trip
+	// before requests time out).
 	LatencyFactor float64 `yaml:"latency_factor" json:"latency_factor"`
+	// ConnectFactor: overloaded when the p95 SOCKS connect time (tor's
+	// circuit build and stream attach) exceeds this multiple of the first
+	// step's. Default 2.0, above 1.
+	ConnectFactor float64 `yaml:"connect_factor" json:"connect_factor"`
 	// ErrorRate: overloaded when more than this fraction of requests
 	// fail. Default 0.01, in [0, 1].
 	ErrorRate float64 `yaml:"error_rate" json:"error_rate"`

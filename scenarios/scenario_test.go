@@ -29,6 +29,7 @@ var invalidCases = []struct {
 	{"clients-socks", ":10: clients: must be 0 or absent with target.kind socks (relaybench starts no tor clients; it uses target.socks.addresses)"},
 	{"clients-too-few", ":9: clients: 0 is too few: use at least 1 tor client (default 2)"},
 	{"clients-too-many", ":9: clients: 100000 is too many: use at most 128 tor clients (each is a tor process; tor relays cells on one thread, so more clients than cores do not add load)"},
+	{"connect-factor", ":10: onset.connect_factor: 1 is out of range: use a factor above 1 (2.0 = p95 SOCKS connect time doubled compared with the first step)"},
 	{"control-character", ":4: a control character (U+0000): a scenario is a UTF-8 YAML text file: is this the right file? (write control characters in double quotes as escapes, e.g. \"\\t\")"},
 	{"description-control-character", ":2: description: holds a control character (U+001B); reports print the description as is, so write plain text"},
 	{"description-too-long", ":2: description: 1001 characters is too long: use at most 1000 (it is a line in report headers)"},
@@ -100,6 +101,8 @@ var invalidCases = []struct {
 	{"socks-addresses-missing", ":4: target.socks.addresses: not set (list tor SocksPort addresses, e.g. [127.0.0.1:9050])"},
 	{"socks-addresses-too-many", ":5: target.socks.addresses: 129 addresses is too many: use at most 128"},
 	{"socks-metrics-url-not-loopback", ":6: target.socks.metrics_urls[0]: \"http://192.0.2.10:9035/metrics\" is not a loopback URL (127.0.0.1, ::1 or localhost): relaybench scrapes only this machine unless target.socks.allow_remote is true"},
+	{"stall-timeout-longer-than-window", ":7: workload.stall_timeout: 20s is not shorter than a step's measured window (ramp.step_duration 20s − ramp.warmup 5s = 15s): a stream that stops receiving would be cut at the step's end instead of failing; lower it, or remove it for the default (5s here)"},
+	{"stall-timeout-zero", ":7: workload.stall_timeout: must be more than 0s"},
 	{"step-duration-too-long", ":9: ramp.step_duration: 2h is too long: use at most 1h (a level held longer is a soak test; use repetitions)"},
 	{"step-duration-too-short", ":9: ramp.step_duration: 500ms is too short: use at least 1s"},
 	{"step-not-number", ":8: ramp.steps[1]: expected a whole number, got a list"},
@@ -124,6 +127,7 @@ var invalidCases = []struct {
 	{"testnet-tor-not-in-path", ":6: target.testnet.tor: \"no-such-tor-build\" is not a command in PATH; give the absolute path of a tor executable, e.g. /usr/bin/tor or a build's src/app/tor"},
 	{"testnet-tor-relative", ":6: target.testnet.tor: \"build/src/app/tor\" is a relative path; give the absolute path of the tor executable (e.g. \"" + absTestdata("build/src/app/tor") + "\")"},
 	{"timeout-zero", ":7: workload.timeout: must be more than 0s"},
+	{"timeout-longer-than-window", ":7: workload.timeout: 8s is not shorter than a step's measured window (ramp.step_duration 10s − ramp.warmup 2s = 8s): a request that never gets its first byte would be cut at the step's end instead of failing; lower it, or remove it for the default (4s here)"},
 	{"too-many-aliases", ":2: description: more than 100 aliases (*name) in the file; a scenario needs only a few: write the values out"},
 	{"torrc-case-duplicate", ":8: target.testnet.torrc.bandwidthrate: same option as BandwidthRate (tor option names are case-insensitive); keep one"},
 	{"torrc-control-character", ":7: target.testnet.torrc.ContactInfo: the value holds a control character (U+0000); tor reads its torrc as plain text"},
@@ -310,11 +314,11 @@ func TestDefaults(t *testing.T) {
 		Target:   Target{Kind: TargetTestnet, Role: RoleBridge, Testnet: &TestnetTarget{Exits: 1, Middles: 1}},
 		Clients:  2,
 		Payload:  Payload{Size: 10 << 20},
-		Workload: Workload{Kind: WorkloadBulk, Isolation: IsolationStream, Timeout: Duration(60 * time.Second)},
+		Workload: Workload{Kind: WorkloadBulk, Isolation: IsolationStream, Timeout: Duration(12500 * time.Millisecond), StallTimeout: Duration(5 * time.Second)}, // half the 25s window; 5s
 		Ramp:     Ramp{Steps: []int{1, 2}, StepDuration: Duration(30 * time.Second), Warmup: Duration(5 * time.Second)},
 		Sampling: Sampling{Interval: Duration(time.Second)},
 		Limits:   Limits{MaxDuration: Duration(30 * time.Minute), MaxBytes: 20 << 30},
-		Onset:    Onset{SaturationGain: 0.10, LatencyFactor: 2.0, ErrorRate: 0.01, SocketFraction: 0.90},
+		Onset:    Onset{SaturationGain: 0.10, LatencyFactor: 2.0, ConnectFactor: 2.0, ErrorRate: 0.01, SocketFraction: 0.90},
 
 		Repetitions: 1,
 	}
@@ -387,8 +391,8 @@ func TestExplicitValuesBeatDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Clients != 2 || s.Workload.Timeout != Duration(time.Minute) {
-		t.Errorf("null values: clients %d, timeout %v; want defaults 2, 1m", s.Clients, s.Workload.Timeout)
+	if s.Clients != 2 || s.Workload.Timeout != Duration(12500*time.Millisecond) {
+		t.Errorf("null values: clients %d, timeout %v; want defaults 2, 12.5s", s.Clients, s.Workload.Timeout)
 	}
 }
 
@@ -702,11 +706,12 @@ func TestSocksAllowRemote(t *testing.T) {
 }
 
 // TestBoundsAreInclusive: each upper bound itself is accepted, so the
-// documented limits are usable.
+// documented limits are usable. The timeout's is below its 1h bound: it
+// must also be shorter than the measured window (1h less the warm-up).
 func TestBoundsAreInclusive(t *testing.T) {
-	churn := "name: t\ntarget: {kind: testnet, role: bridge, testnet: {nofile: 1048576}}\nclients: 128\nworkload: {kind: churn, timeout: 1h}\n" +
+	churn := "name: t\ntarget: {kind: testnet, role: bridge, testnet: {nofile: 1048576}}\nclients: 128\nworkload: {kind: churn, timeout: 59m}\n" +
 		"ramp: {steps: [1, 10000], step_duration: 1h}\nlimits: {max_duration: 24h, max_bytes: 1024TiB}\npayload: {size: 1GiB}\n" +
-		"repetitions: 12\nthresholds: {min_capacity: 16GiB/s, max_p95_ttfb: 59m}\nonset: {latency_factor: 1000}\n"
+		"repetitions: 12\nthresholds: {min_capacity: 16GiB/s, max_p95_ttfb: 58m}\nonset: {latency_factor: 1000}\n"
 	if _, err := Parse([]byte(churn), "max.yaml"); err != nil {
 		t.Errorf("scenario at the bounds: %v", err)
 	}

@@ -19,7 +19,10 @@ import (
 // decoding (as blackbox_exporter does), so an explicit value, even 0s,
 // always wins over a default.
 const (
-	defaultTimeout        = Duration(60 * time.Second)
+	// derived marks a default that depends on other fields (the ramp):
+	// applyKindDefaults replaces it. A file cannot hold it, as durations
+	// cannot be negative, so an explicit value still wins.
+	derived               = Duration(-1)
 	defaultStepDuration   = Duration(30 * time.Second)
 	defaultWarmup         = Duration(5 * time.Second)
 	defaultInterval       = Duration(time.Second)
@@ -36,6 +39,7 @@ const (
 	placeholder           = "FILL-IN"
 	defaultSaturationGain = 0.10
 	defaultLatencyFactor  = 2.0
+	defaultConnectFactor  = 2.0
 	defaultOnsetErrorRate = 0.01
 	defaultSocketFraction = 0.90
 )
@@ -107,13 +111,14 @@ const (
 // defaultScenario returns a scenario with every field-independent default.
 func defaultScenario() *Scenario {
 	return &Scenario{
-		Workload: Workload{Isolation: IsolationStream, Timeout: defaultTimeout},
+		Workload: Workload{Isolation: IsolationStream, Timeout: derived, StallTimeout: derived},
 		Ramp:     Ramp{StepDuration: defaultStepDuration, Warmup: defaultWarmup},
 		Sampling: Sampling{Interval: defaultInterval},
 		Limits:   Limits{MaxDuration: defaultMaxDuration, MaxBytes: defaultMaxBytes},
 		Onset: Onset{
 			SaturationGain: defaultSaturationGain,
 			LatencyFactor:  defaultLatencyFactor,
+			ConnectFactor:  defaultConnectFactor,
 			ErrorRate:      defaultOnsetErrorRate,
 			SocketFraction: defaultSocketFraction,
 		},
@@ -142,6 +147,12 @@ func (s *Scenario) applyKindDefaults(clientsSet bool) {
 		if s.Target.Socks == nil {
 			s.Target.Socks = &SocksTarget{}
 		}
+	}
+	if s.Workload.Timeout == derived {
+		s.Workload.Timeout = s.Ramp.DefaultTimeout()
+	}
+	if s.Workload.StallTimeout == derived {
+		s.Workload.StallTimeout = s.Ramp.DefaultStallTimeout()
 	}
 	if s.Payload.Size == 0 {
 		s.Payload.Size = defaultBulkSize
@@ -630,9 +641,8 @@ func (s *Scenario) checkWorkload(c *checker) *Error {
 	if w.ReadRate > maxReadRate {
 		return c.errf("workload.read_rate", "%s is too fast for a slow reader: use at most %s (no Tor stream is that fast)", w.ReadRate, maxReadRate)
 	}
-	if w.Timeout <= 0 {
-		return c.errf("workload.timeout", "must be more than 0s")
-	}
+	// A timeout of 0s or less is refused in checkCrossSection, with the
+	// stall timeout, once the ramp that derives their defaults is known.
 	if w.Timeout > maxTimeout {
 		return c.errf("workload.timeout", "%s is too long: use at most %s (a request held longer is a stalled stream, which the timeout exists to count)", w.Timeout, maxTimeout)
 	}
@@ -752,6 +762,9 @@ func (s *Scenario) checkOnset(c *checker) *Error {
 	if o.LatencyFactor > maxLatencyFactor {
 		return c.errf("onset.latency_factor", "%s is out of range: use at most %s (beyond, requests time out before the rule could trip)", ftoa(o.LatencyFactor), ftoa(maxLatencyFactor))
 	}
+	if !(o.ConnectFactor > 1) || math.IsInf(o.ConnectFactor, 1) {
+		return c.errf("onset.connect_factor", "%s is out of range: use a factor above 1 (2.0 = p95 SOCKS connect time doubled compared with the first step)", ftoa(o.ConnectFactor))
+	}
 	if !isFraction(o.ErrorRate) {
 		return c.errf("onset.error_rate", "%s is not a fraction between 0 and 1 (0.01 = 1%% of requests failed)", ftoa(o.ErrorRate))
 	}
@@ -835,6 +848,23 @@ func (s *Scenario) checkVariants(c *checker) *Error {
 // checkCrossSection checks rules relating fields of different sections,
 // once each field is known to be valid on its own.
 func (s *Scenario) checkCrossSection(c *checker) *Error {
+	window := Duration(s.Ramp.MeasuredWindow())
+	for _, t := range []struct {
+		path, what string
+		d, def     Duration
+	}{
+		{"workload.timeout", "a request that never gets its first byte", s.Workload.Timeout, s.Ramp.DefaultTimeout()},
+		{"workload.stall_timeout", "a stream that stops receiving", s.Workload.StallTimeout, s.Ramp.DefaultStallTimeout()},
+	} {
+		// Checked here, after the ramp: the defaults derive from it.
+		if t.d <= 0 {
+			return c.errf(t.path, "must be more than 0s")
+		}
+		if t.d >= window {
+			return c.errf(t.path, "%s is not shorter than a step's measured window (ramp.step_duration %s − ramp.warmup %s = %s): %s would be cut at the step's end instead of failing; lower it, or remove it for the default (%s here)",
+				t.d, s.Ramp.StepDuration, s.Ramp.Warmup, window, t.what, t.def)
+		}
+	}
 	if s.Payload.Size > s.Limits.MaxBytes {
 		return c.errf("payload.size", "%s is more than limits.max_bytes (%s), so not even one request could finish; lower the size or raise the limit", s.Payload.Size, s.Limits.MaxBytes)
 	}

@@ -197,7 +197,6 @@ func testGoldenRamp(t *testing.T) {
 workload:
   kind: bulk
   isolation: stream
-  timeout: 30s
 ramp:
   steps: [1, 2, 4]
   step_duration: 4s
@@ -268,11 +267,13 @@ sampling:
 		if p50 := num(t, st, "stream_goodput", "p50"); p50 < 0.8*goldenRate || p50 > 1.05*goldenRate {
 			t.Errorf("step %d: stream goodput p50 %.3f MiB/s, want the 1 MiB/s cap -20%%/+5%%", i+1, p50/(1<<20))
 		}
-		// Connect is the circuit build; the first byte follows at once.
-		for _, k := range []string{"connect_s", "ttfb_s"} {
-			if p50 := num(t, st, k, "p50"); p50 < goldenCircuitBuild.Seconds() || p50 > goldenCircuitBuild.Seconds()+0.25 {
-				t.Errorf("step %d: %s p50 %.3f s, want the %v circuit build +0.25 s", i+1, k, p50, goldenCircuitBuild)
-			}
+		// Connect is the circuit build; the first byte follows at once
+		// (ttfb_s is timed on the attached stream, without the connect).
+		if p50 := num(t, st, "connect_s", "p50"); p50 < goldenCircuitBuild.Seconds() || p50 > goldenCircuitBuild.Seconds()+0.25 {
+			t.Errorf("step %d: connect_s p50 %.3f s, want the %v circuit build +0.25 s", i+1, p50, goldenCircuitBuild)
+		}
+		if p50 := num(t, st, "ttfb_s", "p50"); p50 > 0.25 {
+			t.Errorf("step %d: ttfb_s p50 %.3f s, want at most 0.25 s (the fake answers at once)", i+1, p50)
 		}
 		// The relay wrote what the fakes forwarded: the client's goodput,
 		// give or take the scrape times.
@@ -315,7 +316,6 @@ func testGoldenStreamsDie(t *testing.T) {
 workload:
   kind: bulk
   isolation: stream
-  timeout: 30s
 ramp:
   steps: [4]
   step_duration: 8s

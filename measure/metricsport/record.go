@@ -50,12 +50,15 @@ func Observations(records []ScrapeRecord, url string, underLoad func(time.Time) 
 		if url != "" && r.URL != url {
 			continue
 		}
-		o := Observation{At: r.At, Err: r.Error}
+		// Stamp, not At: the values are tor's at the response, and a
+		// slow scrape's start would place them too early.
+		at := r.Stamp()
+		o := Observation{At: at, Err: r.Error, Slow: r.Slow}
 		if underLoad != nil {
-			o.UnderLoad = underLoad(r.At)
+			o.UnderLoad = underLoad(at)
 		}
 		if r.OK {
-			s := NewRelaySnapshot(ScrapeOf(r), r.At)
+			s := NewRelaySnapshot(ScrapeOf(r), at)
 			o.Snapshot = &s
 		} else if o.Err == "" {
 			o.Err = "scrape failed (no error recorded)"

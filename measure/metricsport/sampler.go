@@ -88,7 +88,7 @@ func (s *Sampler) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for _, u := range s.URLs {
 		wg.Go(func() {
-			sc := scraper{url: u, client: client, timeout: timeout, maxBody: maxBody, keep: s.KeepFamily}
+			sc := scraper{url: u, client: client, timeout: timeout, maxBody: maxBody, keep: s.KeepFamily, slowAfter: interval / 2}
 			t := time.NewTicker(interval)
 			defer t.Stop()
 			for {
@@ -157,6 +157,8 @@ type scraper struct {
 	timeout time.Duration
 	maxBody int64
 	keep    func(string) bool
+	// slowAfter marks a scrape that took longer as Slow.
+	slowAfter time.Duration
 }
 
 // scrape does one GET and never fails: every outcome becomes a record.
@@ -181,6 +183,7 @@ func (sc scraper) scrape(ctx context.Context) ScrapeRecord {
 		}
 		rec.OK, rec.Kind, rec.Error = false, kind, err.Error()
 		rec.DurationMS = float64(time.Since(start).Microseconds()) / 1000
+		rec.Slow = sc.slow(start)
 		return rec
 	}
 
@@ -193,6 +196,9 @@ func (sc scraper) scrape(ctx context.Context) ScrapeRecord {
 		return fail(FailConnect, err)
 	}
 	defer resp.Body.Close()
+	// tor read its counters between the request and this response: the
+	// record's Stamp is the midpoint.
+	rec.ResponseMS = float64(time.Since(start).Microseconds()) / 1000
 	rec.HTTPStatus = resp.StatusCode
 	body, err := io.ReadAll(io.LimitReader(resp.Body, sc.maxBody+1))
 	if err != nil {
@@ -215,7 +221,14 @@ func (sc scraper) scrape(ctx context.Context) ScrapeRecord {
 	rec.OK = true
 	rec.Families = parsed.Filter(sc.keep).Families
 	rec.DurationMS = float64(time.Since(start).Microseconds()) / 1000
+	rec.Slow = sc.slow(start)
 	return rec
+}
+
+// slow reports whether a scrape begun at start took more than half the
+// interval: its values are placed less precisely (ScrapeRecord.Slow).
+func (sc scraper) slow(start time.Time) bool {
+	return sc.slowAfter > 0 && time.Since(start) > sc.slowAfter
 }
 
 func isTimeout(err error) bool {

@@ -256,3 +256,45 @@ func TestSamplerStopsWhenTheLogCannotBeWritten(t *testing.T) {
 		t.Error("Run kept going until the context ended; it must stop at the first write error")
 	}
 }
+
+// TestSamplerStampsAtTheResponse: a MetricsPort that takes 200 ms to
+// answer read its counters about 200 ms after the scrape began. The record
+// says when the response came, places the values at the midpoint, and
+// marks the scrape slow (more than half the 300 ms interval).
+func TestSamplerStampsAtTheResponse(t *testing.T) {
+	fixture := readFixture(t, "relay-idle.prom")
+	var delay atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(time.Duration(delay.Load()))
+		w.Write(fixture)
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		delay time.Duration
+		slow  bool
+	}{{0, false}, {200 * time.Millisecond, true}} {
+		delay.Store(int64(tc.delay))
+		out := &lineWriter{}
+		s := &Sampler{URLs: []string{srv.URL}, Interval: 300 * time.Millisecond, Timeout: 250 * time.Millisecond, Out: out}
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		if err := s.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		recs := out.records(t)
+		if len(recs) != 1 || !recs[0].OK {
+			t.Fatalf("delay %v: records %+v, want one successful scrape", tc.delay, recs)
+		}
+		r := recs[0]
+		resp := time.Duration(r.ResponseMS * float64(time.Millisecond))
+		if resp < tc.delay || r.DurationMS < r.ResponseMS || r.Slow != tc.slow {
+			t.Errorf("delay %v: resp_ms %v, dur_ms %v, slow %v; want the response after the delay and slow %v", tc.delay, r.ResponseMS, r.DurationMS, r.Slow, tc.slow)
+		}
+		if got, want := r.Stamp().Sub(r.At), resp/2; (got - want).Abs() > time.Microsecond {
+			t.Errorf("delay %v: stamped %v after the start, want %v (half the time to the response)", tc.delay, got, want)
+		}
+		if obs := Observations(recs, "", nil); !obs[0].At.Equal(r.Stamp()) || obs[0].Slow != tc.slow || !obs[0].Snapshot.At.Equal(r.Stamp()) {
+			t.Errorf("delay %v: observation at %v (slow %v), want the stamp %v", tc.delay, obs[0].At, obs[0].Slow, r.Stamp())
+		}
+	}
+}

@@ -52,7 +52,11 @@ type SignalConfig struct {
 
 // Observation is one scrape of one relay as the signal detector sees it.
 type Observation struct {
+	// At is when the values were read (ScrapeRecord.Stamp).
 	At time.Time
+	// Slow marks a scrape that took more than half the sampling interval
+	// (ScrapeRecord.Slow): At is less precise.
+	Slow bool
 	// Snapshot is nil when the scrape failed.
 	Snapshot *RelaySnapshot
 	// Err says why the scrape failed; empty when Snapshot is set.

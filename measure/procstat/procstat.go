@@ -76,30 +76,39 @@ func ReadProcess(pid int) (cpuSeconds float64, rssBytes int64, err error) {
 	return (utime + stime) / userHZ, pages * int64(os.Getpagesize()), nil
 }
 
-// ReadMachine returns the busy CPU seconds of all cores from /proc/stat.
-func ReadMachine() (busySeconds float64, err error) {
+// ReadMachine returns the busy CPU seconds of all cores from /proc/stat,
+// and their total (busy, idle and iowait): busy over total between two
+// readings is the machine's utilisation, at most 1 by construction, where
+// busy over wall-clock time times the cores is not (the kernel's ticks and
+// the sampler's clock drift apart by a few per cent).
+func ReadMachine() (busySeconds, totalSeconds float64, err error) {
 	data, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	line, _, _ := strings.Cut(string(data), "\n")
 	f := strings.Fields(line)
 	if len(f) < 6 || f[0] != "cpu" {
-		return 0, fmt.Errorf("unexpected /proc/stat first line %q", line)
+		return 0, 0, fmt.Errorf("unexpected /proc/stat first line %q", line)
 	}
-	// user nice system idle iowait irq softirq steal ...: busy is all but
-	// idle and iowait.
-	var busy float64
+	// user nice system idle iowait irq softirq steal guest guest_nice:
+	// busy is all but idle and iowait; guest time is already in user and
+	// nice, so neither sum counts it.
+	var busy, total float64
 	for j, v := range f[1:] {
 		x, err := strconv.ParseFloat(v, 64)
 		if err != nil {
-			return 0, fmt.Errorf("unexpected /proc/stat value %q", v)
+			return 0, 0, fmt.Errorf("unexpected /proc/stat value %q", v)
 		}
-		if j != 3 && j != 4 && j < 8 {
+		if j >= 8 {
+			break
+		}
+		total += x
+		if j != 3 && j != 4 {
 			busy += x
 		}
 	}
-	return busy / userHZ, nil
+	return busy / userHZ, total / userHZ, nil
 }
 
 // Sampler samples a changing set of processes, and the machine, at a fixed
@@ -138,8 +147,9 @@ func (s *Sampler) Run(ctx context.Context) error {
 
 func (s *Sampler) sampleOnce(now time.Time) error {
 	var samples []rundir.ProcessSample
-	if busy, err := ReadMachine(); err == nil {
-		samples = append(samples, rundir.ProcessSample{Time: now.UTC(), Name: rundir.MachineName, Role: rundir.RoleMachine, CPUSeconds: busy, Cores: runtime.NumCPU()})
+	if busy, total, err := ReadMachine(); err == nil {
+		samples = append(samples, rundir.ProcessSample{Time: now.UTC(), Name: rundir.MachineName, Role: rundir.RoleMachine,
+			CPUSeconds: busy, TotalCPUSeconds: total, Cores: runtime.NumCPU()})
 	}
 	for _, p := range s.Processes() {
 		smp := rundir.ProcessSample{Time: now.UTC(), Name: p.Name, Role: p.Role, PID: p.PID}
@@ -167,11 +177,16 @@ func (s *Sampler) sampleOnce(now time.Time) error {
 
 // Utilisation returns, for consecutive samples a and b of one process, the
 // share of one core it used between them (1.0 = a whole core); for machine
-// samples, the share of all cores.
+// samples, the share of all cores: busy over total CPU time when both
+// samples have the total (TotalCPUSeconds), else busy time over wall-clock
+// time and cores (samples written before the total was recorded).
 func Utilisation(a, b rundir.ProcessSample) float64 {
 	dt := b.Time.Sub(a.Time).Seconds()
 	if dt <= 0 || a.Err != "" || b.Err != "" {
 		return 0
+	}
+	if a.TotalCPUSeconds > 0 && b.TotalCPUSeconds > a.TotalCPUSeconds {
+		return (b.CPUSeconds - a.CPUSeconds) / (b.TotalCPUSeconds - a.TotalCPUSeconds)
 	}
 	u := (b.CPUSeconds - a.CPUSeconds) / dt
 	if b.Cores > 0 {

@@ -61,19 +61,22 @@ func TestReadProcessGone(t *testing.T) {
 }
 
 func TestReadMachine(t *testing.T) {
-	a, err := ReadMachine()
+	a, ta, err := ReadMachine()
 	if err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(200 * time.Millisecond)
 	for time.Now().Before(deadline) {
 	}
-	b, err := ReadMachine()
+	b, tb, err := ReadMachine()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if b-a < 0.1 {
 		t.Errorf("machine busy time grew by %.2f s during a 0.2 s busy loop", b-a)
+	}
+	if ta < a || tb-ta < b-a {
+		t.Errorf("total CPU time %.2f → %.2f grew less than busy %.2f → %.2f", ta, tb, a, b)
 	}
 }
 
@@ -123,7 +126,10 @@ func TestSamplerWritesEveryProcessAndSurvivesExit(t *testing.T) {
 	if childErrors == 0 {
 		t.Error("the killed child was never recorded as gone")
 	}
-	if u := Utilisation(machine[0], machine[len(machine)-1]); u < 0 || u > 1.01 {
+	if machine[0].TotalCPUSeconds <= 0 {
+		t.Errorf("machine sample without its total CPU time: %+v", machine[0])
+	}
+	if u := Utilisation(machine[0], machine[len(machine)-1]); u < 0 || u > 1 {
 		t.Errorf("machine utilisation %.2f outside 0..1", u)
 	}
 }
@@ -266,5 +272,28 @@ func TestQuotaUsageOfABusyLoop(t *testing.T) {
 	t.Logf("%+v", use)
 	if !ok || use.QuotaShare > 1.15 || use.QuotaShare < 0.5 || use.ThrottledShare < 0.5 {
 		t.Errorf("busy loop under a 0.25-core quota: %+v, %v; want about the whole quota used and most periods throttled", use, ok)
+	}
+}
+
+// TestMachineUtilisation: with the total CPU time the machine's share is
+// busy over total, so a clock that ticked 3 % more than the kernel's
+// (the 1.01 seen in a run) cannot push it over 1; without it (old files)
+// busy seconds per wall-clock second over the cores.
+func TestMachineUtilisation(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	machine := func(at time.Duration, busy, total float64) rundir.ProcessSample {
+		return rundir.ProcessSample{Time: t0.Add(at), Name: rundir.MachineName, Role: rundir.RoleMachine, CPUSeconds: busy, TotalCPUSeconds: total, Cores: 2}
+	}
+	// 1 s of wall clock; the kernel counted 1.94 s of the 2 cores' time,
+	// all of it busy.
+	if u := Utilisation(machine(0, 100, 400), machine(time.Second, 101.94, 401.94)); u != 1 {
+		t.Errorf("all busy: utilisation %v, want 1", u)
+	}
+	if u := Utilisation(machine(0, 100, 400), machine(time.Second, 100.5, 402)); u != 0.25 {
+		t.Errorf("0.5 of 2 s busy: utilisation %v, want 0.25", u)
+	}
+	old := func(at time.Duration, busy float64) rundir.ProcessSample { return machine(at, busy, 0) }
+	if u := Utilisation(old(0, 100), old(2*time.Second, 103)); u != 0.75 {
+		t.Errorf("without the total: utilisation %v, want 3 busy s / 2 s / 2 cores = 0.75", u)
 	}
 }

@@ -18,6 +18,7 @@ package verdict
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/relaybench/relaybench/measure"
 )
@@ -29,13 +30,18 @@ const mib = 1 << 20
 type Verdict struct {
 	// LoadUnit is what a step's load counts: "streams" or "req/s".
 	LoadUnit string
-	// Capacity is the highest sustained goodput, its step and load, and
-	// whether (and why) it is only a lower bound of the relay's capacity;
-	// nil when it is unknown because no step carried any bytes.
-	Capacity *measure.Capacity
+	// Capacity is the highest sustained goodput of a healthy step, its
+	// step and load, the last healthy step beside it, and whether (and
+	// why) it is only a lower bound of the relay's capacity; nil when it
+	// is unknown, NoCapacity says why.
+	Capacity   *measure.Capacity
+	NoCapacity string
 	// Onset is the first overloaded step with the signals that fired
 	// there and their evidence; nil when no overload signal fired.
 	Onset *measure.Onset
+	// LatencyRules are the connect and ttfb rules: the lines say where
+	// one could not judge for want of samples.
+	LatencyRules []measure.LatencyRule
 	// Bottlenecks are the processes (or the machine) at their CPU limit,
 	// step by step in step order.
 	Bottlenecks []Bottleneck
@@ -56,7 +62,8 @@ type Bottleneck struct {
 
 // Of takes the verdict of a.
 func Of(a *measure.Analysis) Verdict {
-	v := Verdict{LoadUnit: a.LoadUnit, Capacity: a.Capacity, Onset: a.Onset, Gates: a.Gates, Problems: a.Problems}
+	v := Verdict{LoadUnit: a.LoadUnit, Capacity: a.Capacity, NoCapacity: a.NoCapacity, Onset: a.Onset,
+		LatencyRules: a.LatencyRules, Gates: a.Gates, Problems: a.Problems}
 	for _, s := range a.Steps {
 		for _, b := range s.Bottlenecks {
 			v.Bottlenecks = append(v.Bottlenecks, Bottleneck{Step: s.Step, Load: s.Load, Bottleneck: b})
@@ -86,7 +93,8 @@ const (
 	// KindCapacity: the capacity, its step and load (a LineLowerBound
 	// line follows when it is only a lower bound).
 	KindCapacity Kind = iota + 1
-	// KindCapacityUnknown: no step carried any bytes.
+	// KindCapacityUnknown: no step carried any bytes, or none was
+	// healthy.
 	KindCapacityUnknown
 	// KindOnset: the overload onset and its signals.
 	KindOnset
@@ -115,6 +123,11 @@ const (
 	// LineGatePassed and LineGateFailed are one gate each.
 	LineGatePassed
 	LineGateFailed
+	// LineLastHealthy names the last healthy step beside the capacity.
+	LineLastHealthy
+	// LineRuleNotApplied says that a latency rule could not judge the
+	// run or some steps: too few samples for a p95.
+	LineRuleNotApplied
 )
 
 // Section is one paragraph of the verdict: a head and the lines under it.
@@ -170,12 +183,21 @@ func (s *Section) item(text string) { s.Lines = append(s.Lines, Line{Kind: LineI
 func (v Verdict) capacity() Section {
 	c := v.Capacity
 	if c == nil {
-		return Section{Kind: KindCapacityUnknown, Head: "capacity: unknown (no step carried any bytes)"}
+		why := v.NoCapacity
+		if why == "" {
+			why = "no step carried any bytes"
+		}
+		return Section{Kind: KindCapacityUnknown, Head: "capacity: unknown (" + why + ")"}
 	}
 	s := Section{Kind: KindCapacity, Head: fmt.Sprintf("capacity: %.2f MiB/s (95%% CI %.2f–%.2f) at step %d (%d %s)",
 		c.Goodput.Mean/mib, c.Goodput.Low/mib, c.Goodput.High/mib, c.Step+1, c.Load, v.LoadUnit)}
 	if c.RelayWrittenBps > 0 {
 		s.Head += fmt.Sprintf("; the relay read %.2f and wrote %.2f MiB/s there", c.RelayReadBps/mib, c.RelayWrittenBps/mib)
+	}
+	if h := c.LastHealthy; h != nil {
+		s.Lines = append(s.Lines, Line{Kind: LineLastHealthy, Text: fmt.Sprintf(
+			"last healthy step: step %d (%d %s) at %.2f MiB/s, the highest load up to the onset at which no errors, connect or ttfb rule fired",
+			h.Step+1, h.Load, v.LoadUnit, h.Goodput.Mean/mib)})
 	}
 	if c.LowerBound {
 		s.Lines = append(s.Lines, Line{Kind: LineLowerBound, Text: "this is a LOWER BOUND of the relay's capacity, not its capacity:"})
@@ -189,7 +211,9 @@ func (v Verdict) capacity() Section {
 func (v Verdict) onset() Section {
 	o := v.Onset
 	if o == nil {
-		return Section{Kind: KindNoOnset, Head: "overload onset: none seen"}
+		s := Section{Kind: KindNoOnset, Head: "overload onset: none seen"}
+		v.rulesNotApplied(&s)
+		return s
 	}
 	s := Section{Kind: KindOnset, Head: fmt.Sprintf("overload onset: step %d (%d %s), cause %s", o.Step+1, o.Load, v.LoadUnit, o.Cause)}
 	for _, sig := range o.Signals {
@@ -199,5 +223,25 @@ func (v Verdict) onset() Section {
 		s.Lines = append(s.Lines, Line{Kind: LineGeneratorBound,
 			Text: "the load generator was at its limit at this step: client-side signals may describe it rather than the relay"})
 	}
+	v.rulesNotApplied(&s)
 	return s
+}
+
+// rulesNotApplied adds a line for each latency rule that could not judge
+// the run, or some of its steps, for want of samples: "none seen" then
+// does not mean "fine".
+func (v Verdict) rulesNotApplied(s *Section) {
+	for _, r := range v.LatencyRules {
+		switch {
+		case r.Insufficient != "":
+			s.Lines = append(s.Lines, Line{Kind: LineRuleNotApplied, Text: fmt.Sprintf("%s rule not applied: %s", r.Name, r.Insufficient)})
+		case len(r.SkippedSteps) > 0:
+			var steps []string
+			for _, st := range r.SkippedSteps {
+				steps = append(steps, fmt.Sprint(st+1))
+			}
+			s.Lines = append(s.Lines, Line{Kind: LineRuleNotApplied, Text: fmt.Sprintf("%s rule did not judge step %s: fewer than %d samples",
+				r.Name, strings.Join(steps, ", "), measure.MinLatencySamples)})
+		}
+	}
 }

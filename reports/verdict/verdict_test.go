@@ -69,6 +69,35 @@ func TestSectionsOfAMeasuredCapacity(t *testing.T) {
 	})
 }
 
+// TestSectionsOfHealthAndRules: the last healthy step stands beside the
+// capacity; a latency rule that lacked samples says so, also when no onset
+// was seen; a capacity withheld says why.
+func TestSectionsOfHealthAndRules(t *testing.T) {
+	a := &measure.Analysis{LoadUnit: "streams",
+		Capacity: &measure.Capacity{Step: 1, Load: 2, Goodput: measure.Estimate{N: 8, Mean: 3 << 20, Low: 2.75 * (1 << 20), High: 3.25 * (1 << 20)},
+			LastHealthy: &measure.StepRef{Step: 2, Load: 4, Goodput: measure.Estimate{Mean: 2.5 * (1 << 20)}}},
+		LatencyRules: []measure.LatencyRule{
+			{Name: "connect", Insufficient: "insufficient samples: the first step has 5 connect samples, a p95 needs at least 20"},
+			{Name: "ttfb", SkippedSteps: []int{3, 4}},
+		},
+	}
+	rules := []Line{
+		{LineRuleNotApplied, "connect rule not applied: insufficient samples: the first step has 5 connect samples, a p95 needs at least 20"},
+		{LineRuleNotApplied, "ttfb rule did not judge step 4, 5: fewer than 20 samples"},
+	}
+	checkSections(t, Of(a).Sections(), []Section{
+		{Kind: KindCapacity, Head: "capacity: 3.00 MiB/s (95% CI 2.75–3.25) at step 2 (2 streams)",
+			Lines: []Line{{LineLastHealthy, "last healthy step: step 3 (4 streams) at 2.50 MiB/s, the highest load up to the onset at which no errors, connect or ttfb rule fired"}}},
+		{Kind: KindNoOnset, Head: "overload onset: none seen", Lines: rules},
+	})
+	a.Capacity, a.NoCapacity = nil, "streams failed or slowed from the first step on (onset at step 1, errors): no healthy step to take it from"
+	a.Onset = &measure.Onset{Step: 0, Load: 1, Cause: "errors"}
+	checkSections(t, Of(a).Sections(), []Section{
+		{Kind: KindCapacityUnknown, Head: "capacity: unknown (streams failed or slowed from the first step on (onset at step 1, errors): no healthy step to take it from)"},
+		{Kind: KindOnset, Head: "overload onset: step 1 (1 streams), cause errors", Lines: rules},
+	})
+}
+
 func checkSections(t *testing.T, got, want []Section) {
 	t.Helper()
 	if len(got) != len(want) {

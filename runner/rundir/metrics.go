@@ -18,7 +18,7 @@ import (
 // JSON shape (one line each; keys short because a 30-minute run writes ~1800
 // lines per URL):
 //
-//	{"url":"http://127.0.0.1:9035/metrics","t":"2025-11-23T08:26:34.01Z","dur_ms":1.9,"ok":true,
+//	{"url":"http://127.0.0.1:9035/metrics","t":"2025-11-23T08:26:34.01Z","dur_ms":1.9,"resp_ms":1.2,"ok":true,
 //	 "fam":[{"n":"tor_relay_load_socket_total","t":"gauge","k":["state"],"s":[[["opened"],19],[[""],19968]]},
 //	        {"n":"tor_relay_load_tcp_exhaustion_total","t":"counter","s":[[[],0]]}, ...]}
 //	{"url":"...","t":"...","dur_ms":800.2,"ok":false,"kind":"timeout","err":"no complete answer within 800ms: ..."}
@@ -35,11 +35,19 @@ import (
 // 0.4.9 scrape ~12.7 KB instead of ~19.7 KB (label maps) or ~26 KB (text).
 type ScrapeRecord struct {
 	URL string `json:"url"`
-	// At is when the scrape started (UTC).
+	// At is when the scrape started (UTC). The counters were read later,
+	// when tor answered: Stamp is the time to place them at.
 	At time.Time `json:"t"`
 	// DurationMS is the wall time of request, body read and parse.
 	DurationMS float64 `json:"dur_ms"`
-	OK         bool    `json:"ok"`
+	// ResponseMS is the time from At to the response's headers; 0 when
+	// no response came (or for a record written before the field existed).
+	ResponseMS float64 `json:"resp_ms,omitempty"`
+	// Slow marks a scrape that took more than half the sampling interval:
+	// its Stamp may be off by up to half its duration, so rates over the
+	// intervals next to it are rough.
+	Slow bool `json:"slow,omitempty"`
+	OK   bool `json:"ok"`
 	// Kind classifies a failure: see metricsport's Fail constants.
 	Kind FailureKind `json:"kind,omitempty"`
 	// Error is the failure message; empty when OK.
@@ -51,6 +59,23 @@ type ScrapeRecord struct {
 	BodyHead string `json:"body_head,omitempty"`
 	// Families holds every kept family of a successful scrape.
 	Families []MetricFamily `json:"fam,omitempty"`
+}
+
+// Stamp is when the scraped values were read: tor renders the metrics
+// between receiving the request and sending the response, so the midpoint
+// of At and the response is the best estimate, off by at most half of
+// ResponseMS. Without ResponseMS it is the midpoint of the whole scrape.
+// Stamping at At instead puts a slow scrape's values too early and skews
+// the rates of the intervals around it.
+func (r ScrapeRecord) Stamp() time.Time {
+	ms := r.ResponseMS
+	if ms <= 0 {
+		ms = r.DurationMS
+	}
+	if !(ms > 0) || math.IsInf(ms, 0) {
+		return r.At
+	}
+	return r.At.Add(time.Duration(ms / 2 * float64(time.Millisecond)))
 }
 
 // FailureKind classifies why a scrape failed (the metricsport sampler
@@ -110,6 +135,13 @@ func (r ScrapeRecord) AppendJSON(b []byte) []byte {
 		dur = 0 // JSON cannot hold it; a duration is never legitimately non-finite
 	}
 	b = strconv.AppendFloat(b, math.Round(dur*1000)/1000, 'f', -1, 64)
+	if resp := r.ResponseMS; resp > 0 && !math.IsInf(resp, 0) {
+		b = append(b, `,"resp_ms":`...)
+		b = strconv.AppendFloat(b, math.Round(resp*1000)/1000, 'f', -1, 64)
+	}
+	if r.Slow {
+		b = append(b, `,"slow":true`...)
+	}
 	b = append(b, `,"ok":`...)
 	b = strconv.AppendBool(b, r.OK)
 	if r.Kind != "" {

@@ -28,7 +28,14 @@ type Record struct {
 	// ConnectNS is the SOCKS connect time, including tor's circuit build
 	// and stream attach; 0 when a kept-alive connection was reused.
 	ConnectNS int64 `json:"connect_ns"`
+	// WroteNS is when the request had been written to the attached
+	// stream: after the SOCKS connect on a new connection, at once on a
+	// reused one; 0 when it never was. Records written before the field
+	// existed lack it (see AttachedTTFB).
+	WroteNS int64 `json:"wrote_ns"`
 	// TTFBNS is the time to the first response byte, 0 if none arrived.
+	// It includes the SOCKS connect of a new connection; AttachedTTFB is
+	// the wait on the attached stream alone.
 	TTFBNS int64 `json:"ttfb_ns"`
 	// TTLBNS is the time until the request ended: the last body byte for a
 	// success, the failure or cut otherwise.
@@ -51,6 +58,22 @@ func (r *Record) OK() bool { return r.Error == "" }
 // End returns when the request ended.
 func (r *Record) End() time.Time { return r.Start.Add(time.Duration(r.TTLBNS)) }
 
+// AttachedTTFB returns the time from the request being written on the
+// attached stream to the first response byte, and false when no first
+// byte arrived. For a record without WroteNS (written before it existed)
+// it is TTFBNS less the SOCKS connect, which is the same up to the few
+// microseconds of writing the request.
+func (r *Record) AttachedTTFB() (time.Duration, bool) {
+	if r.TTFBNS <= 0 {
+		return 0, false
+	}
+	wrote := r.WroteNS
+	if wrote <= 0 {
+		wrote = r.ConnectNS
+	}
+	return time.Duration(max(r.TTFBNS-wrote, 0)), true
+}
+
 // Error classes of a Record. A class is short, stable and meant for
 // grouping; Record.Detail holds the full error text. The runner classifies
 // errors (runner.ClassifyError); the analysis groups by class.
@@ -58,9 +81,18 @@ const (
 	// ClassSocksUnreachable: the SocksPort itself could not be reached (tor
 	// not running, wrong address), or no endpoint was left to dial.
 	ClassSocksUnreachable = "socks-unreachable"
-	// ClassTimeout: the request hit the workload's per-request timeout, or
-	// a network timeout.
+	// ClassTimeout: no first response byte within workload.timeout of the
+	// request's start (SOCKS connect included), or a network timeout.
 	ClassTimeout = "timeout"
+	// ClassStall: the stream received no byte for workload.stall_timeout
+	// after its request was written, and relaybench ended it. A failure:
+	// a stuck stream or circuit, not a slow one.
+	ClassStall = "stall"
+	// ClassUnsent: open loop (churn) only. The pacer's schedule called for
+	// the request, but the load generator never sent it before the step
+	// ended (all its workers were busy). A failure of the load generator:
+	// see StepSummary.Offered and Sent.
+	ClassUnsent = "unsent"
 	// ClassShortRead: the body ended before its announced length (circuit
 	// or stream torn down mid-transfer).
 	ClassShortRead = "short-read"
@@ -85,9 +117,12 @@ const (
 // statuses other than 2xx.
 
 // StepSummary is one step's outcome: one JSON line in steps.jsonl, written
-// as the step ends. Counts and latencies exclude requests that started
-// during the warm-up; Bytes and Goodput count the bytes received after the
-// warm-up, whenever their request started.
+// as the step ends. Counts and latencies are those of the requests that
+// ended after the warm-up, wherever they started: a request that fails
+// after the warm-up counts as failed even if it started in it. (Before
+// this rule, steps.jsonl counted only the requests that started after the
+// warm-up.) Bytes and Goodput count the bytes received after the warm-up,
+// whenever their request started.
 type StepSummary struct {
 	// Repetition is the 0-based repetition of the ramp the step belongs to.
 	Repetition int `json:"rep"`
@@ -101,9 +136,9 @@ type StepSummary struct {
 	End   time.Time `json:"end"`
 	// WarmupEnd is Start plus the scenario's warm-up.
 	WarmupEnd time.Time `json:"warmup_end"`
-	// Requests started after the warm-up: OK + Cut + the sum of Errors.
+	// Requests ended after the warm-up: OK + Cut + the sum of Errors.
 	Requests int `json:"requests"`
-	// Warmup is the number of requests started within the warm-up.
+	// Warmup is the number of requests that ended within the warm-up.
 	Warmup int `json:"warmup"`
 	// OK is the number of successful requests.
 	OK int `json:"ok"`
@@ -111,6 +146,12 @@ type StepSummary struct {
 	Cut int `json:"cut"`
 	// Errors counts failed requests by class.
 	Errors map[string]int `json:"errors,omitempty"`
+	// Offered is, in the open loop (churn), the number of requests the
+	// pacer scheduled in the step; Sent how many of them the load
+	// generator sent (the rest are recorded as ClassUnsent). Both 0 in the
+	// closed loop.
+	Offered int `json:"offered,omitempty"`
+	Sent    int `json:"sent,omitempty"`
 	// Bytes is the body bytes received in the measured window.
 	Bytes int64 `json:"bytes"`
 	// SecondBytes holds the body bytes received in each second since
@@ -122,9 +163,9 @@ type StepSummary struct {
 	// successful or cut stream's bytes in the measured window over its
 	// time in it.
 	StreamGoodputP50 float64 `json:"stream_goodput_p50"`
-	// Latency percentiles over the step's requests after the warm-up:
-	// SOCKS connect (new connections only), first byte, and last byte
-	// (successes only).
+	// Latency percentiles over the step's requests that ended after the
+	// warm-up: SOCKS connect (new connections only), first byte from the
+	// request's start, and last byte (successes only).
 	ConnectP50 time.Duration `json:"connect_p50"`
 	ConnectP95 time.Duration `json:"connect_p95"`
 	TTFBP50    time.Duration `json:"ttfb_p50"`
@@ -202,9 +243,14 @@ type ProcessSample struct {
 	CPUSeconds float64 `json:"cpu_s"`
 	// RSSBytes is the resident set size (0 for the machine).
 	RSSBytes int64 `json:"rss,omitempty"`
-	// Cores is the number of CPUs (machine samples only): busy seconds per
-	// second divided by Cores is the machine's utilisation.
+	// Cores is the number of CPUs (machine samples only).
 	Cores int `json:"cores,omitempty"`
+	// TotalCPUSeconds is the machine's cumulative CPU time of all cores,
+	// busy, idle and iowait (machine samples only): between two samples,
+	// the growth of CPUSeconds over the growth of TotalCPUSeconds is the
+	// machine's utilisation, at most 1. Files written before it existed
+	// lack it; their utilisation is busy seconds per second over Cores.
+	TotalCPUSeconds float64 `json:"total_cpu_s,omitempty"`
 	// Err says why the process could not be read (it exited, say).
 	Err string `json:"err,omitempty"`
 

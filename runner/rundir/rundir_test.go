@@ -2,6 +2,7 @@ package rundir
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -178,5 +179,49 @@ func TestReadRunDirectory(t *testing.T) {
 	}
 	if want := []string{CircuitsFile}; !slices.Equal(r.Truncated, want) {
 		t.Errorf("truncated %q, want %q", r.Truncated, want)
+	}
+}
+
+func TestAttachedTTFB(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		rec  Record
+		want time.Duration
+		ok   bool
+	}{
+		{"new connection", Record{ConnectNS: 300e6, WroteNS: 301e6, TTFBNS: 350e6}, 49 * time.Millisecond, true},
+		{"reused connection", Record{WroteNS: 1e5, TTFBNS: 40e6}, 40*time.Millisecond - 100*time.Microsecond, true},
+		{"record from before wrote_ns", Record{ConnectNS: 300e6, TTFBNS: 350e6}, 50 * time.Millisecond, true},
+		{"no first byte", Record{ConnectNS: 300e6, WroteNS: 301e6}, 0, false},
+	} {
+		got, ok := tc.rec.AttachedTTFB()
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("%s: AttachedTTFB = %v, %v; want %v, %v", tc.name, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestScrapeStampAndRoundTrip(t *testing.T) {
+	at := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	rec := ScrapeRecord{URL: "http://127.0.0.1:9035/metrics", At: at, DurationMS: 620, ResponseMS: 600, Slow: true, OK: true}
+	// tor rendered the values somewhere between the request (At) and
+	// the response (At + 600 ms): the midpoint.
+	if got, want := rec.Stamp(), at.Add(300*time.Millisecond); !got.Equal(want) {
+		t.Errorf("Stamp = %v, want %v", got, want)
+	}
+	old := ScrapeRecord{At: at, DurationMS: 10}
+	if got, want := old.Stamp(), at.Add(5*time.Millisecond); !got.Equal(want) {
+		t.Errorf("Stamp without resp_ms = %v, want the midpoint of the scrape %v", got, want)
+	}
+	line := rec.AppendJSON(nil)
+	if !bytes.Contains(line, []byte(`"resp_ms":600,"slow":true`)) {
+		t.Errorf("line %s lacks resp_ms and slow", line)
+	}
+	var back ScrapeRecord
+	if err := json.Unmarshal(line, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.ResponseMS != 600 || !back.Slow || !back.Stamp().Equal(rec.Stamp()) {
+		t.Errorf("read back %+v, want resp_ms 600 and slow", back)
 	}
 }
