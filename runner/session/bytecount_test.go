@@ -163,6 +163,7 @@ func TestRelayWrittenAgreesWithTheTargetsWrites(t *testing.T) {
 	sc.Ramp.StepDuration = scenarios.Duration(10 * time.Second)
 	sc.Ramp.Warmup = scenarios.Duration(3 * time.Second)
 	sc.Payload.Size = 1 << 20
+	fitTimeouts(sc)
 	limit := fmt.Sprintf("%d bytes", rate)
 	sc.Target.Testnet.Torrc = map[string]string{"BandwidthRate": limit, "BandwidthBurst": limit}
 	if err := sc.Validate(); err != nil {
