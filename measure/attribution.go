@@ -249,3 +249,21 @@ func judgeCapacity(c *Capacity, steps []StepResult, onset *Onset, liveRelay bool
 		c.Reasons = append(c.Reasons, "the relay under test is a live relay reached through tor clients, and its own counters did not show it at its limit: this is the capacity of the path through it")
 	}
 }
+
+// Bound words whose limit c is, for a lower bound: "machine-bound",
+// "load-generator-bound", "network-bound", "whose limit is unknown", with
+// "path capacity, " before it for a live relay's path; "relay-bound" for
+// the relay's own.
+func (c *Capacity) Bound() string {
+	var b string
+	switch c.Attribution {
+	case AttributionUnknown, "":
+		b = "whose limit is unknown"
+	default:
+		b = string(c.Attribution) + "-bound"
+	}
+	if c.Path {
+		b = "path capacity, " + b
+	}
+	return b
+}

@@ -37,7 +37,8 @@ func (a *Analysis) Failed() []Gate {
 }
 
 // gates evaluates th on a. What each threshold measures:
-//   - min_capacity: the capacity's mean goodput (see Capacity);
+//   - min_capacity: the capacity's mean goodput (see Capacity); its
+//     Detail says when that is a lower bound and whose limit it is;
 //   - max_p95_ttfb: the p95 time to first byte on the attached stream
 //     (StepResult.TTFB) at every step up to and including the capacity
 //     step, the load the relay is said to carry (steps beyond it are
@@ -55,6 +56,12 @@ func gates(a *Analysis, th scenarios.Thresholds) []Gate {
 			g.Value = units.MiBps(c.Goodput.Mean)
 			g.Passed = c.Goodput.Mean >= limit
 			g.Detail = fmt.Sprintf("capacity %s at step %d (%d %s)", g.Value, c.Step+1, c.Load, a.LoadUnit)
+			if c.LowerBound {
+				// Passing on a lower bound is sound (the relay carries at
+				// least that); failing on one says only that the limit
+				// hit first was someone else's.
+				g.Detail += fmt.Sprintf(", a lower bound (%s): not the relay's own capacity", c.Bound())
+			}
 		} else {
 			g.Value = "none"
 			g.Detail = cmp.Or(a.NoCapacity, "no step carried any bytes")

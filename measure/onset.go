@@ -136,6 +136,9 @@ type Capacity struct {
 	// 0 without MetricsPort data.
 	RelayReadBps    float64 `json:"relay_read_bps"`
 	RelayWrittenBps float64 `json:"relay_written_bps"`
+	// RelayEfficiency is the relay's bytes written per CPU-second there
+	// (StepResult.RelayEfficiency); 0 when unknown.
+	RelayEfficiency float64 `json:"relay_bytes_per_cpu_s,omitempty"`
 	// LowerBound is true when the relay can carry more than this: no
 	// overload was reached, or the limit was not the relay's (Attribution
 	// is not AttributionRelay: always a lower bound then).
@@ -408,6 +411,7 @@ func findCapacity(steps []StepResult, onset *Onset, liveRelay bool) (*Capacity, 
 	if best.Relay != nil {
 		c.RelayReadBps, c.RelayWrittenBps = best.Relay.ReadBps, best.Relay.WrittenBps
 	}
+	c.RelayEfficiency = best.RelayEfficiency
 	judgeCapacity(c, steps, onset, liveRelay)
 	return c, ""
 }

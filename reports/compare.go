@@ -108,9 +108,6 @@ func (c *Comparison) regressionText(r Regression, pct float64) string {
 	msg := fmt.Sprintf("%s: %s %s → %s (%+.2f%%, %s), %s by more than %g%%",
 		where, metricLabel(r.Metric), value(r.Metric, r.A, true), value(r.Metric, r.B, true), r.DeltaPct,
 		benchmath.Comparison{P: r.P, N1: r.NA, N2: r.NB}, dir, pct)
-	if r.LowerBound {
-		msg += "; a capacity compared is a lower bound: the drop may be the load generator's"
-	}
 	return msg
 }
 
@@ -365,8 +362,8 @@ func (c *Comparison) layout() cmpLayout {
 			return "none (no step carried bytes)"
 		}
 		s := fmt.Sprintf("step %d (%d %s)", r.Step+1, r.Load, lu)
-		if r.LowerBound {
-			s += ", lower bound"
+		if b := r.Bound(); b != "" {
+			s += ", " + b
 		}
 		return s
 	}

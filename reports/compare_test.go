@@ -118,9 +118,45 @@ func TestCompareRateLimitRaised(t *testing.T) {
 		if !slices.Equal(loads, []int{1, 2, 4, 8}) {
 			t.Errorf("%v reversed: goodput regressions at loads %v, want every step; all: %+v", pair, loads, regs)
 		}
-		if !slices.ContainsFunc(regs, func(r Regression) bool { return r.Metric == MetricCapacity }) {
-			t.Errorf("%v reversed: no capacity regression in %+v", pair, regs)
+		// The recorded runs kept no MetricsPort or process samples: nothing
+		// shows the relay was the limit, so each capacity is a lower bound
+		// whose limit is unknown, and its drop is not a regression.
+		if slices.ContainsFunc(regs, func(r Regression) bool { return r.Metric == MetricCapacity }) {
+			t.Errorf("%v reversed: a capacity regression between lower bounds in %+v", pair, regs)
 		}
+		if note := back.LowerBoundText(); !strings.Contains(note, "capacity not gated: "+pair[1]+"'s is a lower bound, whose limit is unknown") {
+			t.Errorf("%v reversed: lower-bound note %q", pair, note)
+		}
+	}
+}
+
+// TestCapacityRegressionOnlyBetweenRelayCapacities: a significant drop of
+// the capacity is a regression when both sides are the relay's; when
+// either is a lower bound (here machine-bound) it is shown, not gated, and
+// the compare text says whose limit each side is.
+func TestCapacityRegressionOnlyBetweenRelayCapacities(t *testing.T) {
+	base := synthetic(map[int][2][]float64{1: {series(6, 3e6, 1e4), series(6, 0.1, 0)}})
+	worse := synthetic(map[int][2][]float64{1: {series(6, 1e6, 1e4), series(6, 0.1, 0)}})
+	base.Capacity.Attribution, worse.Capacity.Attribution = measure.AttributionRelay, measure.AttributionRelay
+	isCapacity := func(r Regression) bool { return r.Metric == MetricCapacity }
+	c := Compare(base, worse, WithNames("a", "b"))
+	if !slices.ContainsFunc(c.Regressions(10), isCapacity) || c.LowerBoundText() != "" {
+		t.Errorf("relay-bound 3 → 1 MB/s: regressions %+v, note %q; want a capacity regression and no note", c.Regressions(10), c.LowerBoundText())
+	}
+	worse.Capacity.LowerBound, worse.Capacity.Attribution = true, measure.AttributionMachine
+	c = Compare(base, worse, WithNames("a", "b"))
+	if slices.ContainsFunc(c.Regressions(10), isCapacity) {
+		t.Errorf("relay-bound vs machine-bound: capacity regression %+v, want none", c.Regressions(10))
+	}
+	if want := "b vs a: capacity not gated: b's is a lower bound, machine-bound, not the relay's capacity; not counted as a regression"; c.LowerBoundText() != want {
+		t.Errorf("note %q, want %q", c.LowerBoundText(), want)
+	}
+	var b bytes.Buffer
+	if err := c.Text(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "step 1 (1 streams), relay-bound") || !strings.Contains(b.String(), "step 1 (1 streams), lower bound, machine-bound") {
+		t.Errorf("compare text does not say whose limit each capacity is:\n%s", b.String())
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 
 	"golang.org/x/perf/benchmath"
 
@@ -174,8 +175,33 @@ type CapacityRef struct {
 	Step int `json:"step"`
 	Load int `json:"load"`
 	// LowerBound is measure.Capacity.LowerBound: the relay can carry
-	// more than this, so a difference may be the load generator's.
+	// more than this, so a difference may be another limit's.
 	LowerBound bool `json:"lower_bound"`
+	// Attribution is whose limit the capacity is
+	// (measure.Capacity.Attribution); Path marks a live relay's path
+	// capacity.
+	Attribution measure.Attribution `json:"attribution,omitempty"`
+	Path        bool                `json:"path,omitempty"`
+}
+
+// capacityRef is c as one side of a comparison.
+func capacityRef(c *measure.Capacity) *CapacityRef {
+	return &CapacityRef{Step: c.Step, Load: c.Load, LowerBound: c.LowerBound, Attribution: c.Attribution, Path: c.Path}
+}
+
+// Bound says whose limit the capacity is: "relay-bound", "lower bound,
+// machine-bound", "lower bound, path capacity, whose limit is unknown".
+func (r *CapacityRef) Bound() string {
+	c := measure.Capacity{LowerBound: r.LowerBound, Attribution: r.Attribution, Path: r.Path}
+	switch {
+	case r.LowerBound && r.Attribution != "":
+		return "lower bound, " + c.Bound()
+	case r.LowerBound:
+		return "lower bound"
+	case r.Attribution != "":
+		return c.Bound()
+	}
+	return ""
 }
 
 // OnsetComparison puts the two runs' overload onsets side by side. They
@@ -285,9 +311,6 @@ type Regression struct {
 	NB       int     `json:"n_b"`
 	DeltaPct float64 `json:"delta_pct"`
 	P        float64 `json:"p"`
-	// LowerBound is true for a capacity of which either side is a lower
-	// bound: the drop may be the load generator's, not the relay's.
-	LowerBound bool `json:"lower_bound,omitempty"`
 	// Message is the one line a CI log shows.
 	Message string `json:"message"`
 }
@@ -389,11 +412,11 @@ func Compare(base, other *measure.Analysis, opts ...CompareOption) *Comparison {
 
 	var capA, capB []float64
 	if bc := base.Capacity; bc != nil {
-		c.Capacity.A = &CapacityRef{Step: bc.Step, Load: bc.Load, LowerBound: bc.LowerBound}
+		c.Capacity.A = capacityRef(bc)
 		capA = bc.RepGoodput
 	}
 	if oc := other.Capacity; oc != nil {
-		c.Capacity.B = &CapacityRef{Step: oc.Step, Load: oc.Load, LowerBound: oc.LowerBound}
+		c.Capacity.B = capacityRef(oc)
 		capB = oc.RepGoodput
 	}
 	c.Capacity.SameStep = c.Capacity.A != nil && c.Capacity.B != nil && c.Capacity.A.Load == c.Capacity.B.Load
@@ -577,7 +600,8 @@ func summarise(values []float64, th *benchmath.Thresholds) (SampleSummary, *benc
 // capacity down by more than pct, or a step's median TTFB p50 or p95 up by
 // more than pct. A change that is not significant is never a regression,
 // however large: with these samples it cannot be told from noise; nor is
-// one that was not tested (OutcomeTooFew, see TooFew).
+// one that was not tested (OutcomeTooFew, see TooFew); nor a capacity of
+// which either side is a lower bound (see LowerBoundText).
 func (c *Comparison) Regressions(pct float64) []Regression {
 	var out []Regression
 	add := func(m MetricComparison, load, stepA, stepB int) {
@@ -592,9 +616,6 @@ func (c *Comparison) Regressions(pct float64) []Regression {
 			Metric: m.Metric, Load: load, StepA: stepA, StepB: stepB,
 			A: m.A.Median, B: m.B.Median, NA: m.A.N, NB: m.B.N, DeltaPct: d, P: m.P,
 		}
-		if m.Metric == MetricCapacity {
-			r.LowerBound = c.Capacity.A.LowerBound || c.Capacity.B.LowerBound
-		}
 		r.Message = c.regressionText(r, pct)
 		out = append(out, r)
 	}
@@ -606,10 +627,32 @@ func (c *Comparison) Regressions(pct float64) []Regression {
 			add(m, s.Load, *s.StepA, *s.StepB)
 		}
 	}
-	if ca, cb := c.Capacity.A, c.Capacity.B; ca != nil && cb != nil {
+	if ca, cb := c.Capacity.A, c.Capacity.B; ca != nil && cb != nil && !ca.LowerBound && !cb.LowerBound {
 		add(c.Capacity.Goodput, cb.Load, ca.Step, cb.Step)
 	}
 	return out
+}
+
+// LowerBoundText says that the capacities were not gated because one is
+// a lower bound (whose limit it is), or "" when both are the relay's or
+// either is missing. A lower bound's drop may be the machine's, the load
+// generator's or the test network's, not the relay's: never a regression.
+func (c *Comparison) LowerBoundText() string {
+	ca, cb := c.Capacity.A, c.Capacity.B
+	if ca == nil || cb == nil || !ca.LowerBound && !cb.LowerBound {
+		return ""
+	}
+	var parts []string
+	for _, side := range []struct {
+		name string
+		ref  *CapacityRef
+	}{{c.A.Name, ca}, {c.B.Name, cb}} {
+		if side.ref.LowerBound {
+			parts = append(parts, fmt.Sprintf("%s's is a %s", side.name, side.ref.Bound()))
+		}
+	}
+	return fmt.Sprintf("%s vs %s: capacity not gated: %s, not the relay's capacity; not counted as a regression",
+		c.B.Name, c.A.Name, strings.Join(parts, " and "))
 }
 
 // TooFew counts the metrics with samples on both sides that were not

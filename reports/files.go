@@ -63,6 +63,9 @@ var csvColumns = []string{
 	"target_cpu", "clients_cpu", "harness_cpu", "machine_cpu",
 	"signals", "load_generator_bound",
 	"cut_share", "completed_share", "offered_rps", "achieved_rps",
+	"attribution", "relay_bytes_per_cpu_s",
+	"target_cpu_mean", "target_cpu_p90", "target_cpu_peak", "target_quota_cores", "target_throttled_share",
+	"machine_busy_p90", "machine_busy_peak", "foreign_cpu_p90",
 }
 
 // CSV writes steps.csv: one row per step.
@@ -107,6 +110,15 @@ func CSV(w io.Writer, a *measure.Analysis) error {
 		// gets them too; the rates only for the open loop.
 		share := func(n int) string { return opt(s.Requests, float64(n)/float64(max(s.Requests, 1))) }
 		row = append(row, share(s.Cut), share(s.OK), opt(int(s.OfferedRate), s.OfferedRate), opt(int(s.OfferedRate), s.AchievedRate))
+		// Whose limit held at the step (empty: none), the relay's bytes
+		// per CPU-second, and the CPU figures it was judged on: shares of
+		// the target's quota (of one core unconfined) and of the machine's
+		// cores, foreign load in cores.
+		tc, mb, fc := s.TargetCPU, s.MachineBusy, s.ForeignCPU
+		row = append(row, string(s.Attribution), optIf(s.RelayEfficiency > 0, s.RelayEfficiency),
+			opt(tc.Intervals, tc.Mean), opt(tc.Intervals, tc.P90), opt(tc.Intervals, tc.Peak),
+			optIf(s.TargetQuotaCores > 0, s.TargetQuotaCores), optIf(s.TargetPeriods > 0, s.TargetThrottledShare),
+			opt(mb.Intervals, mb.P90), opt(mb.Intervals, mb.Peak), opt(fc.Intervals, fc.P90))
 		if err := cw.Write(row); err != nil {
 			return err
 		}
@@ -115,8 +127,11 @@ func CSV(w io.Writer, a *measure.Analysis) error {
 	return cw.Error()
 }
 
-func opt(n int, v float64) string {
-	if n == 0 {
+func opt(n int, v float64) string { return optIf(n != 0, v) }
+
+// optIf is v, or empty (not measured) unless ok.
+func optIf(ok bool, v float64) string {
+	if !ok {
 		return ""
 	}
 	return strconv.FormatFloat(v, 'g', 8, 64)
@@ -152,9 +167,12 @@ const benchHeader = `# relaybench bench.txt: every line is one repetition, so be
 # independent samples of a run; the seconds and requests of one repetition are not).
 # BenchmarkRelay/.../streams=N (or rate=N): the repetition's goodput over the step's measured window,
 # the p50 and p95 time to first byte of its requests (left out when it had none), failed per request.
+# BenchmarkRelay/... also has the relay's bytes written per second of its CPU (B/relay-cpu-s, its
+# MetricsPort's written bytes over its CPU time) when both were measured: what to compare across tor builds.
 # BenchmarkRelayCapacity/...: the repetition's goodput at the run's capacity step; named
-# BenchmarkRelayCapacity/.../lowerbound=1 when the capacity is only a lower bound (no overload
-# reached, or the load generator was the limit), so that benchstat never pairs it with a measured one.
+# BenchmarkRelayCapacity/.../lowerbound=1/limit=WHO when the capacity is only a lower bound (WHO:
+# machine, load-generator, network or unknown; no overload reached, or the limit was not the relay's),
+# so that benchstat never pairs it with a measured one.
 `
 
 // Bench writes the run in Go benchmark format, for benchstat (`benchstat
@@ -184,13 +202,20 @@ func Bench(w io.Writer, a *measure.Analysis) error {
 			if r.TTFBP95 > 0 { // 0: no request of the repetition had a first byte
 				fmt.Fprintf(&b, "\t%.6f sec/ttfb-p50\t%.6f sec/ttfb-p95", r.TTFBP50, r.TTFBP95)
 			}
-			fmt.Fprintf(&b, "\t%.4f errors/req\n", errRate)
+			fmt.Fprintf(&b, "\t%.4f errors/req", errRate)
+			if r.RelayEfficiency > 0 {
+				fmt.Fprintf(&b, "\t%.0f B/relay-cpu-s", r.RelayEfficiency)
+			}
+			b.WriteString("\n")
 		}
 	}
 	if c := a.Capacity; c != nil {
 		name := "BenchmarkRelayCapacity/" + run
 		if c.LowerBound {
 			name += "/lowerbound=1"
+			if c.Attribution != "" {
+				name += "/limit=" + string(c.Attribution)
+			}
 		}
 		for _, g := range c.RepGoodput {
 			fmt.Fprintf(&b, "%s\t1\t%.3f MB/s\n", name, units.InMB(g))

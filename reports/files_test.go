@@ -41,49 +41,14 @@ func readSummaryFile(t *testing.T, path string) *measure.Analysis {
 // degraded is the real run bw4 (testdata/runs, a bridge limited to
 // BandwidthRate 4 MBytes, 2 repetitions of 1, 2, 4, 8 streams) with what
 // a bad run adds to its raw data, analysed as any run: the relay's
-// MetricsPort showing its rate limit reached, the machine CPU-saturated at
-// the first step (so the capacity there is a lower bound), three failed
-// requests at the last step, failed gates and a damaged input file.
+// MetricsPort showing its rate limit reached from the second step on, the
+// machine CPU-saturated at the first step (so the capacity there is a
+// machine-bound lower bound: the relay showed no limit of its own there),
+// three failed requests at the last step, failed gates and a damaged
+// input file.
 func degraded(t *testing.T) *measure.Analysis {
 	t.Helper()
-	r, err := measure.Load(filepath.Join("testdata", "runs", "bw4"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, last := r.Steps[0].Start, r.Steps[0].End
-	for _, s := range r.Steps {
-		first, last = minTime(first, s.Start), maxTime(last, s.End)
-	}
-	target := r.Info.Metrics[0].URL // run.json lists the target first
-	const relayRate = 3.3 * mib
-	for at := first.Add(-time.Second); !at.After(last.Add(time.Second)); at = at.Add(time.Second) {
-		secs := at.Sub(first).Seconds() + 1
-		r.Metrics = append(r.Metrics, metricsport.ScrapeRecord{URL: target, At: at, OK: true, Families: []metricsport.Family{
-			{Name: metricsport.FamilyTrafficBytes, Type: "counter", Samples: []metricsport.Sample{
-				{Name: metricsport.FamilyTrafficBytes, Labels: map[string]string{"direction": "read"}, Value: relayRate * secs},
-				{Name: metricsport.FamilyTrafficBytes, Labels: map[string]string{"direction": "written"}, Value: relayRate * secs},
-			}},
-			// The token bucket runs dry every second.
-			{Name: metricsport.FamilyRateLimitReached, Type: "counter", Samples: []metricsport.Sample{
-				{Name: metricsport.FamilyRateLimitReached, Labels: map[string]string{"side": "read"}, Value: secs},
-			}},
-		}})
-		// The relay at 6 % of a core; the machine's 2 cores 97 % busy
-		// during the first step of each repetition, 40 % otherwise.
-		busy := 0.8
-		for _, s := range r.Steps {
-			if s.Step == 0 && !at.Before(s.Start) && at.Before(s.End) {
-				busy = 1.94
-			}
-		}
-		machineCPU := 0.0
-		if n := len(r.Processes); n > 0 {
-			machineCPU = r.Processes[n-1].CPUSeconds + busy
-		}
-		r.Processes = append(r.Processes,
-			rundir.ProcessSample{Time: at, Name: "rbtarget", Role: "target", PID: 100, CPUSeconds: 0.06 * secs, RSSBytes: 60 << 20},
-			rundir.ProcessSample{Time: at, Name: rundir.MachineName, Role: rundir.RoleMachine, CPUSeconds: machineCPU, Cores: 2})
-	}
+	r := bw4WithRelay(t, true)
 	failed := 0
 	for i := range r.Records {
 		rec := &r.Records[i]
@@ -100,6 +65,69 @@ func degraded(t *testing.T) *measure.Analysis {
 	r.Scenario.Thresholds = scenarios.Thresholds{MinCapacity: &minCap, MaxErrorRate: &maxErrors}
 	r.Problems = append(r.Problems, "processes.jsonl: line 7 is damaged (invalid character 'x'); the lines before it are used")
 	return measure.Analyze(r)
+}
+
+// relayBound is the real run bw4 with the relay side it would have had:
+// its MetricsPort showing the rate limit reached at every step and the
+// machine 40 % busy, so that the capacity is the relay's (its rate
+// limiter's), not a lower bound.
+func relayBound(t *testing.T) *measure.Analysis {
+	t.Helper()
+	return measure.Analyze(bw4WithRelay(t, false))
+}
+
+// bw4WithRelay is the real run bw4 with MetricsPort scrapes of the target
+// (3.3 MiB/s read and written) and process samples (the relay at 6 % of a
+// core, the machine 40 % busy) every second. With saturated, the machine
+// is 97 % busy during the first step of each repetition and the rate limit
+// is reached only after it; otherwise the rate limit is reached every
+// second.
+func bw4WithRelay(t *testing.T, saturated bool) *measure.Run {
+	t.Helper()
+	r, err := measure.Load(filepath.Join("testdata", "runs", "bw4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, last := r.Steps[0].Start, r.Steps[0].End
+	for _, s := range r.Steps {
+		first, last = minTime(first, s.Start), maxTime(last, s.End)
+	}
+	target := r.Info.Metrics[0].URL // run.json lists the target first
+	const relayRate = 3.3 * mib
+	hits := 0.0
+	for at := first.Add(-time.Second); !at.After(last.Add(time.Second)); at = at.Add(time.Second) {
+		secs := at.Sub(first).Seconds() + 1
+		firstStep := false
+		for _, s := range r.Steps {
+			firstStep = firstStep || s.Step == 0 && !at.Before(s.Start) && at.Before(s.End)
+		}
+		if !saturated || !firstStep {
+			hits++ // the token bucket runs dry every second
+		}
+		r.Metrics = append(r.Metrics, metricsport.ScrapeRecord{URL: target, At: at, OK: true, Families: []metricsport.Family{
+			{Name: metricsport.FamilyTrafficBytes, Type: "counter", Samples: []metricsport.Sample{
+				{Name: metricsport.FamilyTrafficBytes, Labels: map[string]string{"direction": "read"}, Value: relayRate * secs},
+				{Name: metricsport.FamilyTrafficBytes, Labels: map[string]string{"direction": "written"}, Value: relayRate * secs},
+			}},
+			{Name: metricsport.FamilyRateLimitReached, Type: "counter", Samples: []metricsport.Sample{
+				{Name: metricsport.FamilyRateLimitReached, Labels: map[string]string{"side": "read"}, Value: hits},
+			}},
+		}})
+		// A file without the machine's total CPU time: its utilisation is
+		// busy seconds per second over the cores.
+		busy := 0.8
+		if saturated && firstStep {
+			busy = 1.94
+		}
+		machineCPU := 0.0
+		if n := len(r.Processes); n > 0 {
+			machineCPU = r.Processes[n-1].CPUSeconds + busy
+		}
+		r.Processes = append(r.Processes,
+			rundir.ProcessSample{Time: at, Name: "rbtarget", Role: "target", PID: 100, CPUSeconds: 0.06 * secs, RSSBytes: 60 << 20},
+			rundir.ProcessSample{Time: at, Name: rundir.MachineName, Role: rundir.RoleMachine, CPUSeconds: machineCPU, Cores: 2})
+	}
+	return r
 }
 
 func minTime(a, b time.Time) time.Time {
@@ -123,6 +151,7 @@ func TestReportFormatsGolden(t *testing.T) {
 	}{
 		{"bw4", analyzeRun(t, "bw4")},
 		{"degraded", degraded(t)},
+		{"relaybound", relayBound(t)},
 	} {
 		for _, f := range []struct {
 			ext   string
@@ -151,7 +180,8 @@ func TestTerminalVerdict(t *testing.T) {
 	}
 	out := b.String()
 	for _, want := range []string{
-		"capacity: 2.89 MiB/s", "LOWER BOUND", "overload onset: step 1 (1 streams), cause rate-limit",
+		"capacity: ≥ 2.89 MiB/s, machine-bound", "LOWER BOUND", "overload onset: step 2 (2 streams), cause rate-limit, relay-bound",
+		"55.0 MiB per second of its CPU", "foreign load", "a lower bound (machine-bound)",
 		"tor_relay_load_global_rate_limit_reached_total", "thresholds: FAILED", "FAIL min_capacity", "ok   max_error_rate",
 		"CPU-saturated", "problems with the raw data", "timeout:2", "(generator-bound)",
 	} {
@@ -184,24 +214,34 @@ func TestCSVHasOneRowPerStepWithTheRightColumns(t *testing.T) {
 			row[col["goodput_n"]] != "2" || row[col["goodput_n_of"]] != measure.EstimateRepetitions {
 			t.Errorf("row %d = %v, want load %d goodput %v", i, row, s.Load, s.Goodput.Mean)
 		}
-		if row[col["relay_written_bps"]] == "" || row[col["target_cpu"]] == "" || row[col["signals"]] == "" {
+		if row[col["relay_written_bps"]] == "" || row[col["target_cpu"]] == "" || (row[col["signals"]] == "") != (len(s.Signals) == 0) {
 			t.Errorf("row %d lacks the relay side: %v", i, row)
+		}
+		// Whose limit held: the machine at the first step, the relay's
+		// rate limiter after it; 3.3 MiB/s written at 6 % of a core.
+		want := map[bool]string{true: "machine", false: "relay"}[i == 0]
+		if row[col["attribution"]] != want || row[col["relay_bytes_per_cpu_s"]] != fmtG(s.RelayEfficiency) || s.RelayEfficiency == 0 ||
+			row[col["target_cpu_p90"]] == "" || row[col["machine_busy_p90"]] == "" {
+			t.Errorf("row %d: attribution %q, efficiency %q, target p90 %q, machine p90 %q: want %s and the figures",
+				i, row[col["attribution"]], row[col["relay_bytes_per_cpu_s"]], row[col["target_cpu_p90"]], row[col["machine_busy_p90"]], want)
 		}
 	}
 }
 
 // TestBenchFormatParses checks bench.txt is real Go benchmark format:
 // benchfmt (what benchstat reads) parses every line with its units, one
-// line per repetition and step with that repetition's values, one per
-// repetition for the capacity, named apart when it is a lower bound.
+// line per repetition and step with that repetition's values (the relay's
+// efficiency where measured), one per repetition for the capacity, named
+// apart when it is a lower bound, with whose limit it is.
 func TestBenchFormatParses(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		a        *measure.Analysis
 		capacity string
 	}{
-		{"measured capacity", analyzeRun(t, "bw4"), "BenchmarkRelayCapacity/scenario=bw4/target=testnet-relay-as-bridge/workload=bulk"},
-		{"lower bound", degraded(t), "BenchmarkRelayCapacity/scenario=bw4/target=testnet-relay-as-bridge/workload=bulk/lowerbound=1"},
+		{"relay-bound capacity", relayBound(t), "BenchmarkRelayCapacity/scenario=bw4/target=testnet-relay-as-bridge/workload=bulk"},
+		{"machine-bound lower bound", degraded(t), "BenchmarkRelayCapacity/scenario=bw4/target=testnet-relay-as-bridge/workload=bulk/lowerbound=1/limit=machine"},
+		{"no relay data: unknown lower bound", analyzeRun(t, "bw4"), "BenchmarkRelayCapacity/scenario=bw4/target=testnet-relay-as-bridge/workload=bulk/lowerbound=1/limit=unknown"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := tc.a
@@ -246,6 +286,15 @@ func TestBenchFormatParses(t *testing.T) {
 				}
 				if v, ok := res.Value("sec/ttfb-p95"); !ok || math.Abs(v-rep.TTFBP95) > 1e-6 {
 					t.Errorf("%s line %d: ttfb-p95 %v, want %v", res.Name, i, v, rep.TTFBP95)
+				}
+				// The relay's bytes per CPU-second, where it was measured:
+				// 3.3 MiB/s written at 6 % of a core.
+				v, ok := res.Value("B/relay-cpu-s")
+				if ok != (rep.RelayEfficiency > 0) || math.Abs(v-rep.RelayEfficiency) > 1 {
+					t.Errorf("%s line %d: B/relay-cpu-s %v (%v), want repetition %d's %v", res.Name, i, v, ok, rep.Rep, rep.RelayEfficiency)
+				}
+				if want := 3.3 * mib / 0.06; ok && math.Abs(v-want) > 0.01*want {
+					t.Errorf("%s line %d: B/relay-cpu-s %v, want 3.3 MiB/s over 0.06 cores = %.0f", res.Name, i, v, want)
 				}
 				if s.Goodput.N != a.Repetitions {
 					t.Errorf("step %d: goodput n %d", s.Step, s.Goodput.N)

@@ -164,14 +164,28 @@ func htmlCards(v verdict.Verdict) []htmlCard {
 			Value: fmt.Sprintf("%.2f MiB/s", finite(c.Goodput.Mean)/mib),
 			Sub: fmt.Sprintf("± %.2f (95%% CI %.2f–%.2f) at step %d (%d %s)", finite(c.Goodput.HalfWidth())/mib,
 				finite(c.Goodput.Low)/mib, finite(c.Goodput.High)/mib, c.Step+1, c.Load, v.LoadUnit)}
+		if c.Path {
+			card.Label = "path capacity"
+		}
 		if c.LowerBound {
 			card.Class, card.Badge, card.Value = "warn", "lower bound", "≥ "+card.Value
+		}
+		if c.Attribution != "" {
+			card.Sub += "; " + c.Bound()
+			if c.Attribution == measure.AttributionRelay {
+				card.Badge = "relay-bound"
+			}
 		}
 		out = append(out, card)
 		if c.RelayWrittenBps > 0 || c.RelayReadBps > 0 {
 			out = append(out, htmlCard{Label: "relay at capacity", Class: "ok",
 				Value: fmt.Sprintf("%.2f / %.2f MiB/s", finite(c.RelayReadBps)/mib, finite(c.RelayWrittenBps)/mib),
 				Sub:   "read / written, cells and overhead included"})
+		}
+		if c.RelayEfficiency > 0 {
+			out = append(out, htmlCard{Label: "relay efficiency", Class: "ok",
+				Value: fmt.Sprintf("%.1f MiB per CPU-s", finite(c.RelayEfficiency)/mib),
+				Sub:   "bytes the relay wrote per second of its CPU at the capacity step"})
 		}
 	} else {
 		why := v.NoCapacity
@@ -184,6 +198,9 @@ func htmlCards(v verdict.Verdict) []htmlCard {
 		card := htmlCard{Label: "overload onset", Class: "bad",
 			Value: fmt.Sprintf("step %d (%d %s)", o.Step+1, o.Load, v.LoadUnit),
 			Sub:   "cause: " + o.Cause}
+		if o.Attribution != "" {
+			card.Sub += "; limit: " + string(o.Attribution)
+		}
 		if o.LoadGeneratorBound {
 			card.Class, card.Badge = "warn", "generator-bound"
 		}
@@ -245,11 +262,11 @@ func verdictClass(k verdict.Kind) string {
 		return "capacity"
 	case verdict.KindOnset:
 		return "onset"
-	case verdict.KindNoOnset, verdict.KindThresholdsPassed, verdict.LineGatePassed:
+	case verdict.KindNoOnset, verdict.KindThresholdsPassed, verdict.LineGatePassed, verdict.LineLimitRelay:
 		return "ok"
 	case verdict.KindCapacityUnknown, verdict.KindThresholdsFailed, verdict.LineGateFailed:
 		return "bad"
-	case verdict.KindBottlenecks, verdict.KindProblems, verdict.LineLowerBound, verdict.LineGeneratorBound, verdict.LineRuleNotApplied:
+	case verdict.KindBottlenecks, verdict.KindProblems, verdict.LineLowerBound, verdict.LineGeneratorBound, verdict.LineRuleNotApplied, verdict.LineLimitOther:
 		return "warn"
 	}
 	return ""
@@ -422,12 +439,12 @@ func processTable(a *measure.Analysis) htmlTable {
 				if p.Name != pr.name || p.Role != pr.role {
 					continue
 				}
-				u := finite(p.Utilisation())
-				peak := finite(p.CPUPeak)
-				if p.Cores > 0 {
-					peak /= float64(p.Cores)
+				sh := p.Shares()
+				cell = htmlCell{Text: fmt.Sprintf("%.0f%% / %.0f%% / %.0f%%", finite(sh.Mean)*100, finite(p.UtilisationP90())*100, finite(sh.Peak)*100),
+					Class: warnIf(p.UtilisationP90() >= measure.BottleneckUtilisation)}
+				if p.QuotaCores > 0 {
+					cell.Tip = fmt.Sprintf("of its %.2f-core quota; throttled in %d of %d periods", p.QuotaCores, p.ThrottledPeriods, p.Periods)
 				}
-				cell = htmlCell{Text: fmt.Sprintf("%.0f%% / %.0f%%", u*100, peak*100), Class: warnIf(u >= measure.BottleneckUtilisation)}
 				rss = max(rss, p.RSSMax)
 			}
 			row.Cells = append(row.Cells, cell)

@@ -87,14 +87,17 @@ func bareAnalysis() *measure.Analysis {
 			StreamGoodput: dist(load*20, 200e3, 260e3),
 			Connect:       dist(load*20, 0.4, 0.9), TTFB: dist(load*20, 0.45, 1.1), TTLB: dist(load*20, 0.7, 1.6)})
 	}
+	const unmeasured = "neither the relay's MetricsPort nor its CPU was measured: whose limit this is cannot be told"
 	a.Capacity = &measure.Capacity{Step: 2, Load: 8, Goodput: a.Steps[2].Goodput, LowerBound: true,
-		Reasons: []string{"no overload signal fired: the relay may carry more than the highest load tried"}}
+		Reasons:     []string{"no overload signal fired: the relay may carry more than the highest load tried", unmeasured},
+		Attribution: measure.AttributionUnknown, AttributionEvidence: []string{unmeasured}}
 	a.Problems = []string{"metrics.jsonl is missing: no relay-side statistics"}
 	return a
 }
 
 // saturatedAnalysis has its onset at the fourth step, caused by
-// saturation while a tor client of the load generator was CPU-bound, with
+// saturation while a tor client of the load generator was CPU-bound (the
+// load generator's limit, so the capacity is its lower bound), with
 // relay counters, errors, failed gates and a timeline built from formulas.
 func saturatedAnalysis() *measure.Analysis {
 	a := &measure.Analysis{Version: 1, Scenario: "saturated", Target: "testnet relay as bridge", Workload: "bulk", LoadUnit: "streams",
@@ -125,6 +128,7 @@ func saturatedAnalysis() *measure.Analysis {
 			s.Bottlenecks = []measure.Bottleneck{{Kind: measure.BottleneckClient, Name: "load0", Utilisation: clientCPU[i],
 				Evidence: fmt.Sprintf("tor client load0 used %.0f%% of a core: the load generator, not the relay, was the limit", clientCPU[i]*100)}}
 			s.LoadGeneratorBound = true
+			s.Attribution, s.AttributionEvidence = measure.AttributionLoadGenerator, []string{s.Bottlenecks[0].Evidence}
 			s.Signals = []measure.Signal{
 				{Name: measure.SignalTTFB, Source: measure.SourceClient, Step: i, Load: load, Value: 5, Threshold: 2,
 					Evidence: "p95 time to first byte on the attached stream 2.50 s is 10.0× the first step's 250 ms (limit 2.0×; 80 and 20 samples)"},
@@ -175,12 +179,14 @@ func saturatedAnalysis() *measure.Analysis {
 	onsetAt := 45.0
 	tl.OnsetAt = &onsetAt
 	a.Timeline = tl
-	a.Onset = &measure.Onset{Step: 3, Load: 8, Cause: measure.SignalTTFB, Signals: a.Steps[3].Signals, LoadGeneratorBound: true}
+	a.Onset = &measure.Onset{Step: 3, Load: 8, Cause: measure.SignalTTFB, Signals: a.Steps[3].Signals, LoadGeneratorBound: true,
+		Attribution: measure.AttributionLoadGenerator, AttributionEvidence: a.Steps[3].AttributionEvidence}
 	// The onset step's ttfb rule fired: the capacity is the step before,
 	// the last healthy one, as measure puts it.
 	healthy := measure.StepRef{Step: 2, Load: 4, Goodput: a.Steps[2].Goodput}
 	a.Capacity = &measure.Capacity{Step: 2, Load: 4, Goodput: a.Steps[2].Goodput, LastHealthy: &healthy, RelayReadBps: a.Steps[2].Relay.ReadBps,
-		RelayWrittenBps: a.Steps[2].Relay.WrittenBps, LowerBound: true, Reasons: []string{"at the onset step (load 8): " + a.Steps[3].Bottlenecks[0].Evidence}}
+		RelayWrittenBps: a.Steps[2].Relay.WrittenBps, LowerBound: true, Reasons: []string{"at the onset step (load 8): " + a.Steps[3].Bottlenecks[0].Evidence},
+		Attribution: measure.AttributionLoadGenerator, AttributionEvidence: a.Steps[3].AttributionEvidence}
 	a.LatencyRules = []measure.LatencyRule{
 		{Name: measure.SignalConnect, Factor: 2, BaselineP95: 0.2, BaselineN: 10, Insufficient: "insufficient samples: the first step has 10 SOCKS connect (circuit build and stream attach) samples, a p95 needs at least 20"},
 		{Name: measure.SignalTTFB, Factor: 2, BaselineP95: 0.25, BaselineN: 20},
@@ -415,12 +421,22 @@ func TestHTMLVerdictClassesFollowTheValues(t *testing.T) {
 				}
 				if a.Capacity.LowerBound {
 					notes = append(notes, "warn")
+				} else if a.Capacity.Attribution == measure.AttributionRelay {
+					notes = append(notes, "ok") // limited by the relay under test
 				}
 			}
 			if a.Onset == nil {
 				blocks = append(blocks, "ok")
 			} else {
 				blocks = append(blocks, "onset")
+				// Whose limit, when its evidence says more than the
+				// signals listed: green for the relay, amber otherwise.
+				for _, e := range a.Onset.AttributionEvidence {
+					if !slices.ContainsFunc(a.Onset.Signals, func(sig measure.Signal) bool { return strings.Contains(e, sig.Evidence) }) {
+						notes = append(notes, map[bool]string{true: "ok", false: "warn"}[a.Onset.Attribution == measure.AttributionRelay])
+						break
+					}
+				}
 				if a.Onset.LoadGeneratorBound {
 					notes = append(notes, "warn")
 				}

@@ -55,7 +55,8 @@ type RankEntry struct {
 
 // Rank ranks variants (in scenario order, the first being the baseline)
 // by the mean goodput of their capacity. A variant whose capacity is a
-// lower bound still ranks by it; the table says so.
+// lower bound still ranks by it; the table marks it ("≥") and says whose
+// limit each capacity is.
 func Rank(variants []NamedAnalysis) *Ranking {
 	r := &Ranking{}
 	order := slices.Clone(variants)
@@ -130,16 +131,19 @@ func (r *Ranking) table(w io.Writer, rend tw.Renderer) error {
 		opts = append(opts, tablewriter.WithRenderer(rend))
 	}
 	t := tablewriter.NewTable(w, opts...)
-	t.Header([]string{"rank", "variant", "capacity MiB/s ±95%", "at load", "vs best", "p", "overload onset", "differs from baseline"})
+	t.Header([]string{"rank", "variant", "capacity MiB/s ±95%", "at load", "limit", "vs best", "p", "overload onset", "differs from baseline"})
 	var notes []string
 	for _, e := range r.Entries {
-		capText, at := "-", "-"
+		capText, at, limit := "-", "-", "-"
 		if c := e.Capacity; c != nil {
 			capText = fmt.Sprintf("%.2f ± %.2f", c.Goodput.Mean/mib, c.Goodput.HalfWidth()/mib)
 			if c.LowerBound {
-				capText += " (≥)"
+				capText = "≥ " + capText
 			}
 			at = fmt.Sprintf("step %d (%d)", c.Step+1, c.Load)
+			if c.Attribution != "" {
+				limit = c.Bound()
+			}
 		}
 		delta, p := "best", ""
 		if e.VsBest != nil {
@@ -156,14 +160,14 @@ func (r *Ranking) table(w io.Writer, rend tw.Renderer) error {
 		if len(e.Failed) > 0 {
 			notes = append(notes, fmt.Sprintf("%s failed thresholds: %s", e.Variant, strings.Join(e.Failed, ", ")))
 		}
-		if err := t.Append([]string{fmt.Sprint(e.Rank), e.Variant, capText, at, delta, p, onset, strings.Join(diffs, " ")}); err != nil {
+		if err := t.Append([]string{fmt.Sprint(e.Rank), e.Variant, capText, at, limit, delta, p, onset, strings.Join(diffs, " ")}); err != nil {
 			return err
 		}
 	}
 	if err := t.Render(); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, `capacity is the mean over the repetitions at the capacity step, ± its 95% interval (n = repetitions). "vs best" is the change of the median of the repetitions' capacities against the best variant, "~" when the Mann-Whitney U test finds no significant difference (p >= 0.05), "too few repetitions to test" below `+fmt.Sprint(MinRepetitions)+` repetitions per variant; "(≥)" marks a capacity that is a lower bound.`)
+	fmt.Fprintln(w, `capacity is the mean over the repetitions at the capacity step, ± its 95% interval (n = repetitions). "vs best" is the change of the median of the repetitions' capacities against the best variant, "~" when the Mann-Whitney U test finds no significant difference (p >= 0.05), "too few repetitions to test" below `+fmt.Sprint(MinRepetitions)+` repetitions per variant; "≥" marks a capacity that is a lower bound, and "limit" says whose limit it is (relay-bound: the relay's own; otherwise the machine's, the load generator's, the test network's, or unknown), so a lower bound ranks by a number that is not the relay's.`)
 	for _, n := range notes {
 		fmt.Fprintln(w, n)
 	}

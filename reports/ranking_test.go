@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/relaybench/relaybench/measure"
 )
 
 // TestRankTestsRepetitions: variants rank by capacity; each is compared
@@ -35,5 +37,35 @@ func TestRankTestsRepetitions(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("ranking text lacks %q:\n%s", want, b.String())
 		}
+	}
+}
+
+// TestRankMarksLowerBoundsAndWhoseLimit: a variant whose capacity is a
+// machine-bound lower bound still ranks by it, marked "≥" with its limit;
+// a relay-bound one says so.
+func TestRankMarksLowerBoundsAndWhoseLimit(t *testing.T) {
+	relay := synthetic(map[int][2][]float64{1: {series(6, 2e6, 1e4), series(6, 0.1, 0)}})
+	relay.Capacity.Attribution = measure.AttributionRelay
+	machine := synthetic(map[int][2][]float64{1: {series(6, 3e6, 1e4), series(6, 0.1, 0)}})
+	machine.Capacity.LowerBound, machine.Capacity.Attribution = true, measure.AttributionMachine
+	r := Rank([]NamedAnalysis{{Name: "quota", Analysis: relay}, {Name: "free", Analysis: machine}})
+	var b bytes.Buffer
+	if err := r.Text(&b); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(b.String(), "\n")
+	row := func(variant string) string {
+		for _, l := range lines {
+			if strings.Contains(l, " "+variant+" ") {
+				return l
+			}
+		}
+		return ""
+	}
+	if free := row("free"); !strings.Contains(free, "≥ 2.88 ± 0.02") || !strings.Contains(free, "machine-bound") {
+		t.Errorf("free's row %q: want its capacity marked ≥ and machine-bound", free)
+	}
+	if quota := row("quota"); !strings.Contains(quota, "relay-bound") || strings.Contains(quota, "≥") {
+		t.Errorf("quota's row %q: want relay-bound, not a lower bound", quota)
 	}
 }

@@ -141,9 +141,9 @@ func TestAnalysisFromRawData(t *testing.T) {
 			if err := json.Unmarshal(b, &doc); err != nil {
 				t.Fatal(err)
 			}
-			if doc.Version != 2 || doc.Steps[0].Goodput.N != a.Repetitions || doc.Steps[0].Goodput.Of != "repetitions" || len(doc.Capacity.RepGoodput) != a.Repetitions {
-				t.Errorf("summary.json: version %d, step 1 goodput n %d of %q, capacity samples %d; want 2, %d repetitions",
-					doc.Version, doc.Steps[0].Goodput.N, doc.Steps[0].Goodput.Of, len(doc.Capacity.RepGoodput), a.Repetitions)
+			if doc.Version != measure.AnalysisVersion || doc.Steps[0].Goodput.N != a.Repetitions || doc.Steps[0].Goodput.Of != "repetitions" || len(doc.Capacity.RepGoodput) != a.Repetitions {
+				t.Errorf("summary.json: version %d, step 1 goodput n %d of %q, capacity samples %d; want %d, %d repetitions",
+					doc.Version, doc.Steps[0].Goodput.N, doc.Steps[0].Goodput.Of, len(doc.Capacity.RepGoodput), measure.AnalysisVersion, a.Repetitions)
 			}
 		})
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/relaybench/relaybench/measure"
 	"github.com/relaybench/relaybench/reports/verdict"
+	"github.com/relaybench/relaybench/runner/rundir"
 	"github.com/relaybench/relaybench/runner/units"
 )
 
@@ -50,20 +51,34 @@ func renderStepTable(w io.Writer, a *measure.Analysis, opts ...tablewriter.Optio
 func StepColumns(a *measure.Analysis) []string {
 	return []string{
 		"step", a.LoadUnit, "goodput MiB/s ±95%", "stream p50 MiB/s", "connect p50/p95",
-		"TTFB p50/p95/p99", "TTLB p95 (done)", "errors", "relay rd/wr MiB/s", "relay CPU", "signals",
+		"TTFB p50/p95/p99", "TTLB p95 (done)", "errors", "relay rd/wr MiB/s", "relay CPU mean/p90",
+		"relay MiB/CPU-s", "machine p90", "limit", "signals",
 	}
 }
 
 // StepRow is one step of the step table, in StepColumns' order.
 func StepRow(a *measure.Analysis, s measure.StepResult) []string {
-	relayRW, relayCPU := "-", "-"
+	relayRW, relayCPU, efficiency, machine, limit := "-", "-", "-", "-", "-"
 	if s.Relay != nil && s.Relay.Seconds > 0 {
 		relayRW = fmt.Sprintf("%.2f/%.2f", s.Relay.ReadBps/mib, s.Relay.WrittenBps/mib)
 	}
 	for _, p := range s.Processes {
-		if p.Role == "target" {
-			relayCPU = fmt.Sprintf("%.0f%%", p.CPU*100)
+		switch rundir.ProcessRole(p.Role) {
+		case rundir.RoleTarget:
+			// Of its quota when confined, of one core when not.
+			relayCPU = fmt.Sprintf("%.0f/%.0f%%", p.Utilisation()*100, p.UtilisationP90()*100)
+			if p.QuotaCores > 0 {
+				relayCPU += fmt.Sprintf(" of %.2f", p.QuotaCores)
+			}
+		case rundir.RoleMachine:
+			machine = fmt.Sprintf("%.0f%%", p.UtilisationP90()*100)
 		}
+	}
+	if s.RelayEfficiency > 0 {
+		efficiency = fmt.Sprintf("%.1f", s.RelayEfficiency/mib)
+	}
+	if s.Attribution != "" {
+		limit = string(s.Attribution)
 	}
 	var sigs []string
 	for _, g := range s.Signals {
@@ -83,6 +98,9 @@ func StepRow(a *measure.Analysis, s measure.StepResult) []string {
 		errorsCell(s),
 		relayRW,
 		relayCPU,
+		efficiency,
+		machine,
+		limit,
 		strings.Join(sigs, " "),
 	}
 }

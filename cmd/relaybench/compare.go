@@ -73,7 +73,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	}
 
 	var comps []*reports.Comparison
-	var regressions, untested []string
+	var regressions, untested, ungated []string
 	for _, other := range loaded[1:] {
 		base := loaded[0]
 		c := session.Compare(base, other)
@@ -86,6 +86,10 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 			// check passes on what it could test and says what it could not.
 			if note := c.TooFewText(); note != "" {
 				untested = append(untested, note)
+			}
+			// Nor is a lower bound's drop: it may be another limit's.
+			if note := c.LowerBoundText(); note != "" {
+				ungated = append(ungated, note)
 			}
 		}
 	}
@@ -139,14 +143,22 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(out, "  none")
 	}
 	list(regressions)
-	if len(untested) > 0 {
-		const head = "not tested (too few repetitions; not counted as regressions):"
-		if *format == "markdown" {
-			fmt.Fprintf(out, "\n%s\n\n", head)
-		} else {
-			fmt.Fprintln(out, head)
+	for _, notes := range []struct {
+		head  string
+		items []string
+	}{
+		{"not tested (too few repetitions; not counted as regressions):", untested},
+		{"capacities not gated (a lower bound is not the relay's capacity; not counted as regressions):", ungated},
+	} {
+		if len(notes.items) == 0 {
+			continue
 		}
-		list(untested)
+		if *format == "markdown" {
+			fmt.Fprintf(out, "\n%s\n\n", notes.head)
+		} else {
+			fmt.Fprintln(out, notes.head)
+		}
+		list(notes.items)
 	}
 	if len(regressions) == 0 {
 		return nil

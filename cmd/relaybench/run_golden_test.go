@@ -490,8 +490,9 @@ func describe(t *testing.T, g goldenRun, conclusions bool) []byte {
 }
 
 // environmental are summary.json fields that depend on the machine, not on
-// the run: the bottlenecks its load causes.
-var environmental = []string{"steps[].bottlenecks"}
+// the run: the bottlenecks its load causes, and whose limit held at a step
+// (present only when one did).
+var environmental = []string{"steps[].bottlenecks", "steps[].attribution", "steps[].attribution_evidence"}
 
 // fieldPaths lists the paths of every field of v, array elements merged
 // (steps[].goodput.mean), sorted, environmental ones left out; so a renamed
@@ -528,12 +529,16 @@ func fieldPaths(v any) []string {
 var (
 	numberRE = regexp.MustCompile(`\d+(\.\d+)?`)
 	borderRE = regexp.MustCompile(`^[┌├└][─┬┼┴┐┤┘]*$`)
+	// boundRE is whose limit a capacity or an onset was: the machine's
+	// on a busy machine, unknown on a quiet one.
+	boundRE = regexp.MustCompile(`\b(relay|machine|load-generator|network)-bound\b|whose limit is unknown`)
 )
 
 // maskStdout is stdout with the run directory named RUNDIR, the table's
 // rules dropped and its cells trimmed (their widths follow the numbers),
-// every number replaced by N and the lines that depend on the machine's
-// load (bottlenecks, the generator-bound mark) left out.
+// every number replaced by N and what depends on the machine's load left
+// out or masked: the bottlenecks, the generator-bound mark, the step
+// table's limit column (LIMIT) and whose limit a capacity is (WHO-bound).
 func maskStdout(g goldenRun) string {
 	var env []string
 	for _, s := range g.summary["steps"].([]any) {
@@ -541,7 +546,14 @@ func maskStdout(g goldenRun) string {
 			env = append(env, bn.(map[string]any)["evidence"].(string))
 		}
 	}
+	// Whose limit the capacity is, and why, follows the machine's load too.
+	if c, ok := g.summary["capacity"].(map[string]any); ok {
+		for _, e := range asList(c["attribution_evidence"]) {
+			env = append(env, e.(string))
+		}
+	}
 	var b strings.Builder
+	limitColumn := -1
 	for _, line := range strings.Split(strings.ReplaceAll(g.stdout, g.dir, "RUNDIR"), "\n") {
 		switch {
 		case borderRE.MatchString(line):
@@ -552,11 +564,19 @@ func maskStdout(g goldenRun) string {
 			continue
 		case strings.HasPrefix(line, "│"):
 			var cells []string
-			for _, c := range strings.Split(strings.Trim(line, "│"), "│") {
+			for i, c := range strings.Split(strings.Trim(line, "│"), "│") {
 				c = strings.TrimSpace(strings.ReplaceAll(c, "(generator-bound)", ""))
+				switch {
+				case c == "limit":
+					limitColumn = i
+				case i == limitColumn:
+					c = "LIMIT"
+				}
 				cells = append(cells, c)
 			}
 			line = "| " + strings.Join(cells, " | ") + " |"
+		default:
+			line = boundRE.ReplaceAllString(line, "WHO-bound")
 		}
 		b.WriteString(numberRE.ReplaceAllString(line, "N") + "\n")
 	}

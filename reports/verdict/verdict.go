@@ -10,14 +10,16 @@
 // carries a kind taken from the value it words, so that a renderer styles
 // it (report.html's colours) without ever reading its words.
 //
-// A conclusion added to measure.Capacity or measure.Onset (whose limit a
-// capacity is, say) reaches the reports by wording it here, as a clause of
-// a head or a Line of a new Kind: the renderers only map kinds to
-// styles.
+// A conclusion added to measure.Capacity or measure.Onset reaches the
+// reports by wording it here, as a clause of a head or a Line of a new
+// Kind: the renderers only map kinds to styles. Whose limit a capacity or
+// an onset is (measure.Attribution) is such a clause ("≥ 21.60 MiB/s,
+// machine-bound") with LineLimitRelay or LineLimitOther lines.
 package verdict
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/relaybench/relaybench/measure"
@@ -90,8 +92,10 @@ type Kind int
 const (
 	// The kinds of sections.
 
-	// KindCapacity: the capacity, its step and load (a LineLowerBound
-	// line follows when it is only a lower bound).
+	// KindCapacity: the capacity, its step and load, and whose limit it
+	// is (a LineLowerBound line and its reasons follow when it is only a
+	// lower bound, a LineLimitRelay line and its evidence when the relay
+	// was the limit).
 	KindCapacity Kind = iota + 1
 	// KindCapacityUnknown: no step carried any bytes, or none was
 	// healthy.
@@ -128,6 +132,14 @@ const (
 	// LineRuleNotApplied says that a latency rule could not judge the
 	// run or some steps: too few samples for a p95.
 	LineRuleNotApplied
+	// LineLimitRelay says that the relay under test was the limit (the
+	// capacity's or the onset's attribution); its evidence follows as
+	// items.
+	LineLimitRelay
+	// LineLimitOther says whose limit it was when not the relay's (the
+	// machine, the load generator, the test network) or that it is
+	// unknown; its evidence follows as items.
+	LineLimitOther
 )
 
 // Section is one paragraph of the verdict: a head and the lines under it.
@@ -189,10 +201,27 @@ func (v Verdict) capacity() Section {
 		}
 		return Section{Kind: KindCapacityUnknown, Head: "capacity: unknown (" + why + ")"}
 	}
-	s := Section{Kind: KindCapacity, Head: fmt.Sprintf("capacity: %.2f MiB/s (95%% CI %.2f–%.2f) at step %d (%d %s)",
-		c.Goodput.Mean/mib, c.Goodput.Low/mib, c.Goodput.High/mib, c.Step+1, c.Load, v.LoadUnit)}
+	label, value := "capacity", fmt.Sprintf("%.2f MiB/s", c.Goodput.Mean/mib)
+	if c.Path {
+		label = "path capacity"
+	}
+	// A lower bound is printed as one, with whose limit it is, before
+	// anything else: "≥ 21.60 MiB/s, machine-bound".
+	switch {
+	case c.LowerBound && c.Attribution != "":
+		value = "≥ " + value + ", " + boundWords(c.Attribution)
+	case c.LowerBound:
+		value = "≥ " + value
+	case c.Attribution != "":
+		value += ", " + boundWords(c.Attribution)
+	}
+	s := Section{Kind: KindCapacity, Head: fmt.Sprintf("%s: %s (95%% CI %.2f–%.2f) at step %d (%d %s)",
+		label, value, c.Goodput.Low/mib, c.Goodput.High/mib, c.Step+1, c.Load, v.LoadUnit)}
 	if c.RelayWrittenBps > 0 {
 		s.Head += fmt.Sprintf("; the relay read %.2f and wrote %.2f MiB/s there", c.RelayReadBps/mib, c.RelayWrittenBps/mib)
+		if c.RelayEfficiency > 0 {
+			s.Head += fmt.Sprintf(", %.1f MiB per second of its CPU", c.RelayEfficiency/mib)
+		}
 	}
 	if h := c.LastHealthy; h != nil {
 		s.Lines = append(s.Lines, Line{Kind: LineLastHealthy, Text: fmt.Sprintf(
@@ -204,8 +233,37 @@ func (v Verdict) capacity() Section {
 		for _, r := range c.Reasons {
 			s.item(r)
 		}
+	} else if c.Attribution == measure.AttributionRelay {
+		s.Lines = append(s.Lines, Line{Kind: LineLimitRelay, Text: "limited by " + limitWords(c.Attribution) + ":"})
+		for _, e := range c.AttributionEvidence {
+			s.item(e)
+		}
 	}
 	return s
+}
+
+// limitWords names whose limit an attribution is, for "limited by ...".
+func limitWords(a measure.Attribution) string {
+	switch a {
+	case measure.AttributionRelay:
+		return "the relay under test"
+	case measure.AttributionMachine:
+		return "the machine (all its cores busy)"
+	case measure.AttributionLoadGenerator:
+		return "the load generator (tor clients or relaybench)"
+	case measure.AttributionNetwork:
+		return "another relay of the test network"
+	}
+	return "nothing measured (whose limit is unknown)"
+}
+
+// boundWords is the attribution as a clause of a head: "relay-bound",
+// "machine-bound", "whose limit is unknown".
+func boundWords(a measure.Attribution) string {
+	if a == measure.AttributionUnknown {
+		return "whose limit is unknown"
+	}
+	return string(a) + "-bound"
 }
 
 func (v Verdict) onset() Section {
@@ -216,8 +274,29 @@ func (v Verdict) onset() Section {
 		return s
 	}
 	s := Section{Kind: KindOnset, Head: fmt.Sprintf("overload onset: step %d (%d %s), cause %s", o.Step+1, o.Load, v.LoadUnit, o.Cause)}
+	if o.Attribution != "" {
+		s.Head += ", " + boundWords(o.Attribution)
+	}
 	for _, sig := range o.Signals {
 		s.item(fmt.Sprintf("%s (%s): %s", sig.Name, sig.Source, sig.Evidence))
+	}
+	// The attribution's evidence, but what a signal above already says
+	// (relay-cpu, a relay-declared signal).
+	var evidence []string
+	for _, e := range o.AttributionEvidence {
+		if !slices.ContainsFunc(o.Signals, func(sig measure.Signal) bool { return sig.Evidence != "" && strings.Contains(e, sig.Evidence) }) {
+			evidence = append(evidence, e)
+		}
+	}
+	if len(evidence) > 0 {
+		kind := LineLimitOther
+		if o.Attribution == measure.AttributionRelay {
+			kind = LineLimitRelay
+		}
+		s.Lines = append(s.Lines, Line{Kind: kind, Text: "limited by " + limitWords(o.Attribution) + ":"})
+		for _, e := range evidence {
+			s.item(e)
+		}
 	}
 	if o.LoadGeneratorBound {
 		s.Lines = append(s.Lines, Line{Kind: LineGeneratorBound,

@@ -18,9 +18,11 @@ func TestSectionsOfAFullVerdict(t *testing.T) {
 			{Step: 2, Load: 4, Bottlenecks: []measure.Bottleneck{{Kind: measure.BottleneckMachine, Name: "machine", Utilisation: 0.99, Evidence: "machine at 99%"}}},
 		},
 		Capacity: &measure.Capacity{Step: 1, Load: 2, Goodput: measure.Estimate{N: 10, Mean: 3 << 20, Low: 2.5 * (1 << 20), High: 3.5 * (1 << 20)},
-			RelayReadBps: 3.25 * (1 << 20), RelayWrittenBps: 3.5 * (1 << 20), LowerBound: true, Reasons: []string{"load0 at 95%"}},
+			RelayReadBps: 3.25 * (1 << 20), RelayWrittenBps: 3.5 * (1 << 20), LowerBound: true, Reasons: []string{"load0 at 95%"},
+			Attribution: measure.AttributionLoadGenerator, AttributionEvidence: []string{"load0 at 95%"}},
 		Onset: &measure.Onset{Step: 1, Load: 2, Cause: "latency", LoadGeneratorBound: true,
-			Signals: []measure.Signal{{Name: "latency", Source: "client", Evidence: "p95 ×3"}, {Name: "saturation", Source: "client", Evidence: "+2%"}}},
+			Signals:     []measure.Signal{{Name: "latency", Source: "client", Evidence: "p95 ×3"}, {Name: "saturation", Source: "client", Evidence: "+2%"}},
+			Attribution: measure.AttributionLoadGenerator, AttributionEvidence: []string{"load0 at 95%"}},
 		Gates: []measure.Gate{
 			{Name: "min_capacity", Limit: "5MiB/s", Value: "3.00 MiB/s", Detail: "capacity at step 2"},
 			{Name: "max_error_rate", Limit: "1.00%", Value: "0.10%", Passed: true, Detail: "1 of 1000"},
@@ -32,10 +34,11 @@ func TestSectionsOfAFullVerdict(t *testing.T) {
 		t.Errorf("FailedGates = %d, want 1", v.FailedGates())
 	}
 	want := []Section{
-		{Kind: KindCapacity, Head: "capacity: 3.00 MiB/s (95% CI 2.50–3.50) at step 2 (2 streams); the relay read 3.25 and wrote 3.50 MiB/s there",
+		{Kind: KindCapacity, Head: "capacity: ≥ 3.00 MiB/s, load-generator-bound (95% CI 2.50–3.50) at step 2 (2 streams); the relay read 3.25 and wrote 3.50 MiB/s there",
 			Lines: []Line{{LineLowerBound, "this is a LOWER BOUND of the relay's capacity, not its capacity:"}, {LineItem, "load0 at 95%"}}},
-		{Kind: KindOnset, Head: "overload onset: step 2 (2 streams), cause latency",
+		{Kind: KindOnset, Head: "overload onset: step 2 (2 streams), cause latency, load-generator-bound",
 			Lines: []Line{{LineItem, "latency (client): p95 ×3"}, {LineItem, "saturation (client): +2%"},
+				{LineLimitOther, "limited by the load generator (tor clients or relaybench):"}, {LineItem, "load0 at 95%"},
 				{LineGeneratorBound, "the load generator was at its limit at this step: client-side signals may describe it rather than the relay"}}},
 		{Kind: KindBottlenecks, Head: "bottlenecks:",
 			Lines: []Line{{LineItem, "step 2 (2 streams): load0 at 95%"}, {LineItem, "step 3 (4 streams): machine at 99%"}}},
@@ -107,5 +110,39 @@ func checkSections(t *testing.T, got, want []Section) {
 		if !reflect.DeepEqual(got[i], want[i]) {
 			t.Errorf("section %d:\n got %+v\nwant %+v", i, got[i], want[i])
 		}
+	}
+}
+
+// TestSectionsOfARelayBoundCapacity: a capacity the relay limited says so
+// with its evidence; the onset's evidence that a signal already states
+// (relay-cpu) is not repeated, the rest is.
+func TestSectionsOfARelayBoundCapacity(t *testing.T) {
+	const quota = "rbtarget used 0.24 of its 0.25-core quota (p90 0.25), throttled in 611 of 807 periods"
+	a := &measure.Analysis{LoadUnit: "streams",
+		Capacity: &measure.Capacity{Step: 2, Load: 4, Goodput: measure.Estimate{N: 6, Mean: 9 << 20, Low: 8.5 * (1 << 20), High: 9.5 * (1 << 20)},
+			Attribution: measure.AttributionRelay, AttributionEvidence: []string{quota, "also at its limit: machine at 95%"}},
+		Onset: &measure.Onset{Step: 2, Load: 4, Cause: measure.SignalRelayCPU,
+			Signals:     []measure.Signal{{Name: measure.SignalRelayCPU, Source: "relay", Evidence: quota}},
+			Attribution: measure.AttributionRelay, AttributionEvidence: []string{quota, "also at its limit: machine at 95%"}},
+	}
+	checkSections(t, Of(a).Sections(), []Section{
+		{Kind: KindCapacity, Head: "capacity: 9.00 MiB/s, relay-bound (95% CI 8.50–9.50) at step 3 (4 streams)",
+			Lines: []Line{{LineLimitRelay, "limited by the relay under test:"}, {LineItem, quota}, {LineItem, "also at its limit: machine at 95%"}}},
+		{Kind: KindOnset, Head: "overload onset: step 3 (4 streams), cause relay-cpu, relay-bound",
+			Lines: []Line{{LineItem, "relay-cpu (relay): " + quota},
+				{LineLimitRelay, "limited by the relay under test:"}, {LineItem, "also at its limit: machine at 95%"}}},
+	})
+}
+
+// TestSectionsOfAPathCapacity: a live relay's capacity without its own
+// evidence is the path's, a lower bound of unknown attribution.
+func TestSectionsOfAPathCapacity(t *testing.T) {
+	a := &measure.Analysis{LoadUnit: "streams",
+		Capacity: &measure.Capacity{Step: 0, Load: 1, Goodput: measure.Estimate{N: 1, Mean: 5 << 20, Low: 5 << 20, High: 5 << 20},
+			LowerBound: true, Path: true, Reasons: []string{"nothing measured"}, Attribution: measure.AttributionUnknown},
+	}
+	got := Of(a).Sections()[0]
+	if got.Head != "path capacity: ≥ 5.00 MiB/s, whose limit is unknown (95% CI 5.00–5.00) at step 1 (1 streams)" {
+		t.Errorf("head %q", got.Head)
 	}
 }
