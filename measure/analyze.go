@@ -14,24 +14,27 @@ import (
 
 // AnalysisVersion is the version of the summary.json schema. It changes
 // when a field changes meaning or goes away, not when one is added.
-//
 // Version 2: a step's goodput interval is over repetitions (goodput.n
 // counts them, goodput.n_of says so), no longer over pooled seconds;
-// ReadSummary upgrades version 1 (see upgradeSummary). Requests count in
-// the window where they ended (requests, warmup, errors, error_rate); ttfb_s and ttfb_samples are measured from
-// the request written on the attached stream (the SOCKS connect is
-// connect_s alone); a request cut while connecting or before its first
-// byte adds the time it waited to connect_s or ttfb_s; the latency signal
-// "latency" became the rules "ttfb" and "connect"; the capacity is never
-// at a step where the errors or a latency rule fired.
+// ReadSummary upgrades version 1 (see upgradeSummary).
 //
-// Version 3: every onset and capacity says whose limit it is (attribution,
+// Version 3: requests count in the window where they ended (requests,
+// warmup, errors, error_rate); ttfb_s, ttfb_samples and the rep_stats TTFB
+// are measured from the request written on the attached stream (the SOCKS
+// connect is connect_s alone); a request cut while connecting or before
+// its first byte adds the time it waited to connect_s or ttfb_s; the
+// latency signal "latency" became the rules "ttfb" and "connect"; the
+// capacity is never at a step where the errors or a latency rule fired.
+// These need the raw files: ReadSummary keeps a version 2 file's numbers
+// and says so in its problems.
+//
+// Version 4: every onset and capacity says whose limit it is (attribution,
 // attribution_evidence), and a capacity not attributed to the relay is a
 // lower bound (lower_bound); bottlenecks are judged on the p90 of the
 // sampling intervals instead of the step's mean; the relay-cpu signal.
 // ReadSummary attributes older files from their bottlenecks and signals
 // (see upgradeSummary).
-const AnalysisVersion = 3
+const AnalysisVersion = 4
 
 // Analysis is everything relaybench concludes from one run: per-step
 // statistics, the overload onset and the capacity. It is summary.json.
@@ -139,10 +142,12 @@ type StepResult struct {
 	// on the attached stream to the first response byte (queues in the
 	// relays, not circuit building); TTLB the time from the start to the
 	// last byte of successful requests (CompletedShare says how many
-	// those are). A request cut by the step's end while connecting, or
-	// before its first byte, counts with the time it waited: a lower
-	// bound, left out, the slowest would vanish exactly when the relay is
-	// overloaded. Seconds.
+	// those are). Each counts where it was measured: a connect completed,
+	// or a first byte that arrived, in the warm-up is left out with the
+	// warm-up's burst of new circuits. A request cut by the step's end
+	// while connecting, or before its first byte, counts with the time it
+	// waited: a lower bound; left out, the slowest would vanish exactly
+	// when the relay is overloaded. Seconds.
 	Connect Distribution `json:"connect_s"`
 	TTFB    Distribution `json:"ttfb_s"`
 	TTLB    Distribution `json:"ttlb_s"`
@@ -459,22 +464,24 @@ func stepResult(windows []rundir.StepSummary, recs map[stepKey][]rundir.Record, 
 				res.Errors[rec.Error]++
 				rs.Failed++
 			}
-			c, f := requestLatencies(rec)
-			if c > 0 {
-				connect = append(connect, c)
+			// A latency counts where it was measured: a connect that
+			// completed, or a first byte that arrived, in the warm-up
+			// belongs to its burst of new circuits, which is what the
+			// warm-up leaves out; a wait cut by the step's end counts there.
+			lat := requestLatencies(rec)
+			if lat.connect > 0 && !lat.connectAt.Before(from) {
+				connect = append(connect, lat.connect)
 			}
-			if f > 0 {
-				ttfb = append(ttfb, f)
-				repTTFB = append(repTTFB, f)
+			if lat.ttfb > 0 && !lat.ttfbAt.Before(from) {
+				ttfb = append(ttfb, lat.ttfb)
+				repTTFB = append(repTTFB, lat.ttfb)
 			}
 			if open && rec.Error != rundir.ClassUnsent {
-				late := rec.Start.Sub(rec.Intended)
-				lag = append(lag, late.Seconds())
-				switch {
-				case rec.TTFBNS > 0:
-					intendedTTFB = append(intendedTTFB, (late + time.Duration(rec.TTFBNS)).Seconds())
-				case rec.Error == rundir.ClassStepEnd:
-					intendedTTFB = append(intendedTTFB, rec.End().Sub(rec.Intended).Seconds())
+				if !rec.Start.Before(from) {
+					lag = append(lag, rec.Start.Sub(rec.Intended).Seconds())
+				}
+				if lat.ttfb > 0 && !lat.ttfbAt.Before(from) {
+					intendedTTFB = append(intendedTTFB, lat.ttfbAt.Sub(rec.Intended).Seconds())
 				}
 				if rec.Error == "" {
 					intendedTTLB = append(intendedTTLB, rec.End().Sub(rec.Intended).Seconds())
@@ -526,27 +533,39 @@ func stepResult(windows []rundir.StepSummary, recs map[stepKey][]rundir.Record, 
 	return res
 }
 
-// requestLatencies returns a request's SOCKS connect time and its time to
-// first byte on the attached stream, in seconds, 0 for what it has none
-// of. A request cut by the step's end before it got there counts with the
-// time it waited, a lower bound: it was still connecting when it had
-// neither connected nor written its request, else it was waiting for the
-// first byte. Failed requests add only what they completed; the failure
-// itself is counted by the errors rule.
-func requestLatencies(rec rundir.Record) (connect, ttfb float64) {
+// latencies are a request's SOCKS connect time and its time to first
+// byte on the attached stream, in seconds (0 for what it has none of), and
+// when each was measured: when the connect completed or the first byte
+// arrived.
+type latencies struct {
+	connect, ttfb     float64
+	connectAt, ttfbAt time.Time
+}
+
+// requestLatencies returns rec's latencies. A request cut by the step's
+// end before it got there counts with the time it waited, a lower bound,
+// measured at the cut: it was still connecting when it had neither
+// connected nor written its request, else it was waiting for the first
+// byte. Failed requests add only what they completed; the failure itself
+// is counted by the errors rule.
+func requestLatencies(rec rundir.Record) latencies {
+	var l latencies
 	if rec.ConnectNS > 0 {
-		connect = seconds(rec.ConnectNS)
+		l.connect, l.connectAt = seconds(rec.ConnectNS), rec.Start.Add(time.Duration(rec.ConnectNS))
 	}
 	if d, ok := rec.AttachedTTFB(); ok {
-		return connect, d.Seconds()
+		l.ttfb, l.ttfbAt = d.Seconds(), rec.Start.Add(time.Duration(rec.TTFBNS))
+		return l
 	}
 	if rec.Error != rundir.ClassStepEnd || rec.TTLBNS <= 0 {
-		return connect, 0
+		return l
 	}
 	if rec.ConnectNS == 0 && rec.WroteNS == 0 {
-		return seconds(rec.TTLBNS), 0
+		l.connect, l.connectAt = seconds(rec.TTLBNS), rec.End()
+		return l
 	}
-	return connect, seconds(rec.TTLBNS - max(rec.WroteNS, rec.ConnectNS))
+	l.ttfb, l.ttfbAt = seconds(rec.TTLBNS-max(rec.WroteNS, rec.ConnectNS)), rec.End()
+	return l
 }
 
 // measuredFrom is where w's measured window begins: after the warm-up, or

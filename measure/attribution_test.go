@@ -388,7 +388,7 @@ func TestAttributionLiveRelayIsPathCapacity(t *testing.T) {
 	}
 }
 
-// TestUpgradeAttributesOldSummaries: a version 2 summary without
+// TestUpgradeAttributesOldSummaries: a summary from before the
 // attribution is attributed on reading from its bottlenecks: an old
 // capacity at a machine-saturated step becomes the machine's lower bound.
 func TestUpgradeAttributesOldSummaries(t *testing.T) {
@@ -401,10 +401,20 @@ func TestUpgradeAttributesOldSummaries(t *testing.T) {
 		Capacity: &Capacity{Step: 0, Load: 1, Goodput: Estimate{N: 1, Mean: 1e6}},
 	}
 	upgradeSummary(a)
-	if a.Version != AnalysisVersion || a.Steps[0].Attribution != AttributionMachine || a.Onset.Attribution != AttributionUnknown {
-		t.Errorf("version %d, step 1 %q, onset %q: want %d, machine, unknown", a.Version, a.Steps[0].Attribution, a.Onset.Attribution, AnalysisVersion)
+	// Its numbers stay version 2's (requests counted by their start):
+	// only a run directory's raw files make them version 3.
+	if a.Version != 2 || a.Steps[0].Attribution != AttributionMachine || a.Onset.Attribution != AttributionUnknown {
+		t.Errorf("version %d, step 1 %q, onset %q: want 2, machine, unknown", a.Version, a.Steps[0].Attribution, a.Onset.Attribution)
 	}
 	if c := a.Capacity; !c.LowerBound || c.Attribution != AttributionMachine || !slices.Contains(c.Reasons, "the machine was CPU-saturated") {
 		t.Errorf("capacity %+v, want the machine's lower bound", c)
+	}
+	// A version 3 file lacks only the attribution: attributed, it is
+	// current.
+	v3 := &Analysis{Version: 3, Steps: []StepResult{{Step: 0, Load: 1, Goodput: Estimate{N: 1, Mean: 1e6}}},
+		Capacity: &Capacity{Step: 0, Load: 1, Goodput: Estimate{N: 1, Mean: 1e6}}}
+	upgradeSummary(v3)
+	if v3.Version != AnalysisVersion || v3.Capacity.Attribution != AttributionUnknown || !v3.Capacity.LowerBound {
+		t.Errorf("version 3 upgraded: version %d, capacity %+v; want %d and an unknown lower bound", v3.Version, v3.Capacity, AnalysisVersion)
 	}
 }

@@ -120,6 +120,30 @@ func (p ProcessStep) throttledShare() float64 {
 	return float64(p.ThrottledPeriods) / float64(p.Periods)
 }
 
+// measuredSamples calls f for each sample of one process within the
+// measured windows (failed reads left out), in time order, with the sample
+// before it: for the first of a window the latest before the window, so
+// that the first interval straddles the window's start; prev is nil when
+// there is none.
+func measuredSamples(samples []rundir.ProcessSample, windows []rundir.StepSummary, f func(prev, s *rundir.ProcessSample)) {
+	for _, w := range windows {
+		from := measuredFrom(w)
+		var prev *rundir.ProcessSample
+		for i := range samples {
+			s := &samples[i]
+			if s.Err != "" || s.Time.After(w.End) {
+				continue
+			}
+			if s.Time.Before(from) {
+				prev = s // the latest sample before the window
+				continue
+			}
+			f(prev, s)
+			prev = s
+		}
+	}
+}
+
 // processSteps computes each process's CPU over the measured windows from
 // the samples bracketing them, interval by interval: for the machine from
 // its busy and total CPU time (procstat.Utilisation), for a confined
@@ -131,43 +155,33 @@ func processSteps(procs map[string][]rundir.ProcessSample, windows []rundir.Step
 		ps := ProcessStep{Name: name, Role: string(samples[0].Role), Cores: samples[0].Cores}
 		var cpu, secs float64
 		var perInterval []float64
-		for _, w := range windows {
-			from := measuredFrom(w)
-			var prev *rundir.ProcessSample
-			for i := range samples {
-				s := &samples[i]
-				if s.Err != "" || s.Time.After(w.End) {
-					continue
-				}
-				if s.Time.Before(from) {
-					prev = s // the latest sample before the window
-					continue
-				}
-				ps.RSSMax = max(ps.RSSMax, s.RSSBytes)
-				if s.Cores > 0 {
-					ps.Cores = s.Cores
-				}
-				if prev != nil && s.PID == prev.PID {
-					if dt := s.Time.Sub(prev.Time).Seconds(); dt > 0 {
-						c := s.CPUSeconds - prev.CPUSeconds
-						if s.Cores > 0 {
-							// The machine: its share of the cores' time,
-							// bounded by 1 when the total is recorded.
-							c = procstat.Utilisation(*prev, *s) * float64(s.Cores) * dt
-						}
-						cpu += c
-						secs += dt
-						perInterval = append(perInterval, c/dt)
-						if q, ok := procstat.QuotaUsage(*prev, *s); ok {
-							ps.QuotaCores = q.QuotaCores
-							ps.Periods += q.Periods
-							ps.ThrottledPeriods += q.Throttled
-						}
-					}
-				}
-				prev = s
+		measuredSamples(samples, windows, func(prev, s *rundir.ProcessSample) {
+			ps.RSSMax = max(ps.RSSMax, s.RSSBytes)
+			if s.Cores > 0 {
+				ps.Cores = s.Cores
 			}
-		}
+			if prev == nil || s.PID != prev.PID {
+				return
+			}
+			dt := s.Time.Sub(prev.Time).Seconds()
+			if dt <= 0 {
+				return
+			}
+			c := s.CPUSeconds - prev.CPUSeconds
+			if s.Cores > 0 {
+				// The machine: its share of the cores' time, bounded by 1
+				// when the total is recorded.
+				c = procstat.Utilisation(*prev, *s) * float64(s.Cores) * dt
+			}
+			cpu += c
+			secs += dt
+			perInterval = append(perInterval, c/dt)
+			if q, ok := procstat.QuotaUsage(*prev, *s); ok {
+				ps.QuotaCores = q.QuotaCores
+				ps.Periods += q.Periods
+				ps.ThrottledPeriods += q.Throttled
+			}
+		})
 		if secs == 0 {
 			continue // not alive during this step
 		}
@@ -186,7 +200,6 @@ func processSteps(procs map[string][]rundir.ProcessSample, windows []rundir.Step
 // job on the machine), plus the kernel's own work and processes that
 // started or ended within an interval.
 func foreignCPU(procs map[string][]rundir.ProcessSample, windows []rundir.StepSummary) CPUIntervals {
-	machine := procs[rundir.MachineName]
 	type key struct {
 		name string
 		at   int64
@@ -204,37 +217,27 @@ func foreignCPU(procs map[string][]rundir.ProcessSample, windows []rundir.StepSu
 	}
 	var values []float64
 	var foreign, secs float64
-	for _, w := range windows {
-		from := measuredFrom(w)
-		var prev *rundir.ProcessSample
-		for i := range machine {
-			m := &machine[i]
-			if m.Err != "" || m.Time.After(w.End) {
-				continue
-			}
-			if m.Time.Before(from) {
-				prev = m
-				continue
-			}
-			if prev != nil {
-				if dt := m.Time.Sub(prev.Time).Seconds(); dt > 0 {
-					busy := procstat.Utilisation(*prev, *m) * float64(max(m.Cores, 1))
-					sampled := 0.0
-					for _, n := range names {
-						a, b := at[key{n, prev.Time.UnixNano()}], at[key{n, m.Time.UnixNano()}]
-						if a != nil && b != nil && a.Err == "" && b.Err == "" && a.PID == b.PID && b.CPUSeconds >= a.CPUSeconds {
-							sampled += (b.CPUSeconds - a.CPUSeconds) / dt
-						}
-					}
-					f := max(busy-sampled, 0)
-					values = append(values, f)
-					foreign += f * dt
-					secs += dt
-				}
-			}
-			prev = m
+	measuredSamples(procs[rundir.MachineName], windows, func(prev, m *rundir.ProcessSample) {
+		if prev == nil {
+			return
 		}
-	}
+		dt := m.Time.Sub(prev.Time).Seconds()
+		if dt <= 0 {
+			return
+		}
+		busy := procstat.Utilisation(*prev, *m) * float64(max(m.Cores, 1))
+		sampled := 0.0
+		for _, n := range names {
+			a, b := at[key{n, prev.Time.UnixNano()}], at[key{n, m.Time.UnixNano()}]
+			if a != nil && b != nil && a.Err == "" && b.Err == "" && a.PID == b.PID && b.CPUSeconds >= a.CPUSeconds {
+				sampled += (b.CPUSeconds - a.CPUSeconds) / dt
+			}
+		}
+		f := max(busy-sampled, 0)
+		values = append(values, f)
+		foreign += f * dt
+		secs += dt
+	})
 	if secs == 0 {
 		return CPUIntervals{}
 	}

@@ -719,9 +719,14 @@ func TestWaitingRequestsAreLowerBounds(t *testing.T) {
 		{"timed out connecting", rundir.Record{Error: rundir.ClassTimeout, TTLBNS: ms(2000)}, 0, 0},
 		{"stalled after the first byte", rundir.Record{Error: rundir.ClassStall, ConnectNS: ms(300), WroteNS: ms(301), TTFBNS: ms(351), TTLBNS: ms(9000)}, 0.3, 0.05},
 	} {
-		c, f := requestLatencies(tc.rec)
-		if math.Abs(c-tc.connect) > 1e-9 || math.Abs(f-tc.ttfb) > 1e-9 {
-			t.Errorf("%s: connect %v, ttfb %v; want %v, %v", tc.name, c, f, tc.connect, tc.ttfb)
+		l := requestLatencies(tc.rec)
+		if math.Abs(l.connect-tc.connect) > 1e-9 || math.Abs(l.ttfb-tc.ttfb) > 1e-9 {
+			t.Errorf("%s: connect %v, ttfb %v; want %v, %v", tc.name, l.connect, l.ttfb, tc.connect, tc.ttfb)
+		}
+		// Measured when the connect completed or the first byte came, or
+		// at the cut for a wait the step's end cut short.
+		if l.connect > 0 && !l.connectAt.Equal(tc.rec.Start.Add(time.Duration(l.connect*1e9))) && !l.connectAt.Equal(tc.rec.End()) {
+			t.Errorf("%s: connect measured at %v", tc.name, l.connectAt)
 		}
 	}
 }

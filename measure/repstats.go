@@ -1,6 +1,7 @@
 package measure
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -100,7 +101,7 @@ func capacitySamples(c *Capacity, steps []StepResult) {
 }
 
 // upgradeSummary brings a summary.json of an older schema to the current
-// meaning, in place.
+// meaning, in place, as far as the summary allows.
 //
 // Version 1 put an interval over the per-second series pooled over
 // repetitions (goodput.n counted seconds) around a mean taken differently;
@@ -108,14 +109,24 @@ func capacitySamples(c *Capacity, steps []StepResult) {
 // goodput_series, rep_stats), so the estimates are recomputed from them
 // and the capacity's samples added.
 //
-// Versions 1 and 2 had no attribution: each step's is taken from the
+// What version 3 changed (where requests count, TTFB without the SOCKS
+// connect, the capacity at a healthy step) needs the raw requests: the
+// numbers stay version 2's, the version says so, and a problem tells the
+// reader how to recompute them.
+//
+// Versions before 4 had no attribution: each step's is taken from the
 // bottlenecks and relay signals the file holds (judged then on the step's
 // mean CPU, not its p90), the onset's and the capacity's from the steps,
 // so an old capacity the relay is not shown to have limited becomes a
-// lower bound, as it would be analysed today.
+// lower bound, as it would be analysed today. A version 3 file is then
+// version 4; an older one stays version 2 for the reason above.
 func upgradeSummary(a *Analysis) {
 	if a.Version >= AnalysisVersion {
 		return
+	}
+	if a.Version < 3 {
+		a.Problems = append(a.Problems, fmt.Sprintf("summary.json is version %d: requests counted by their start, TTFB including the SOCKS connect, "+
+			"the capacity possibly at a step where requests failed; run relaybench analyze on the run directory to recompute it from the raw files", max(a.Version, 1)))
 	}
 	if a.Version < 2 {
 		for i := range a.Steps {
@@ -130,6 +141,7 @@ func upgradeSummary(a *Analysis) {
 			}
 			capacitySamples(c, a.Steps)
 		}
+		a.Version = 2
 	}
 	for i := range a.Steps {
 		s := &a.Steps[i]
@@ -145,5 +157,7 @@ func upgradeSummary(a *Analysis) {
 	if c := a.Capacity; c != nil {
 		judgeCapacity(c, a.Steps, a.Onset, strings.HasPrefix(a.Target, "relay as "))
 	}
-	a.Version = AnalysisVersion
+	if a.Version == 3 {
+		a.Version = AnalysisVersion
+	}
 }

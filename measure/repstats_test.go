@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,7 +117,9 @@ func TestAnalyzeGoodputOverRepetitions(t *testing.T) {
 
 // TestReadSummaryUpgradesVersion1: a version 1 summary.json (interval over
 // pooled seconds, not centred on the mean) reads as version 2: intervals
-// over the repetitions, the capacity's samples filled.
+// over the repetitions, the capacity's samples filled. It cannot become
+// version 3 (where requests count needs the raw files): it stays version 2
+// and a problem says how to recompute it.
 func TestReadSummaryUpgradesVersion1(t *testing.T) {
 	// bw4's step 4 as version 1 wrote it (issue 12): mean 2.77 MiB/s,
 	// n = 18 seconds, bounds around the series' mean.
@@ -137,8 +140,11 @@ func TestReadSummaryUpgradesVersion1(t *testing.T) {
 	}
 	g := a.Steps[0].Goodput
 	mean := (2779726.9024667908 + 3022841.6724662078) / 2
-	if a.Version != AnalysisVersion || g.N != 2 || g.Of != EstimateRepetitions || !near(g.Mean, mean, 1e-12) || !near(g.High-g.Mean, g.Mean-g.Low, 1e-9) {
-		t.Errorf("upgraded: version %d, goodput %+v; want version %d, n=2 repetitions centred on %.0f", a.Version, g, AnalysisVersion, mean)
+	if a.Version != 2 || g.N != 2 || g.Of != EstimateRepetitions || !near(g.Mean, mean, 1e-12) || !near(g.High-g.Mean, g.Mean-g.Low, 1e-9) {
+		t.Errorf("upgraded: version %d, goodput %+v; want version 2, n=2 repetitions centred on %.0f", a.Version, g, mean)
+	}
+	if len(a.Problems) != 1 || !strings.Contains(a.Problems[0], "relaybench analyze") {
+		t.Errorf("problems %q, want one saying to recompute the summary from the raw files", a.Problems)
 	}
 	if c := a.Capacity; c.Goodput != g || !slices.Equal(c.RepGoodput, a.Steps[0].RepGoodput) {
 		t.Errorf("upgraded capacity %+v, want the step's estimate and samples", c)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/relaybench/relaybench/measure/metricsport"
+	"github.com/relaybench/relaybench/measure/procstat"
 	"github.com/relaybench/relaybench/runner/rundir"
 )
 
@@ -133,7 +134,13 @@ func timeline(r *Run, onset *Onset) *Timeline {
 			}
 			if prev != nil && prev.PID == s.PID {
 				if dt := s.Time.Sub(prev.Time).Seconds(); dt > 0 {
-					ps.Points = append(ps.Points, Point{at(s.Time), (s.CPUSeconds - prev.CPUSeconds) / dt})
+					cpu := (s.CPUSeconds - prev.CPUSeconds) / dt
+					if s.Cores > 0 {
+						// The machine's busy cores, from its total CPU time
+						// when recorded (as the step figures are).
+						cpu = procstat.Utilisation(*prev, *s) * float64(s.Cores)
+					}
+					ps.Points = append(ps.Points, Point{at(s.Time), cpu})
 				}
 			}
 			prev = s

@@ -440,7 +440,11 @@ func processTable(a *measure.Analysis) htmlTable {
 					continue
 				}
 				sh := p.Shares()
-				cell = htmlCell{Text: fmt.Sprintf("%.0f%% / %.0f%% / %.0f%%", finite(sh.Mean)*100, finite(p.UtilisationP90())*100, finite(sh.Peak)*100),
+				p90 := "-" // a summary from before the sampling intervals were kept
+				if p.Intervals > 0 {
+					p90 = fmt.Sprintf("%.0f%%", finite(p.UtilisationP90())*100)
+				}
+				cell = htmlCell{Text: fmt.Sprintf("%.0f%% / %s / %.0f%%", finite(sh.Mean)*100, p90, finite(sh.Peak)*100),
 					Class: warnIf(p.UtilisationP90() >= measure.BottleneckUtilisation)}
 				if p.QuotaCores > 0 {
 					cell.Tip = fmt.Sprintf("of its %.2f-core quota; throttled in %d of %d periods", p.QuotaCores, p.ThrottledPeriods, p.Periods)

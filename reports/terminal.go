@@ -65,13 +65,14 @@ func StepRow(a *measure.Analysis, s measure.StepResult) []string {
 	for _, p := range s.Processes {
 		switch rundir.ProcessRole(p.Role) {
 		case rundir.RoleTarget:
-			// Of its quota when confined, of one core when not.
-			relayCPU = fmt.Sprintf("%.0f/%.0f%%", p.Utilisation()*100, p.UtilisationP90()*100)
+			// Of its quota when confined, of one core when not; a summary
+			// from before the sampling intervals were kept has no p90.
+			relayCPU = fmt.Sprintf("%.0f/%s", p.Utilisation()*100, p90Text(p))
 			if p.QuotaCores > 0 {
 				relayCPU += fmt.Sprintf(" of %.2f", p.QuotaCores)
 			}
 		case rundir.RoleMachine:
-			machine = fmt.Sprintf("%.0f%%", p.UtilisationP90()*100)
+			machine = p90Text(p)
 		}
 	}
 	if s.RelayEfficiency > 0 {
@@ -103,6 +104,15 @@ func StepRow(a *measure.Analysis, s measure.StepResult) []string {
 		limit,
 		strings.Join(sigs, " "),
 	}
+}
+
+// p90Text is the process's p90 utilisation in percent, "-" when its
+// sampling intervals were not kept.
+func p90Text(p measure.ProcessStep) string {
+	if p.Intervals == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f%%", p.UtilisationP90()*100)
 }
 
 func ms(n int, secs float64) string {

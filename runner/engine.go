@@ -461,9 +461,11 @@ func (e *Engine) runStep(runCtx context.Context, index, load int) *step {
 // are recorded as failed (class unsent) instead of vanishing. Dropping them
 // would hide exactly the load the relay could not take.
 func (e *Engine) recordUnsent(st *step, dur time.Duration) {
-	// Hit n (1-based) is due at n × interval (see targeter).
+	// Hit n (1-based) is due at n × interval (see targeter). One due
+	// exactly at the end races with it and is not counted: offered are
+	// the hits due before the end.
 	until := min(st.end.Sub(st.start), dur)
-	offered := int(until / st.interval)
+	offered := int((until - 1) / st.interval)
 	sent := min(int(st.seq.Load()), offered)
 	st.mu.Lock()
 	st.offered, st.sent = offered, sent

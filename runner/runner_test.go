@@ -211,6 +211,10 @@ func TestChurn(t *testing.T) {
 	if sum.Steps[0].OK < 36 {
 		t.Errorf("%d ok of %d", sum.Steps[0].OK, len(recs))
 	}
+	// A generator that keeps up sends every hit due in the step.
+	if st := sum.Steps[0]; classes(recs)[rundir.ClassUnsent] != 0 || st.Offered != 39 || st.Sent != st.Offered {
+		t.Errorf("offered %d, sent %d, classes %v: want the 39 hits due before the step's end sent, none unsent", st.Offered, st.Sent, classes(recs))
+	}
 }
 
 func TestSlowReaders(t *testing.T) {

@@ -75,10 +75,12 @@ func (s *step) observe(rec *rundir.Record, streamRate float64) {
 		}
 		s.errs[rec.Error]++
 	}
-	if rec.ConnectNS > 0 {
+	// A latency counts where it was measured: one from the warm-up's
+	// burst of new circuits is left out with the warm-up.
+	if rec.ConnectNS > 0 && !rec.Start.Add(time.Duration(rec.ConnectNS)).Before(s.warmEnd) {
 		s.connect = append(s.connect, time.Duration(rec.ConnectNS))
 	}
-	if rec.TTFBNS > 0 {
+	if rec.TTFBNS > 0 && !rec.Start.Add(time.Duration(rec.TTFBNS)).Before(s.warmEnd) {
 		s.ttfb = append(s.ttfb, time.Duration(rec.TTFBNS))
 	}
 }

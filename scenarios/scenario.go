@@ -227,7 +227,7 @@ type Workload struct {
 	// end instead, so a slow download is never a timeout. It must be
 	// shorter than a step's measured window (Ramp.MeasuredWindow), so that
 	// a request that hangs fails within its step instead of being cut at
-	// its end, and at most 1h. Default Ramp.DefaultTimeout.
+	// its end. Default Ramp.DefaultTimeout; at most 1h.
 	Timeout Duration `yaml:"timeout"`
 	// StallTimeout ends a stream that received no byte for this long after
 	// its request was written and records it as failed (class stall): a

@@ -641,8 +641,8 @@ func (s *Scenario) checkWorkload(c *checker) *Error {
 	if w.ReadRate > maxReadRate {
 		return c.errf("workload.read_rate", "%s is too fast for a slow reader: use at most %s (no Tor stream is that fast)", w.ReadRate, maxReadRate)
 	}
-	// A timeout of 0s or less is refused in checkCrossSection, with the
-	// stall timeout, once the ramp that derives their defaults is known.
+	// More than 0s and shorter than the measured window are checked with
+	// the ramp (checkCrossSection): the default derives from it.
 	if w.Timeout > maxTimeout {
 		return c.errf("workload.timeout", "%s is too long: use at most %s (a request held longer is a stalled stream, which the timeout exists to count)", w.Timeout, maxTimeout)
 	}
@@ -764,6 +764,9 @@ func (s *Scenario) checkOnset(c *checker) *Error {
 	}
 	if !(o.ConnectFactor > 1) || math.IsInf(o.ConnectFactor, 1) {
 		return c.errf("onset.connect_factor", "%s is out of range: use a factor above 1 (2.0 = p95 SOCKS connect time doubled compared with the first step)", ftoa(o.ConnectFactor))
+	}
+	if o.ConnectFactor > maxLatencyFactor {
+		return c.errf("onset.connect_factor", "%s is out of range: use at most %s (beyond, requests time out before the rule could trip)", ftoa(o.ConnectFactor), ftoa(maxLatencyFactor))
 	}
 	if !isFraction(o.ErrorRate) {
 		return c.errf("onset.error_rate", "%s is not a fraction between 0 and 1 (0.01 = 1%% of requests failed)", ftoa(o.ErrorRate))

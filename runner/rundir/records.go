@@ -117,12 +117,13 @@ const (
 // statuses other than 2xx.
 
 // StepSummary is one step's outcome: one JSON line in steps.jsonl, written
-// as the step ends. Counts and latencies are those of the requests that
-// ended after the warm-up, wherever they started: a request that fails
-// after the warm-up counts as failed even if it started in it. (Before
-// this rule, steps.jsonl counted only the requests that started after the
-// warm-up.) Bytes and Goodput count the bytes received after the warm-up,
-// whenever their request started.
+// as the step ends. Counts are those of the requests that ended after the
+// warm-up, wherever they started: a request that fails after the warm-up
+// counts as failed even if it started in it. (Before this rule, steps.jsonl
+// counted only the requests that started after the warm-up.) Latencies
+// count where they were measured (a connect completed, a first byte
+// received after the warm-up). Bytes and Goodput count the bytes received
+// after the warm-up, whenever their request started.
 type StepSummary struct {
 	// Repetition is the 0-based repetition of the ramp the step belongs to.
 	Repetition int `json:"rep"`
@@ -163,9 +164,9 @@ type StepSummary struct {
 	// successful or cut stream's bytes in the measured window over its
 	// time in it.
 	StreamGoodputP50 float64 `json:"stream_goodput_p50"`
-	// Latency percentiles over the step's requests that ended after the
-	// warm-up: SOCKS connect (new connections only), first byte from the
-	// request's start, and last byte (successes only).
+	// Latency percentiles after the warm-up: SOCKS connect (new
+	// connections only), first byte from the request's start, and last
+	// byte (successes only).
 	ConnectP50 time.Duration `json:"connect_p50"`
 	ConnectP95 time.Duration `json:"connect_p95"`
 	TTFBP50    time.Duration `json:"ttfb_p50"`
