@@ -22,7 +22,7 @@ import (
 // is a short ramp of two steps; together they take about 2.5 minutes.
 
 // attributionScenario is the built-in local scenario cut to two steps of
-// 8 s with 2 s of warm-up.
+// 8 s with 2 s of warm-up, the target unconfined (shortScenario).
 func attributionScenario(t *testing.T, name string, steps ...int) *scenarios.Scenario {
 	t.Helper()
 	sc := shortScenario(t, "local", steps...)

@@ -35,6 +35,7 @@ func BenchmarkHarnessRSS(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		sc.Target.Testnet.CPU = 0 // the harness's memory, not the relay's limit
 		sc.Ramp.Steps = []int{4}
 		sc.Ramp.StepDuration = scenarios.Duration(time.Duration(minutes * float64(time.Minute)))
 		sc.Ramp.Warmup = scenarios.Duration(5 * time.Second)
