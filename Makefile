@@ -29,7 +29,9 @@ test-short:
 
 # Benchmarks print ratios against a reference measured in the same run:
 # network start-up against chutney, harness against raw loopback and curl,
-# harness RSS over a 10-minute run (about 20 minutes in all).
+# harness RSS over a 10-minute run, the confined relay's efficiency in two
+# runs of the demo scenario, and its capacity at 0.2 against 0.4 cores
+# (about 30 minutes in all).
 bench: setup
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 30m ./chutney/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 10m ./runner/
@@ -37,7 +39,9 @@ bench: setup
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 40m ./cmd/relaybench/ ./runner/session/
 
 # The main job: the built-in local.yaml scenario (bulk downloads through the
-# relay under test as a bridge, 1 to 32 streams) on the embedded network.
+# relay under test as a bridge confined to 0.2 cores, 1 to 32 streams) on
+# the embedded network. Confining it needs root; without root run
+# `bin/relaybench run local-unconfined`, whose capacity is a lower bound.
 demo: setup build
 	./$(BIN) run
 

@@ -39,15 +39,16 @@ const (
 )
 
 // SignalRelayCPU is the relay-side signal of a relay under test at its CPU
-// limit: at p90 over a step's sampling intervals it used at least
-// BottleneckUtilisation of its CPU quota (of one core when unconfined), or
-// its cgroup throttled it in most periods. Source SourceRelay: it is the
-// relay's own CPU, not what the clients saw.
+// limit: unconfined, at p90 over a step's sampling intervals it used at
+// least BottleneckUtilisation of one core; confined, its cgroup throttled
+// it in most periods or its mean reached BottleneckUtilisation of its quota
+// (see relayBound). Source SourceRelay: it is the relay's own CPU, not what
+// the clients saw.
 const SignalRelayCPU = "relay-cpu"
 
 // ThrottledShareMin is the share of a confined relay's enforcement periods
 // (those with work) in which it must have run out of quota for the quota
-// to count as its limit even below BottleneckUtilisation at p90.
+// to count as its limit even below BottleneckUtilisation of it on average.
 const ThrottledShareMin = 0.5
 
 // relayCPUSignal is the relay-cpu signal of step s, when the relay under

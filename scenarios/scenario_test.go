@@ -35,7 +35,7 @@ var invalidCases = []struct {
 	{"description-too-long", ":2: description: 1001 characters is too long: use at most 1000 (it is a line in report headers)"},
 	{"duplicate-field", ":9: name: set twice (first on line 1); keep only one"},
 	{"duration", ":7: workload.timeout: \"60\" is not a duration (use e.g. 500ms, 30s, 1m30s)"},
-	{"empty", ": the file is empty; start from a built-in scenario (ci-gate, compare-bandwidthrate, compare-maxmem, compare-nofile, local, local-churn, local-entry, relay-bridge.example, socks.example) in relaybench's scenarios/ directory"},
+	{"empty", ": the file is empty; start from a built-in scenario (ci-gate, compare-bandwidthrate, compare-maxmem, compare-nofile, local, local-churn, local-entry, local-unconfined, relay-bridge.example, socks.example) in relaybench's scenarios/ directory"},
 	{"fingerprint", ":6: target.relay.fingerprint: \"$0123456789ABCDEF0123456789ABCDEF01234567\" is not a relay fingerprint: use the 40 hex digits from the relay's DataDirectory/fingerprint file, without spaces or '$'"},
 	{"fingerprint-missing", ":5: target.relay.fingerprint: not set (role middle needs the relay's 40 hex digit fingerprint)"},
 	{"interval-longer-than-step", ":12: sampling.interval: 15s is longer than ramp.step_duration (10s), so steps would get no samples; lower it"},
@@ -73,7 +73,7 @@ var invalidCases = []struct {
 	{"not-mapping", ":1: the top level must be a mapping of fields (name:, target:, workload:, ...), not a list"},
 	{"not-scalar", ":10: payload.size: expected a byte size like 10MiB, got a list"},
 	{"not-utf8", ":2: not UTF-8 text (byte 0xE9); a scenario is a UTF-8 YAML file: is this the right file?"},
-	{"only-comments", ": the file has no fields, only comments; start from a built-in scenario (ci-gate, compare-bandwidthrate, compare-maxmem, compare-nofile, local, local-churn, local-entry, relay-bridge.example, socks.example) in relaybench's scenarios/ directory"},
+	{"only-comments", ": the file has no fields, only comments; start from a built-in scenario (ci-gate, compare-bandwidthrate, compare-maxmem, compare-nofile, local, local-churn, local-entry, local-unconfined, relay-bridge.example, socks.example) in relaybench's scenarios/ directory"},
 	{"onset-error-rate", ":10: onset.error_rate: NaN is not a fraction between 0 and 1 (0.01 = 1% of requests failed)"},
 	{"payload-size-over-max-bytes", ":10: payload.size: 512MiB is more than limits.max_bytes (256MiB), so not even one request could finish; lower the size or raise the limit"},
 	{"payload-size-too-large", ":10: payload.size: 2GiB is too large: use at most 1GiB per request (the built-in payload server's limit; a request must end within a step to be measured)"},
@@ -231,7 +231,7 @@ func checkFilesMatchTable(t *testing.T, pattern, prefix string, table []string) 
 }
 
 func TestExamples(t *testing.T) {
-	want := []string{"ci-gate", "compare-bandwidthrate", "compare-maxmem", "compare-nofile", "local", "local-churn", "local-entry", "relay-bridge.example", "socks.example"}
+	want := []string{"ci-gate", "compare-bandwidthrate", "compare-maxmem", "compare-nofile", "local", "local-churn", "local-entry", "local-unconfined", "relay-bridge.example", "socks.example"}
 	if got := Names(); !slices.Equal(got, want) {
 		t.Fatalf("Names() = %v, want %v", got, want)
 	}
@@ -492,12 +492,12 @@ func TestValidateProgrammatic(t *testing.T) {
 
 func TestLoadErrors(t *testing.T) {
 	_, err := Load("testdata/no-such-file.yaml")
-	want := "scenario testdata/no-such-file.yaml: cannot read it: no such file or directory (built-in scenarios: ci-gate, compare-bandwidthrate, compare-maxmem, compare-nofile, local, local-churn, local-entry, relay-bridge.example, socks.example)"
+	want := "scenario testdata/no-such-file.yaml: cannot read it: no such file or directory (built-in scenarios: ci-gate, compare-bandwidthrate, compare-maxmem, compare-nofile, local, local-churn, local-entry, local-unconfined, relay-bridge.example, socks.example)"
 	if err == nil || err.Error() != want {
 		t.Errorf("Load(missing) = %v\nwant %s", err, want)
 	}
 	_, err = Builtin("nope")
-	want = `scenario nope.yaml: no built-in scenario "nope" (built-ins: ci-gate, compare-bandwidthrate, compare-maxmem, compare-nofile, local, local-churn, local-entry, relay-bridge.example, socks.example); to use your own file, give its path`
+	want = `scenario nope.yaml: no built-in scenario "nope" (built-ins: ci-gate, compare-bandwidthrate, compare-maxmem, compare-nofile, local, local-churn, local-entry, local-unconfined, relay-bridge.example, socks.example); to use your own file, give its path`
 	if err == nil || err.Error() != want {
 		t.Errorf("Builtin(nope) = %v\nwant %s", err, want)
 	}

@@ -2,7 +2,8 @@
 // under test in: it finds where the cpu and memory controllers are (the
 // cgroup v2 unified hierarchy when it has them, else cgroup v1, each
 // controller on its own), creates one group per confined process, writes its
-// CPU quota and memory limit, starts the process inside it, reads its
+// CPU quota (with a weight that lets it have its quota on a busy machine)
+// and memory limit, starts the process inside it, reads its
 // throttling counters as evidence that the quota was the limit, and removes
 // it again. Groups are named relaybench-<harness pid>-<name>-<n>; groups of
 // that form whose harness is gone (it was SIGKILLed) are removed by the next
@@ -33,6 +34,19 @@ const Period = 100 * time.Millisecond
 
 // Bounds of a CPU limit: the kernel refuses quotas under 1 ms per period.
 const minQuota = time.Millisecond
+
+// A quota is a cap, not a reservation: on a machine whose cores are busy
+// with other work the scheduler shares them by weight, and a group of
+// default weight gets its share of one task among many, possibly less than
+// its quota. The relay would then be short of CPU for a reason that is not
+// its quota, and a run would measure the machine's other load. A group with
+// a CPU quota is therefore given ten times the default weight (cgroup v1
+// cpu.shares 1024, v2 cpu.weight 100), so that it gets its quota when it
+// asks for it; the quota still caps it.
+const (
+	sharesV1 = 10 * 1024
+	weightV2 = 10 * 100
+)
 
 // Limits are what a group confines its processes to; a zero field is no
 // limit.
@@ -186,11 +200,17 @@ func (d *groupDir) writeLimits(lim Limits) error {
 			if err := write("cpu.max", fmt.Sprintf("%d %d", quota, period)); err != nil {
 				return err
 			}
+			if err := write("cpu.weight", strconv.Itoa(weightV2)); err != nil {
+				return err
+			}
 		} else {
 			if err := write("cpu.cfs_period_us", strconv.FormatInt(period, 10)); err != nil {
 				return err
 			}
 			if err := write("cpu.cfs_quota_us", strconv.FormatInt(quota, 10)); err != nil {
+				return err
+			}
+			if err := write("cpu.shares", strconv.Itoa(sharesV1)); err != nil {
 				return err
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -113,6 +114,50 @@ func TestQuotaHoldsABusyLoop(t *testing.T) {
 	}
 	cmd.Process.Kill()
 	cmd.Wait()
+}
+
+// TestQuotaIsHadOnABusyMachine: a confined busy loop still gets its quota
+// while twelve unconfined ones, each in a session of its own, compete for
+// the cores. With the default weight it would get one entity's share of 2
+// cores among thirteen, 0.15 cores, less than its 0.25-core quota.
+func TestQuotaIsHadOnABusyMachine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills every core for 3 s; skipped with -short")
+	}
+	skipUnlessConfinable(t, "cpu")
+	const quota, competitors = 0.25, 12
+	g, err := New("weighted", Limits{CPU: quota})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Registered before the process starts, so it runs after its kill.
+	t.Cleanup(func() {
+		if err := g.Remove(); err != nil {
+			t.Error(err)
+		}
+	})
+	confined := busyLoop(t, g).Process.Pid
+	for range competitors {
+		cmd := exec.Command("sh", "-c", "while :; do :; done")
+		// A session of its own, so that with autogroup scheduling each
+		// competes as its own entity, as another user's work would.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+		})
+	}
+	time.Sleep(500 * time.Millisecond) // the scheduler settles
+	cpu0, t0 := cpuSeconds(t, confined), time.Now()
+	time.Sleep(2500 * time.Millisecond)
+	used := (cpuSeconds(t, confined) - cpu0) / time.Since(t0).Seconds()
+	t.Logf("confined busy loop used %.3f cores of its %.2f-core quota beside %d unconfined ones", used, quota, competitors)
+	if used < 0.8*quota {
+		t.Errorf("the confined loop got %.3f cores, less than 80%% of its %.2f-core quota, on a busy machine", used, quota)
+	}
 }
 
 func TestMemoryLimitIsSet(t *testing.T) {

@@ -173,6 +173,7 @@ func TestNewWritesLimitsV1AndV2(t *testing.T) {
 		cpu := filepath.Join(root, "cg/cpu", g.Name)
 		checkFile(t, filepath.Join(cpu, "cpu.cfs_period_us"), "100000")
 		checkFile(t, filepath.Join(cpu, "cpu.cfs_quota_us"), "25000")
+		checkFile(t, filepath.Join(cpu, "cpu.shares"), "10240")
 		mem := filepath.Join(root, "cg/memory/process_api/abc", g.Name)
 		checkFile(t, filepath.Join(mem, "memory.limit_in_bytes"), "536870912")
 		if !strings.HasPrefix(g.Name, "relaybench-"+strconv.Itoa(os.Getpid())+"-rbtarget-") {
@@ -206,6 +207,7 @@ func TestNewWritesLimitsV1AndV2(t *testing.T) {
 		checkFile(t, filepath.Join(root, "cg/cgroup.subtree_control"), "+cpu")
 		dir := g.Paths()[0]
 		checkFile(t, filepath.Join(dir, "cpu.max"), "5000 100000")
+		checkFile(t, filepath.Join(dir, "cpu.weight"), "1000")
 		checkFile(t, filepath.Join(dir, "memory.max"), "67108864")
 		os.WriteFile(filepath.Join(dir, "cpu.stat"), []byte("usage_usec 100\nnr_periods 10\nnr_throttled 4\nthrottled_usec 2500\n"), 0o644)
 		st, err := g.Stat()

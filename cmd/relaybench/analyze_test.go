@@ -33,6 +33,7 @@ func TestRunRateLimitedBridge(t *testing.T) {
 	sc.Name = "ratelimit"
 	sc.Repetitions = 1
 	sc.Target.Testnet.Torrc = map[string]string{"BandwidthRate": "2 MBytes", "BandwidthBurst": "2 MBytes"}
+	sc.Target.Testnet.CPU = 0 // the rate limit is the relay's only limit here
 	sc.Ramp.Steps = []int{1, 2, 4, 8}
 	sc.Ramp.StepDuration = scenarios.Duration(10 * time.Second)
 	sc.Ramp.Warmup = scenarios.Duration(2 * time.Second)
