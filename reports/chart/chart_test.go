@@ -1,15 +1,15 @@
 package chart
 
 import (
-	"bytes"
 	"encoding/xml"
 	"flag"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/relaybench/relaybench/runner/testkit"
 )
 
 // update rewrites the golden files instead of comparing with them:
@@ -61,23 +61,7 @@ func renderSVG(t *testing.T, c *Chart) []byte {
 
 func TestSVGGolden(t *testing.T) {
 	got := renderSVG(t, demoChart())
-	path := filepath.Join("testdata", "demo.svg.golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./reports/chart/ -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("the SVG differs from %s (run with -update if the change is intended):\n%s", path, got)
-	}
+	testkit.Golden(t, filepath.Join("testdata", "demo.svg.golden"), got, *update)
 }
 
 // node is an element of the parsed SVG.
