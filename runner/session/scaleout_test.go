@@ -32,8 +32,9 @@ func TestSegmentsOnOneNetwork(t *testing.T) {
 		Relay: &scenarios.RelayTarget{BridgeLine: target.BridgeLine(), MetricsURL: target.MetricsURL()}}
 	sc.Clients = 1
 
-	// Time for every worker to bootstrap its client on a busy machine.
-	startAt := time.Now().Add(60 * time.Second).Truncate(time.Second)
+	// Time for every worker to bootstrap its client on a busy machine (on a
+	// network that is up, a client bootstraps in seconds).
+	startAt := time.Now().Add(30 * time.Second).Truncate(time.Second)
 	dirs := make([]string, 3)
 	var wg sync.WaitGroup
 	for i := range 3 {

@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -137,32 +136,33 @@ func (c cancelAfter) Write(p []byte) (int, error) {
 	return c.w.Write(p)
 }
 
-// TestVariantsRankBandwidthRate runs three variants interleaved on the
-// embedded network, each repetition on a fresh network whose target has the
-// variant's torrc: BandwidthRate 1 MBytes twice (the same config) and
-// 4 MBytes. The ranking must put 4 MBytes first with a significant
-// difference to both 1 MBytes variants, and compare must call the two
-// 1 MBytes runs the same ("~").
+// TestVariantsRankBandwidthRate runs two variants on the embedded network,
+// each repetition on a fresh network whose target has the variant's torrc:
+// BandwidthRate 1 MBytes and 4 MBytes. The ranking must put 4 MBytes first
+// with a drop of more than half for 1 MBytes, and call one repetition a
+// side too few to test. (That the same config twice is never called
+// different is TestCompareRuns' and the reports simulation's job: it needs
+// no tor.)
 func TestVariantsRankBandwidthRate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts tor test networks; skipped with -short")
 	}
 	sc := shortScenario(t, "local", 2, 4)
 	sc.Name = "ab"
-	sc.Ramp.StepDuration = scenarios.Duration(10 * time.Second)
+	sc.Ramp.StepDuration = scenarios.Duration(7 * time.Second)
 	sc.Ramp.Warmup = scenarios.Duration(2 * time.Second)
 	sc.Payload.Size = 1 << 20
 	rate := func(name, r string) scenarios.Variant {
 		return scenarios.Variant{Name: name, Repetitions: 1, Torrc: map[string]string{"BandwidthRate": r, "BandwidthBurst": r}}
 	}
-	sc.Variants = []scenarios.Variant{rate("slow-a", "1 MBytes"), rate("fast", "4 MBytes"), rate("slow-b", "1 MBytes")}
+	sc.Variants = []scenarios.Variant{rate("slow", "1 MBytes"), rate("fast", "4 MBytes")}
 	res, err := Run(context.Background(), sc, testOptions(t))
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
 	r := res.Ranking
-	if r == nil || len(r.Entries) != 3 {
-		t.Fatalf("ranking %+v, want 3 entries", r)
+	if r == nil || len(r.Entries) != 2 {
+		t.Fatalf("ranking %+v, want 2 entries", r)
 	}
 	var out strings.Builder
 	r.Text(&out)
@@ -180,7 +180,7 @@ func TestVariantsRankBandwidthRate(t *testing.T) {
 	if d := r.Entries[0].Differences; len(d) == 0 || !strings.Contains(fmt.Sprint(d), "4 MBytes") {
 		t.Errorf("fast's differences from the baseline %v, want its BandwidthRate", d)
 	}
-	for _, name := range []string{"comparison.md", "comparison.json", "variants/fast/summary.json", "variants/slow-a/env.json"} {
+	for _, name := range []string{"comparison.md", "comparison.json", "variants/fast/summary.json", "variants/slow/env.json"} {
 		if _, err := os.Stat(filepath.Join(res.Dir, name)); err != nil {
 			t.Errorf("%s missing: %v", name, err)
 		}
@@ -189,37 +189,5 @@ func TestVariantsRankBandwidthRate(t *testing.T) {
 	torrc, err := os.ReadFile(filepath.Join(res.Dir, "variants", "fast", "testnet", "nodes", "rbtarget", "torrc"))
 	if err != nil || !strings.Contains(string(torrc), "BandwidthRate 4 MBytes") {
 		t.Errorf("fast's target torrc lacks its BandwidthRate: %v\n%s", err, torrc)
-	}
-
-	// The same config twice, one repetition each: never tested, so never
-	// significant (the old per-second test was, often: issue 12).
-	var loaded []*LoadedRun
-	for _, v := range []string{"slow-a", "slow-b"} {
-		lr, err := LoadRun(filepath.Join(res.Dir, "variants", v))
-		if err != nil {
-			t.Fatal(err)
-		}
-		loaded = append(loaded, lr)
-	}
-	cmp, err := json.Marshal([]any{Compare(loaded[0], loaded[1])})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cs []struct {
-		Capacity struct {
-			Goodput struct {
-				Significant bool     `json:"significant"`
-				Verdict     string   `json:"verdict"`
-				DeltaPct    *float64 `json:"delta_pct"`
-			} `json:"goodput"`
-		} `json:"capacity"`
-	}
-	if err := json.Unmarshal(cmp, &cs); err != nil || len(cs) != 1 {
-		t.Fatalf("compare json: %v\n%s", err, cmp)
-	}
-	g := cs[0].Capacity.Goodput
-	t.Logf("slow-a vs slow-b capacity: %s, delta %v", g.Verdict, g.DeltaPct)
-	if g.Significant || g.Verdict != string(reports.OutcomeTooFew) {
-		t.Errorf("the same config twice, one repetition each: %+v, want too-few", g)
 	}
 }
