@@ -324,6 +324,10 @@ func (s *Server) waitHandlers() {
 	s.mu.Unlock()
 }
 
+// Done is closed once the server stopped accepting: after Close or
+// Shutdown, or when its listener failed (Close then returns why).
+func (s *Server) Done() <-chan struct{} { return s.served }
+
 // Close stops the server at once, cutting open transfers, and waits for it
 // to stop accepting and for its handlers to end (so that nothing is
 // written to the access log after Close).
