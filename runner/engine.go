@@ -39,6 +39,13 @@ type Plan struct {
 	// Seed is the payload seed verified against when the response carries
 	// no payload.SeedHeader.
 	Seed uint64
+	// VerifySeeded verifies every response that shows itself to be
+	// relaybench's content (payload.SeedOf: it carries payload.SeedHeader,
+	// as every download of relaybench's payload server does, the built-in
+	// one or `relaybench serve`) against the seed it names; a response
+	// without the header is not verified. It is for a payload URL the
+	// scenario gives, whose server relaybench did not start.
+	VerifySeeded bool
 	// Records receives one JSON line per request (requests.jsonl, a
 	// rundir.Record each), written with a single Write call as the request
 	// ends. Nil discards. The first failed write aborts the run: a record

@@ -125,12 +125,10 @@ func (t *stepTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	b := &body{rc: resp.Body, r: r, expected: resp.ContentLength, rate: t.e.readRate}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		b.statusErr = &HTTPStatusError{Code: resp.StatusCode, Status: resp.Status}
-	} else if t.e.plan.Verify {
-		seed := t.e.plan.Seed
-		if s, err := strconv.ParseUint(resp.Header.Get(payload.SeedHeader), 10, 64); err == nil {
-			seed = s
-		}
+	} else if seed, ok := payload.SeedOf(resp.Header); ok && (t.e.plan.Verify || t.e.plan.VerifySeeded) {
 		b.v = payload.NewVerifier(seed)
+	} else if t.e.plan.Verify {
+		b.v = payload.NewVerifier(t.e.plan.Seed)
 	}
 	if b.rate > 0 {
 		b.chunk = int(min(max(b.rate/20, 1<<10), 32<<10))
@@ -163,6 +161,7 @@ type request struct {
 	done     atomic.Bool
 
 	// Set by the body, read by finish in the same goroutine.
+	verified bool // the whole body was verified
 	bytes    int64
 	winBytes int64     // bytes received after the step's warm-up
 	winStart time.Time // start of the request's part of the measured window
@@ -245,6 +244,7 @@ func (r *request) finish(err error) {
 		Intended: r.intended, Start: r.start,
 		ConnectNS: r.connect.Load(), WroteNS: r.wrote.Load(), TTFBNS: r.ttfb.Load(), TTLBNS: int64(end.Sub(r.start)),
 		Bytes: r.bytes, Status: r.status, Warmup: r.start.Before(st.warmEnd),
+		Verified: err == nil && r.verified,
 	}
 	if err != nil {
 		rec.Error, rec.Detail = ClassifyError(err), err.Error()
@@ -380,6 +380,7 @@ func (b *body) eof() error {
 		return b.fail(err)
 	}
 	b.err = io.EOF
+	b.r.verified = b.v != nil
 	b.r.finish(nil)
 	return io.EOF
 }

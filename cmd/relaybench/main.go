@@ -11,6 +11,7 @@
 //	relaybench compare [--fail-on-regression PCT] RUN_A RUN_B...
 //	relaybench merge RUN_DIR... -o MERGED
 //	relaybench validate FILE...
+//	relaybench serve --listen ADDR [flags]
 //	relaybench testnet up|status|down|smoke [flags]
 //	relaybench version
 //
@@ -21,7 +22,8 @@
 // network was not ready, a raw file could not be written); 4 the input is
 // damaged, missing or cut short, so thresholds or regressions were not
 // judged (fail closed); 128+N the run was interrupted by signal N (130
-// Ctrl-C, 143 SIGTERM, 129 SIGHUP) after writing what it measured.
+// Ctrl-C, 143 SIGTERM, 129 SIGHUP) after writing what it measured; serve,
+// a server, exits 0 when stopped by a signal.
 package main
 
 import (
@@ -138,6 +140,10 @@ Commands:
                    over machines (run --segment i/N --start-at T), then
                    analyse it
   validate FILE... check scenario files and say what is wrong
+  serve --listen ADDR
+                   serve relaybench's verified payload to Tor exits from a
+                   public host, behind a secret path token, within a byte
+                   budget (the payload.url of a relay scenario)
   testnet up       start the embedded local Tor test network (3 authorities,
                    exit, middle, the relay under test, a client) on 127.0.0.1
   testnet status   show the nodes of a running test network
@@ -171,6 +177,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runMerge(args[1:], stdout, stderr)
 	case "validate":
 		return runValidate(args[1:], stdout, stderr)
+	case "serve":
+		return runServe(args[1:], stdout, stderr)
 	case "version":
 		return runVersion(stdout)
 	default:

@@ -1,7 +1,7 @@
 // Package payload owns the bytes that relaybench pushes through Tor: the
-// deterministic content itself ([Content]), the built-in HTTP server on
-// loopback that serves and accepts it ([Server]), and the client-side checks
-// that prove what came out of a circuit is what went in ([Verifier], [Verify],
+// deterministic content itself ([Content]), the built-in HTTP server that
+// serves and accepts it ([Server]), and the client-side checks that prove
+// what came out of a circuit is what went in ([Verifier], [Verify],
 // [CheckLength]).
 //
 // The flow in a load run is:
@@ -22,9 +22,17 @@
 //   - errors.Is(err, ErrShortRead) (or ErrLongRead), with *LengthError carrying
 //     the counts: the stream ended early, typically a circuit or relay failure.
 //
-// The server only ever listens on loopback. Tor test networks reach it through
-// an exit that allows 127.0.0.1, and refusing anything else keeps a benchmark
-// from turning into a public bulk-data endpoint by accident.
+// The server listens on loopback unless it is made public ([WithPublic]).
+// Tor test networks reach it through an exit that allows 127.0.0.0/8, and
+// refusing anything else keeps a benchmark from turning into a public
+// bulk-data endpoint by accident. A public server (`relaybench serve`) is
+// what Tor exits on the live network fetch from: it serves downloads only,
+// behind a secret path token, within a byte budget and a rate cap, and logs
+// every request ([Public]).
+//
+// Every download carries [SeedHeader], so a client recognises relaybench's
+// content by the response itself, whoever started the server: [SeedOf]
+// says whether a response is relaybench's and with which seed to verify it.
 //
 // [WithCorruption] and [WithTruncation] make the server misbehave on purpose,
 // for tests that must show the mismatch and short-read paths are detected.

@@ -12,8 +12,11 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/relaybench/relaybench/runner/units"
 )
@@ -30,6 +33,16 @@ const DefaultMaxSize int64 = units.GiB
 // download, and an upload that carries it is verified against that seed.
 const SeedHeader = "X-Payload-Seed"
 
+// SeedOf returns the seed a response of relaybench's payload server
+// names in SeedHeader, which every download it sends carries (the
+// built-in server's and a public one's alike). ok is false when the
+// header is missing or is not a decimal uint64: then the response is not
+// relaybench's content and cannot be verified.
+func SeedOf(h http.Header) (seed uint64, ok bool) {
+	seed, err := strconv.ParseUint(h.Get(SeedHeader), 10, 64)
+	return seed, err == nil
+}
+
 // ErrNotLoopback is returned, wrapped, by Listen for an address that is not a
 // loopback IP literal.
 var ErrNotLoopback = errors.New("payload server must listen on loopback (127.0.0.0/8 or ::1)")
@@ -42,6 +55,7 @@ type config struct {
 	corruptAt  int64 // -1: off
 	truncateAt int64 // -1: off
 	errorLog   func(msg string)
+	public     *Public // nil: the loopback server
 }
 
 // WithErrorLog sends the HTTP server's own error messages (net/http's
@@ -88,6 +102,9 @@ func (c config) validate() error {
 	if c.truncateAt < -1 {
 		return fmt.Errorf("payload server: truncation length %d is negative: pass WithTruncation a byte count >= 0", c.truncateAt)
 	}
+	if c.public != nil {
+		return c.public.validate()
+	}
 	return nil
 }
 
@@ -101,8 +118,15 @@ type Stats struct {
 	// Uploads counts upload bodies read to their end.
 	Uploads int64
 	// Rejected counts requests this package's handlers answered with a 4xx
-	// status (bad size or seed, over the maximum, broken upload body).
+	// status (bad size or seed, over the maximum, broken upload body), and
+	// those a public server refused because its access log failed.
 	Rejected int64
+	// WrongToken counts requests to a public server whose first path
+	// segment was not its token (answered 404).
+	WrongToken int64
+	// OverBudget counts downloads a public server refused because they
+	// did not fit what was left of its byte budget (answered 503).
+	OverBudget int64
 	// BytesServed counts payload bytes handed to the HTTP layer for sending;
 	// bytes of aborted downloads count up to the point of failure.
 	BytesServed int64
@@ -112,6 +136,7 @@ type Stats struct {
 
 type counters struct {
 	requests, downloads, uploads, rejected, bytesServed, bytesReceived atomic.Int64
+	wrongToken, overBudget                                             atomic.Int64
 }
 
 // UploadResult is the JSON body of the reply to an upload.
@@ -137,20 +162,31 @@ type UploadResult struct {
 //
 // Downloads are streamed from a fixed 32 KiB buffer and carry Content-Length
 // and SeedHeader. Range requests are not supported. Create a Server with
-// Listen and stop it with Close or Shutdown.
+// Listen and stop it with Close or Shutdown. WithPublic makes it a public
+// server, which serves only
+//
+//	GET  /TOKEN/bytes/{size}[?seed=N]  as above, within its byte budget and rate cap
 type Server struct {
 	cfg      config
+	public   *public // nil: the loopback server
 	ln       net.Listener
 	http     *http.Server
 	stats    counters
 	served   chan struct{}
 	serveErr error // set before served is closed
+
+	// Running handlers, so that Close returns only once none can write
+	// to the access log any more.
+	mu      sync.Mutex
+	running int
+	idle    sync.Cond
 }
 
 // Listen starts a payload server on addr, which must be a loopback IP literal
 // with a port ("127.0.0.1:0", "[::1]:8080"); "" means DefaultAddr. Host names,
 // including "localhost", are refused because what they resolve to is outside
-// this package's control.
+// this package's control. A public server (WithPublic) may listen on any IP
+// literal, or on all interfaces (":8080").
 func Listen(addr string, opts ...Option) (*Server, error) {
 	cfg := config{maxSize: DefaultMaxSize, corruptAt: -1, truncateAt: -1}
 	for _, opt := range opts {
@@ -162,7 +198,11 @@ func Listen(addr string, opts ...Option) (*Server, error) {
 	if addr == "" {
 		addr = DefaultAddr
 	}
-	if err := checkLoopback(addr); err != nil {
+	check := checkLoopback
+	if cfg.public != nil {
+		check = checkListenAddr
+	}
+	if err := check(addr); err != nil {
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", addr)
@@ -170,15 +210,24 @@ func Listen(addr string, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("payload server: listen on %s: %w: choose a free port, or port 0 to let the kernel pick one", addr, err)
 	}
 	s := &Server{cfg: cfg, ln: ln, served: make(chan struct{})}
+	s.idle.L = &s.mu
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /bytes/{size}", s.handleBytes)
-	mux.HandleFunc("POST /upload", s.handleUpload)
-	mux.HandleFunc("PUT /upload", s.handleUpload)
-	mux.HandleFunc("GET /healthz", s.handleHealth)
+	var handler http.Handler = mux
+	if cfg.public != nil {
+		s.public = newPublic(cfg.public)
+		handler = s.handlePublic(mux)
+	} else {
+		mux.HandleFunc("POST /upload", s.handleUpload)
+		mux.HandleFunc("PUT /upload", s.handleUpload)
+		mux.HandleFunc("GET /healthz", s.handleHealth)
+	}
 	s.http = &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s.stats.requests.Add(1)
-			mux.ServeHTTP(w, r)
+			s.enter()
+			defer s.leave()
+			handler.ServeHTTP(w, r)
 		}),
 		// No read or write deadline for bodies: a gigabyte through a slow
 		// circuit legitimately takes minutes.
@@ -213,8 +262,14 @@ func checkLoopback(addr string) error {
 // picked when Listen was given port 0.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
-// URL returns the server's base URL, e.g. "http://127.0.0.1:41234".
-func (s *Server) URL() string { return "http://" + s.Addr() }
+// URL returns the server's base URL, e.g. "http://127.0.0.1:41234"; of a
+// public server with its token, "http://127.0.0.3:41234/TOKEN".
+func (s *Server) URL() string {
+	if s.public != nil {
+		return "http://" + s.Addr() + "/" + string(s.public.token)
+	}
+	return "http://" + s.Addr()
+}
 
 // BytesURL returns the URL of a size-byte payload with DefaultSeed.
 func (s *Server) BytesURL(size int64) string {
@@ -226,7 +281,8 @@ func (s *Server) SeededBytesURL(size int64, seed uint64) string {
 	return s.BytesURL(size) + "?seed=" + strconv.FormatUint(seed, 10)
 }
 
-// UploadURL returns the URL uploads are POSTed or PUT to.
+// UploadURL returns the URL uploads are POSTed or PUT to (a public server
+// takes none).
 func (s *Server) UploadURL() string { return s.URL() + "/upload" }
 
 // Stats returns the current counters. Each field is read atomically; the
@@ -239,14 +295,46 @@ func (s *Server) Stats() Stats {
 		Rejected:      s.stats.rejected.Load(),
 		BytesServed:   s.stats.bytesServed.Load(),
 		BytesReceived: s.stats.bytesReceived.Load(),
+		WrongToken:    s.stats.wrongToken.Load(),
+		OverBudget:    s.stats.overBudget.Load(),
 	}
 }
 
+func (s *Server) enter() {
+	s.mu.Lock()
+	s.running++
+	s.mu.Unlock()
+}
+
+func (s *Server) leave() {
+	s.mu.Lock()
+	if s.running--; s.running == 0 {
+		s.idle.Broadcast()
+	}
+	s.mu.Unlock()
+}
+
+// waitHandlers returns once no handler runs. After the server's
+// connections are closed, every handler ends at its next write or wait.
+func (s *Server) waitHandlers() {
+	s.mu.Lock()
+	for s.running > 0 {
+		s.idle.Wait()
+	}
+	s.mu.Unlock()
+}
+
+// Done is closed once the server stopped accepting: after Close or
+// Shutdown, or when its listener failed (Close then returns why).
+func (s *Server) Done() <-chan struct{} { return s.served }
+
 // Close stops the server at once, cutting open transfers, and waits for it
-// to stop accepting.
+// to stop accepting and for its handlers to end (so that nothing is
+// written to the access log after Close).
 func (s *Server) Close() error {
 	err := s.http.Close()
 	<-s.served
+	s.waitHandlers()
 	return errors.Join(err, s.serveErr)
 }
 
@@ -256,6 +344,9 @@ func (s *Server) Close() error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	<-s.served
+	if err == nil {
+		s.waitHandlers()
+	}
 	return errors.Join(err, s.serveErr)
 }
 
@@ -289,6 +380,15 @@ func (s *Server) handleBytes(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if s.public != nil && r.Method != http.MethodHead {
+		if !s.public.reserve(size) {
+			s.overBudget(w, size)
+			return
+		}
+		var sent int64
+		defer func() { s.public.reserved.Add(sent - size) }() // what was not sent goes back
+		w = &countingWriter{ResponseWriter: w, n: &sent}
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Content-Length", strconv.FormatInt(size, 10))
@@ -299,21 +399,32 @@ func (s *Server) handleBytes(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
 		return
 	}
-	s.stream(w, NewContent(seed), size)
+	s.stream(r.Context(), w, NewContent(seed), size)
 }
 
-// stream writes size bytes of c to w from one pooled buffer, applying the
-// test-only corruption and truncation options.
-func (s *Server) stream(w http.ResponseWriter, c Content, size int64) {
+// stream writes size bytes of c to w from one pooled buffer, at a public
+// server's rate cap, applying the test-only corruption and truncation
+// options.
+func (s *Server) stream(ctx context.Context, w http.ResponseWriter, c Content, size int64) {
 	bufp := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(bufp)
 	buf := *bufp
+	var limiter *rate.Limiter
+	if s.public != nil && s.public.limiter != nil {
+		limiter = s.public.limiter
+		buf = buf[:s.public.chunk]
+	}
 	end := size
 	if t := s.cfg.truncateAt; t >= 0 && t < size {
 		end = t
 	}
 	for off := int64(0); off < end; {
 		chunk := buf[:min(int64(len(buf)), end-off)]
+		if limiter != nil {
+			if err := limiter.WaitN(ctx, len(chunk)); err != nil {
+				return // The client went away.
+			}
+		}
 		c.Fill(chunk, off)
 		if k := s.cfg.corruptAt - off; k >= 0 && k < int64(len(chunk)) {
 			chunk[k] ^= 0xff

@@ -50,6 +50,12 @@ type Record struct {
 	Detail string `json:"detail"`
 	// Warmup is true when the request started within the step's warm-up.
 	Warmup bool `json:"warmup"`
+	// Verified is true when the request succeeded and every body byte was
+	// checked against relaybench's payload content and matched: the body
+	// came from relaybench's payload server (see runner.Plan). Absent
+	// (false) for bodies nobody could check, and in records written
+	// before the field existed.
+	Verified bool `json:"verified,omitempty"`
 }
 
 // OK reports whether the request succeeded.

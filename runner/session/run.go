@@ -254,6 +254,9 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 	} else {
 		url := sc.Payload.URL
 		plan.PayloadURL = func(int64) string { return url }
+		// A URL served by `relaybench serve` is verified like the
+		// built-in server's: its responses say they are relaybench's.
+		plan.VerifySeeded = true
 	}
 
 	// The raw files, closed once the samplers and watchers stopped.

@@ -156,6 +156,10 @@ func TestRunOnExistingNetwork(t *testing.T) {
 		checkRamp(t, res, true)
 	})
 
+	t.Run("relay with the payload from relaybench serve", func(t *testing.T) {
+		testRelayPayloadFromServe(t, net, relayScenario)
+	})
+
 	t.Run("socks churn", func(t *testing.T) {
 		sc := shortScenario(t, "local-churn", 2, 4)
 		sc.Target = scenarios.Target{Kind: scenarios.TargetSocks, Socks: &scenarios.SocksTarget{
