@@ -120,7 +120,7 @@ func setUpTarget(ctx context.Context, sc *scenarios.Scenario, dir, netDir string
 			clientCfgs = append(clientCfgs, chutney.ClientConfig{
 				Name: fmt.Sprintf("load%d", i), DataDir: filepath.Join(dir, "clients", fmt.Sprintf("load%d", i)),
 				Mode: mode, Fingerprint: fingerprint, BridgeLine: r.BridgeLine, MetricsPort: port,
-				DirAuthorities: opts.DirAuthorities,
+				DirAuthorities: opts.DirAuthorities, ExitNodes: r.ExitNodes, MiddleNodes: r.MiddleNodes,
 			})
 		}
 	case scenarios.TargetSocks:
