@@ -215,6 +215,9 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 			if err != nil {
 				i.Error = err.Error()
 			}
+			if oa := (*OnsetAbortError)(nil); errors.As(err, &oa) {
+				i.OnsetAbort = &oa.Abort
+			}
 			i.Warnings = warn.final()
 		})
 		if werr != nil && err == nil {
@@ -338,6 +341,12 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 		}
 	}
 	live := newLive(opts.Metrics, sc, opts.variant, len(plan.Endpoints), targetURL)
+	if sc.Onset.Abort {
+		live.abortOnDeclared(func(sig metricsport.OnsetSignal, step rundir.StepSummary) {
+			st.abort(&OnsetAbortError{rundir.OnsetAbort{Repetition: step.Repetition, Step: step.Step, Load: step.Load,
+				At: sig.At, Signal: string(sig.Name), Series: sig.Series, Evidence: sig.Evidence}})
+		})
+	}
 	if len(metricsURLs) > 0 {
 		out, err := openRaw(rundir.MetricsFile)
 		if err != nil {
@@ -432,6 +441,20 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 	}
 	return res, st.err()
 }
+
+// OnsetAbortError is why a run with onset.abort stopped: the relay
+// declared overload during a step. It wraps runner.ErrOnsetAbort, so the
+// run is stopped by "onset-abort"; run.json records Abort.
+type OnsetAbortError struct{ Abort rundir.OnsetAbort }
+
+func (e *OnsetAbortError) Error() string {
+	a := e.Abort
+	return fmt.Sprintf("onset.abort: the relay declared overload (%s) during step %d (load %d) of repetition %d, so the run stopped there; what was measured is kept: %s",
+		a.Signal, a.Step+1, a.Load, a.Repetition+1, a.Evidence)
+}
+
+// Unwrap returns runner.ErrOnsetAbort.
+func (e *OnsetAbortError) Unwrap() error { return runner.ErrOnsetAbort }
 
 // runInfo is run.json while the run goes: every change is written at once
 // (atomically), so that a crash leaves the latest.
