@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -149,7 +150,14 @@ func TestRunStopsAtOnsetAbort(t *testing.T) {
 	if a == nil || a.StoppedBy != "onset-abort" || len(a.Interruptions) != 1 || a.Interruptions[0].Step != 1 {
 		t.Fatalf("analysis %+v; want stopped by onset-abort with step 1 interrupted", a)
 	}
-	if _, err := os.Stat(filepath.Join(res.Dir, rundir.SummaryFile)); err != nil {
-		t.Errorf("no summary.json: %v", err)
+	if a.OnsetAbort == nil || a.OnsetAbort.Step != 1 || a.LiveRelay != nil {
+		t.Errorf("summary onset_abort %+v, live_relay %+v; want the abort at step 1 and no live relay (a socks target)", a.OnsetAbort, a.LiveRelay)
+	}
+	report, err := os.ReadFile(filepath.Join(res.Dir, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(report), "aborted at step 2 (2 streams) on rate-limit (onset.abort)") {
+		t.Errorf("report.md does not say where the run was aborted:\n%s", report)
 	}
 }
