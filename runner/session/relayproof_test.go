@@ -93,7 +93,7 @@ func TestRelayProofRefusesWithoutProof(t *testing.T) {
 
 // TestRelayProofByControlPort covers the ControlPort proof against a fake
 // ControlPort with password authentication (the cookie's SAFECOOKIE
-// handshake is tested on real tor, TestRelayProofOnRealTor): the right
+// handshake is tested on real tor, in TestRunOnExistingNetwork): the right
 // password and fingerprint prove it; another relay's fingerprint is an
 // error that no MetricsPort can override; a wrong password falls back to
 // the MetricsPort.
