@@ -249,7 +249,7 @@ func TestExamples(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			s, err := Builtin(name)
 			if name == "relay-bridge.example" {
-				const wantErr = `scenario relay-bridge.example.yaml:31: target.relay.bridge_line: still the example's FILL-IN placeholder: replace it with your bridge's "ADDR:PORT FINGERPRINT" (its ORPort address and the fingerprint from its DataDirectory/fingerprint file)`
+				const wantErr = `scenario relay-bridge.example.yaml:35: target.relay.bridge_line: still the example's FILL-IN placeholder: replace it with your bridge's "ADDR:PORT FINGERPRINT" (its ORPort address and the fingerprint from its DataDirectory/fingerprint file)`
 				if err == nil || err.Error() != wantErr {
 					t.Fatalf("Builtin(%q) error = %v, want %s", name, err, wantErr)
 				}
@@ -282,7 +282,7 @@ func TestRelayExampleFilledIn(t *testing.T) {
 	}
 	text := strings.Replace(string(src), "FILL-IN ADDR:PORT FINGERPRINT", "198.51.100.7:9001 0123456789ABCDEF0123456789ABCDEF01234567", 1)
 	if _, err := Parse([]byte(text), "filled.yaml"); err == nil ||
-		err.Error() != `scenario filled.yaml:47: payload.url: still the example's FILL-IN placeholder: replace it with the URL of a large file you may download repeatedly through Tor` {
+		err.Error() != `scenario filled.yaml:66: payload.url: still the example's FILL-IN placeholder: replace it with the URL of a large file you may download repeatedly through Tor` {
 		t.Fatalf("after filling in bridge_line: got %v, want the payload.url placeholder error", err)
 	}
 	text = strings.Replace(text, "https://FILL-IN.example/10MiB.bin", "https://example.org/10MiB.bin", 1)
@@ -297,6 +297,11 @@ func TestRelayExampleFilledIn(t *testing.T) {
 	}
 	if s.Target.Relay.BridgeLine != "198.51.100.7:9001 0123456789ABCDEF0123456789ABCDEF01234567" {
 		t.Errorf("bridge_line = %q", s.Target.Relay.BridgeLine)
+	}
+	// The guardrails are on: a MetricsPort to prove and watch, onset.abort,
+	// the relay target's limits.
+	if s.Target.Relay.MetricsURL == "" || !s.Onset.Abort || s.Limits.MaxDuration != RelayMaxDuration || s.Limits.MaxBytes != RelayMaxBytes {
+		t.Errorf("example without its guardrails: metrics_url %q, onset.abort %v, limits %+v", s.Target.Relay.MetricsURL, s.Onset.Abort, s.Limits)
 	}
 }
 
