@@ -106,12 +106,7 @@ func setUpTarget(ctx context.Context, sc *scenarios.Scenario, dir, netDir string
 		if r.MetricsURL != "" {
 			t.metrics = append(t.metrics, rundir.MetricsEndpoint{URL: r.MetricsURL, Name: "relay", Role: rundir.RoleTarget})
 		}
-		fingerprint := r.Fingerprint
-		if fingerprint == "" && r.BridgeLine != "" {
-			if f := strings.Fields(r.BridgeLine); len(f) > 1 {
-				fingerprint = f[1]
-			}
-		}
+		fingerprint := relayFingerprint(r)
 		for i := range sc.Clients {
 			port, err := chutney.FreePort()
 			if err != nil {
