@@ -48,6 +48,12 @@ type ClientConfig struct {
 	Torrc []TorrcOption
 	// TorPath is the tor binary (default "tor" from PATH).
 	TorPath string
+	// ExitNodes and MiddleNodes, when set, confine the exit and middle
+	// hops of the client's circuits to these fingerprints (the scenario's
+	// target.relay.exit_nodes and middle_nodes): ExitNodes and MiddleNodes
+	// lines with StrictNodes 1. MiddleNodes is refused in middle mode,
+	// where the relay under test is the middle.
+	ExitNodes, MiddleNodes []string
 }
 
 // Client is a running tor client.
@@ -95,6 +101,9 @@ func clientTorrc(cfg ClientConfig) (*torrc, error) {
 	default:
 		return nil, fmt.Errorf("client %s: mode %q: use bridge, entry or middle", cfg.Name, cfg.Mode)
 	}
+	if err := pathNodeOptions(t, cfg); err != nil {
+		return nil, err
+	}
 	if cfg.MetricsPort != 0 {
 		metricsOptions(t, cfg.MetricsPort)
 	}
@@ -102,6 +111,27 @@ func clientTorrc(cfg ClientConfig) (*torrc, error) {
 		t.set(o)
 	}
 	return t, nil
+}
+
+// pathNodeOptions adds the ExitNodes and MiddleNodes of cfg. tor follows
+// both for every normal circuit (its manual: StrictNodes applies to
+// ExcludeNodes only); StrictNodes 1 goes with them all the same, so that
+// no tor treats the lists as a mere preference and falls back to other
+// volunteers' relays.
+func pathNodeOptions(t *torrc, cfg ClientConfig) error {
+	if len(cfg.MiddleNodes) > 0 && cfg.Mode == scenarios.RoleMiddle {
+		return fmt.Errorf("client %s: middle mode already sets MiddleNodes to the relay under test; give no other middle nodes", cfg.Name)
+	}
+	if len(cfg.ExitNodes) > 0 {
+		t.add("ExitNodes", strings.Join(cfg.ExitNodes, ","))
+	}
+	if len(cfg.MiddleNodes) > 0 {
+		t.add("MiddleNodes", strings.Join(cfg.MiddleNodes, ","))
+	}
+	if len(cfg.ExitNodes)+len(cfg.MiddleNodes) > 0 {
+		t.add("StrictNodes", "1")
+	}
+	return nil
 }
 
 // StartClient writes the client's torrc, starts tor and reads back the

@@ -81,6 +81,44 @@ func TestClientTorrcModes(t *testing.T) {
 	}
 }
 
+// TestClientTorrcPathNodes: the scenario's exit_nodes and middle_nodes
+// become one ExitNodes and one MiddleNodes line with StrictNodes 1, none
+// of them without a list, and middle mode refuses other middles.
+func TestClientTorrcPathNodes(t *testing.T) {
+	cfg := ClientConfig{Name: "c", DataDir: "/tmp/x", Mode: scenarios.RoleEntry, Fingerprint: "AB",
+		ExitNodes: []string{"E1", "E2"}, MiddleNodes: []string{"M1"}}
+	tc, err := clientTorrc(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := tc.String()
+	for _, want := range []string{"EntryNodes AB\n", "ExitNodes E1,E2\n", "MiddleNodes M1\n", "StrictNodes 1\n"} {
+		if strings.Count(s, want) != 1 {
+			t.Errorf("client torrc has %q %d times, want once:\n%s", want, strings.Count(s, want), s)
+		}
+	}
+	cfg.ExitNodes, cfg.MiddleNodes = nil, nil
+	tc, err = clientTorrc(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := tc.String(); strings.Contains(s, "ExitNodes") || strings.Contains(s, "MiddleNodes") || strings.Contains(s, "StrictNodes") {
+		t.Errorf("client torrc without path nodes has some:\n%s", s)
+	}
+	cfg.Mode, cfg.ExitNodes = scenarios.RoleMiddle, []string{"E1"}
+	tc, err = clientTorrc(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := tc.String(); !strings.Contains(s, "MiddleNodes AB\n") || !strings.Contains(s, "ExitNodes E1\n") || strings.Count(s, "MiddleNodes") != 1 {
+		t.Errorf("middle-mode client torrc with exit nodes:\n%s", s)
+	}
+	cfg.MiddleNodes = []string{"M1"}
+	if _, err := clientTorrc(cfg); err == nil {
+		t.Error("middle mode with other middle nodes accepted")
+	}
+}
+
 func TestParseCircuitStatus(t *testing.T) {
 	status := "7 BUILT $AAAA~rbtarget,$BBBB~rbmiddle0,$CCCC~rbexit0 BUILD_FLAGS=NEED_CAPACITY PURPOSE=GENERAL TIME_CREATED=2026-11-23T09:11:48.160000 SOCKS_USERNAME=\"u\"\n" +
 		"8 LAUNCHED BUILD_FLAGS=NEED_CAPACITY PURPOSE=GENERAL"

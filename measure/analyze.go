@@ -88,6 +88,12 @@ type Analysis struct {
 	// Interruptions lists the steps the run stopped in before their end;
 	// none for a run that ran its ramp to the end.
 	Interruptions []Interruption `json:"interruptions,omitempty"`
+	// OnsetAbort is where onset.abort stopped the run, with the signal the
+	// relay declared (run.json's onset_abort); nil when it did not.
+	OnsetAbort *rundir.OnsetAbort `json:"onset_abort,omitempty"`
+	// LiveRelay is set for a relay target: the proof that its operator
+	// runs it.
+	LiveRelay *LiveRelay `json:"live_relay,omitempty"`
 }
 
 // StepResult is one ramp step, all its repetitions pooled.
@@ -394,6 +400,7 @@ func Analyze(r *Run) *Analysis {
 	capacitySamples(a.Capacity, a.Steps)
 	a.Gates = gates(a, sc.Thresholds)
 	a.Timeline = timeline(r, a.Onset)
+	a.OnsetAbort, a.LiveRelay = onsetAbort(r), liveRelay(r)
 	return a
 }
 

@@ -260,7 +260,7 @@ func verdictClass(k verdict.Kind) string {
 	switch k {
 	case verdict.KindCapacity:
 		return "capacity"
-	case verdict.KindOnset:
+	case verdict.KindOnset, verdict.KindOnsetAbort:
 		return "onset"
 	case verdict.KindNoOnset, verdict.KindThresholdsPassed, verdict.LineGatePassed, verdict.LineLimitRelay:
 		return "ok"
@@ -268,7 +268,7 @@ func verdictClass(k verdict.Kind) string {
 		verdict.KindThresholdsNotJudged, verdict.KindInterrupted:
 		return "bad"
 	case verdict.KindBottlenecks, verdict.KindProblems, verdict.LineLowerBound, verdict.LineGeneratorBound, verdict.LineRuleNotApplied, verdict.LineLimitOther,
-		verdict.KindWarnings:
+		verdict.KindWarnings, verdict.KindLiveRelay:
 		return "warn"
 	}
 	return ""

@@ -41,6 +41,11 @@ var ErrStopped = errors.New("run stopped")
 // is valid up to that point.
 var ErrLimit = errors.New("run stopped by a scenario limit")
 
+// ErrOnsetAbort is wrapped by the error given to Engine.Abort when the
+// relay declared overload and the scenario says onset.abort: the run then
+// stops with Summary.StoppedBy "onset-abort".
+var ErrOnsetAbort = errors.New("run stopped at the relay's overload onset (onset.abort)")
+
 // socksReplies maps x/net/internal/socks reply texts to class suffixes.
 var socksReplies = map[string]string{
 	"general SOCKS server failure":      "general-failure",

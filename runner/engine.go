@@ -279,10 +279,14 @@ func (e *Engine) Abort(err error) {
 }
 
 // abortReason is Summary.StoppedBy for an Abort with err: "write-failed"
-// when a raw file could not be written, "aborted" for anything else.
+// when a raw file could not be written, "onset-abort" at the relay's
+// overload onset (ErrOnsetAbort), "aborted" for anything else.
 func abortReason(err error) string {
-	if errors.Is(err, rundir.ErrWrite) {
+	switch {
+	case errors.Is(err, rundir.ErrWrite):
 		return "write-failed"
+	case errors.Is(err, ErrOnsetAbort):
+		return "onset-abort"
 	}
 	return "aborted"
 }

@@ -99,8 +99,9 @@ type Summary struct {
 	// Steps holds one entry per step that ran (a stopped run has fewer).
 	Steps []rundir.StepSummary `json:"steps"`
 	// StoppedBy is "completed", "max-duration", "max-bytes", "canceled",
-	// "no-endpoints", "write-failed" (a raw file could not be written) or
-	// "aborted" (Abort for any other reason).
+	// "no-endpoints", "write-failed" (a raw file could not be written),
+	// "onset-abort" (the relay declared overload and the scenario says
+	// onset.abort) or "aborted" (Abort for any other reason).
 	StoppedBy string `json:"stopped_by"`
 	// Start and End delimit the run (after the SocksPort check).
 	Start time.Time `json:"start"`

@@ -144,8 +144,38 @@ type RelayTarget struct {
 	// Required for roles entry and middle, forbidden for bridge.
 	Fingerprint string `yaml:"fingerprint,omitempty"`
 	// MetricsURL is the relay's MetricsPort URL, if the operator exposes
-	// one to relaybench. Optional.
+	// one to relaybench. A run needs it or ControlPort as proof that the
+	// operator runs the relay (see Proof below).
 	MetricsURL string `yaml:"metrics_url,omitempty"`
+
+	// Proof of operating the relay: before any tor client starts, a run
+	// needs the relay's MetricsPort (MetricsURL, answering with tor_relay_*
+	// metrics, which MetricsPortPolicy serves only to whom the operator
+	// allows) or its ControlPort (ControlPort answering GETINFO fingerprint
+	// with the target's fingerprint), unless `relaybench run
+	// --skip-relay-proof`: a scenario must not load other people's relays.
+
+	// ControlPort is the relay's ControlPort as HOST:PORT on loopback (the
+	// control protocol is not encrypted: reach a remote relay through an
+	// SSH tunnel). Optional.
+	ControlPort string `yaml:"control_port,omitempty"`
+	// ControlCookie is a local copy of the relay's control_auth_cookie
+	// (CookieAuthentication 1), for the SAFECOOKIE handshake; without it
+	// the password in the environment variable RELAYBENCH_CONTROL_PASSWORD
+	// is used (HashedControlPassword), or else the cookie file the relay
+	// names (a relay on this machine). Only with ControlPort.
+	ControlCookie string `yaml:"control_cookie,omitempty"`
+
+	// ExitNodes and MiddleNodes, when set, confine the exit and middle
+	// hops of relaybench's circuits to these relays (fingerprints, 40 hex
+	// digits), e.g. the operator's own relays or family, so that the test
+	// loads no other volunteer's relays there: the clients' torrc gets
+	// ExitNodes / MiddleNodes and StrictNodes 1. The exits must allow the
+	// payload URL's port. MiddleNodes is not for role middle (the target is
+	// the middle hop there). Neither may hold the target itself (tor never
+	// puts a relay twice in a circuit).
+	ExitNodes   []string `yaml:"exit_nodes,omitempty,flow"`
+	MiddleNodes []string `yaml:"middle_nodes,omitempty,flow"`
 }
 
 // SocksTarget lists existing tor SocksPorts.
@@ -295,14 +325,30 @@ type Sampling struct {
 
 // Limits are hard caps that stop the run.
 type Limits struct {
-	// MaxDuration caps the whole run. Default 30m; must cover
-	// PlannedDuration; at most 24h (raw records are streamed to disk, a
-	// line per request: a day of churn at 10,000 req/s is ~200 GB).
+	// MaxDuration caps the whole run. Default 30m, 10m for relay targets
+	// (RelayMaxDuration); must cover PlannedDuration; at most 24h (raw
+	// records are streamed to disk, a line per request: a day of churn at
+	// 10,000 req/s is ~200 GB).
 	MaxDuration Duration `yaml:"max_duration"`
-	// MaxBytes caps the bytes downloaded. Default 20GiB; at least
-	// Payload.Size; at most 1PiB (a day at 100 Gbit/s is ~1 PB).
+	// MaxBytes caps the bytes downloaded. Default 20GiB, 2GiB for relay
+	// targets (RelayMaxBytes); at least Payload.Size; at most 1PiB (a day
+	// at 100 Gbit/s is ~1 PB).
 	MaxBytes ByteSize `yaml:"max_bytes"`
 }
+
+// The limits of a relay target (target.kind relay) when the file sets
+// none: a test on the live network loads other volunteers' middles and
+// exits and a payload server, and raises the relay's advertised bandwidth
+// for days (tor keeps the highest 10-second rate of the last 5 days).
+const (
+	// RelayMaxDuration: a ramp of 5 to 8 steps of 30 s to 1 min finds the
+	// onset in under 10 minutes; longer is a soak test to set explicitly.
+	RelayMaxDuration = Duration(10 * time.Minute)
+	// RelayMaxBytes: 2 GiB is 200 downloads of 10 MiB, a few minutes at
+	// the 5-15 MiB/s a single relay carries for one load machine, and what
+	// a payload server on a small VPS may serve without a surprise bill.
+	RelayMaxBytes = ByteSize(2 << 30)
+)
 
 // Thresholds are optional CI gates; nil means "no gate".
 type Thresholds struct {
@@ -348,6 +394,15 @@ type Onset struct {
 	// SocketFraction: overloaded when the relay uses more than this
 	// fraction of its socket limit. Default 0.90, in (0, 1].
 	SocketFraction float64 `yaml:"socket_fraction" json:"socket_fraction"`
+	// Abort, when true, stops the run (stopped by onset-abort) as soon as
+	// the target's MetricsPort shows a signal the relay declares itself
+	// (an overload counter of tor's, or its DoS defence acting) rising
+	// during a step: on the live network, stop before the relay tells
+	// its clients it is overloaded for long. What was measured is kept;
+	// the step it stopped in gives no onset or capacity. Needs a target
+	// MetricsPort (target.relay.metrics_url, target.socks.metrics_urls).
+	// Default false.
+	Abort bool `yaml:"abort,omitempty" json:"abort,omitempty"`
 }
 
 // Variant is one A/B tuning arm.

@@ -31,11 +31,16 @@ var invalidCases = []struct {
 	{"clients-too-many", ":9: clients: 100000 is too many: use at most 128 tor clients (each is a tor process; tor relays cells on one thread, so more clients than cores do not add load)"},
 	{"connect-factor", ":10: onset.connect_factor: 1 is out of range: use a factor above 1 (2.0 = p95 SOCKS connect time doubled compared with the first step)"},
 	{"control-character", ":4: a control character (U+0000): a scenario is a UTF-8 YAML text file: is this the right file? (write control characters in double quotes as escapes, e.g. \"\\t\")"},
+	{"control-cookie-without-port", ":7: target.relay.control_cookie: only used with target.relay.control_port; set that too, or remove it"},
+	{"control-port", ":7: target.relay.control_port: \"127.0.0.1\" is not a HOST:PORT address (use e.g. 127.0.0.1:9051)"},
+	{"control-port-not-loopback", ":7: target.relay.control_port: \"203.0.113.5:9051\" is not a loopback address: the control protocol is not encrypted, so reach a remote relay's ControlPort through an SSH tunnel (ssh -N -L 9051:127.0.0.1:9051 RELAYHOST) and give 127.0.0.1:9051"},
 	{"description-control-character", ":2: description: holds a control character (U+001B); reports print the description as is, so write plain text"},
 	{"description-too-long", ":2: description: 1001 characters is too long: use at most 1000 (it is a line in report headers)"},
 	{"duplicate-field", ":9: name: set twice (first on line 1); keep only one"},
 	{"duration", ":7: workload.timeout: \"60\" is not a duration (use e.g. 500ms, 30s, 1m30s)"},
 	{"empty", ": the file is empty; start from a built-in scenario (ci-gate, compare-bandwidthrate, compare-maxmem, compare-nofile, local, local-churn, local-entry, local-unconfined, relay-bridge.example, socks.example) in relaybench's scenarios/ directory"},
+	{"exit-nodes", ":7: target.relay.exit_nodes[1]: \"$89ABCDEF0123456789ABCDEF0123456789ABCDEF\" is not a relay fingerprint: use the 40 hex digits (as Relay Search shows them), without spaces or '$'"},
+	{"exit-nodes-target", ":7: target.relay.exit_nodes[0]: \"0123456789abcdef0123456789abcdef01234567\" is the relay under test: tor never puts a relay twice in a circuit, so every circuit would fail; list other relays"},
 	{"fingerprint", ":6: target.relay.fingerprint: \"$0123456789ABCDEF0123456789ABCDEF01234567\" is not a relay fingerprint: use the 40 hex digits from the relay's DataDirectory/fingerprint file, without spaces or '$'"},
 	{"fingerprint-missing", ":5: target.relay.fingerprint: not set (role middle needs the relay's 40 hex digit fingerprint)"},
 	{"interval-longer-than-step", ":12: sampling.interval: 15s is longer than ramp.step_duration (10s), so steps would get no samples; lower it"},
@@ -55,6 +60,8 @@ var invalidCases = []struct {
 	{"merge-not-mapping", ":10: limits.<<: expected a mapping or a list of mappings to merge, got \"5\""},
 	{"metrics-url", ":7: target.relay.metrics_url: \"127.0.0.1:9035\" is not an http(s) URL (use e.g. http://127.0.0.1:9035/metrics)"},
 	{"metrics-urls-too-many", ":10: sampling.metrics_urls: 129 URLs is too many: use at most 128 (each is scraped every sampling interval)"},
+	{"middle-nodes-duplicate", ":7: target.relay.middle_nodes[1]: \"89abcdef0123456789abcdef0123456789abcdef\" is already listed as target.relay.middle_nodes[0]; remove one"},
+	{"middle-nodes-role-middle", ":7: target.relay.middle_nodes: not used with role middle (the relay under test is the middle hop); remove it, or use exit_nodes"},
 	{"min-capacity-unreachable", ":10: thresholds.min_capacity: 100GiB/s could never be reached: use at most 16GiB/s (more than a load machine's network or a tor process carries)"},
 	{"min-capacity-zero", ":10: thresholds.min_capacity: must be more than 0B/s; remove it for no capacity gate"},
 	{"min-circuit-success", ":10: thresholds.min_circuit_success: 70 is not a fraction between 0 and 1 (0.7 = 70% of the circuits attempted were built)"},
@@ -74,6 +81,8 @@ var invalidCases = []struct {
 	{"not-scalar", ":10: payload.size: expected a byte size like 10MiB, got a list"},
 	{"not-utf8", ":2: not UTF-8 text (byte 0xE9); a scenario is a UTF-8 YAML file: is this the right file?"},
 	{"only-comments", ": the file has no fields, only comments; start from a built-in scenario (ci-gate, compare-bandwidthrate, compare-maxmem, compare-nofile, local, local-churn, local-entry, local-unconfined, relay-bridge.example, socks.example) in relaybench's scenarios/ directory"},
+	{"onset-abort-no-metrics", ":15: onset.abort: needs the relay's MetricsPort to watch for its overload signals: set target.relay.metrics_url, or remove onset.abort"},
+	{"onset-abort-socks-no-metrics", ":11: onset.abort: needs the relay's MetricsPort to watch for its overload signals: set target.socks.metrics_urls, or remove onset.abort"},
 	{"onset-error-rate", ":10: onset.error_rate: NaN is not a fraction between 0 and 1 (0.01 = 1% of requests failed)"},
 	{"payload-size-over-max-bytes", ":10: payload.size: 512MiB is more than limits.max_bytes (256MiB), so not even one request could finish; lower the size or raise the limit"},
 	{"payload-size-too-large", ":10: payload.size: 2GiB is too large: use at most 1GiB per request (the built-in payload server's limit; a request must end within a step to be measured)"},
@@ -88,6 +97,7 @@ var invalidCases = []struct {
 	{"read-rate-too-fast", ":7: workload.read_rate: 2GiB/s is too fast for a slow reader: use at most 1GiB/s (no Tor stream is that fast)"},
 	{"relay-bridge-line-with-entry", ":6: target.relay.bridge_line: only used with role bridge; remove it and set fingerprint"},
 	{"relay-fingerprint-with-bridge", ":7: target.relay.fingerprint: not used with role bridge (the fingerprint is part of bridge_line); remove it"},
+	{"relay-max-duration-default", ": limits.max_duration: 10m (the default for relay targets, which load other volunteers' relays) is shorter than the planned ramp time of 12m (6 steps × 2m); raise it or shorten the ramp"},
 	{"repetitions", ":9: repetitions: 0 is too few: run the ramp at least once (default 1)"},
 	{"repetitions-too-many", ":9: repetitions: 101 is too many: use at most 100 (statistics need 5 to 20; each repetition starts its own tor processes)"},
 	{"role", ":4: target.role: \"exit\" is not a role (use bridge, entry or middle)"},
@@ -239,7 +249,7 @@ func TestExamples(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			s, err := Builtin(name)
 			if name == "relay-bridge.example" {
-				const wantErr = `scenario relay-bridge.example.yaml:31: target.relay.bridge_line: still the example's FILL-IN placeholder: replace it with your bridge's "ADDR:PORT FINGERPRINT" (its ORPort address and the fingerprint from its DataDirectory/fingerprint file)`
+				const wantErr = `scenario relay-bridge.example.yaml:35: target.relay.bridge_line: still the example's FILL-IN placeholder: replace it with your bridge's "ADDR:PORT FINGERPRINT" (its ORPort address and the fingerprint from its DataDirectory/fingerprint file)`
 				if err == nil || err.Error() != wantErr {
 					t.Fatalf("Builtin(%q) error = %v, want %s", name, err, wantErr)
 				}
@@ -272,7 +282,7 @@ func TestRelayExampleFilledIn(t *testing.T) {
 	}
 	text := strings.Replace(string(src), "FILL-IN ADDR:PORT FINGERPRINT", "198.51.100.7:9001 0123456789ABCDEF0123456789ABCDEF01234567", 1)
 	if _, err := Parse([]byte(text), "filled.yaml"); err == nil ||
-		err.Error() != `scenario filled.yaml:47: payload.url: still the example's FILL-IN placeholder: replace it with the URL of a large file you may download repeatedly through Tor` {
+		err.Error() != `scenario filled.yaml:66: payload.url: still the example's FILL-IN placeholder: replace it with the URL of a large file you may download repeatedly through Tor` {
 		t.Fatalf("after filling in bridge_line: got %v, want the payload.url placeholder error", err)
 	}
 	text = strings.Replace(text, "https://FILL-IN.example/10MiB.bin", "https://example.org/10MiB.bin", 1)
@@ -287,6 +297,11 @@ func TestRelayExampleFilledIn(t *testing.T) {
 	}
 	if s.Target.Relay.BridgeLine != "198.51.100.7:9001 0123456789ABCDEF0123456789ABCDEF01234567" {
 		t.Errorf("bridge_line = %q", s.Target.Relay.BridgeLine)
+	}
+	// The guardrails are on: a MetricsPort to prove and watch, onset.abort,
+	// the relay target's limits.
+	if s.Target.Relay.MetricsURL == "" || !s.Onset.Abort || s.Limits.MaxDuration != RelayMaxDuration || s.Limits.MaxBytes != RelayMaxBytes {
+		t.Errorf("example without its guardrails: metrics_url %q, onset.abort %v, limits %+v", s.Target.Relay.MetricsURL, s.Onset.Abort, s.Limits)
 	}
 }
 
@@ -339,6 +354,27 @@ func TestKindDependentDefaults(t *testing.T) {
 	}
 	if churn.Clients != 2 {
 		t.Errorf("relay clients = %d, want 2", churn.Clients)
+	}
+	// A relay target loads other volunteers' relays: shorter, smaller
+	// default limits than a testnet's (TestDefaults), an explicit value
+	// still wins.
+	if churn.Limits.MaxDuration != Duration(10*time.Minute) || churn.Limits.MaxBytes != 2<<30 {
+		t.Errorf("relay limits = %v, %v; want 10m, 2GiB", churn.Limits.MaxDuration, churn.Limits.MaxBytes)
+	}
+	if r := churn.Target.Relay; r.ControlPort != "127.0.0.1:9051" || r.ControlCookie != "/home/me/relay-cookie" ||
+		len(r.ExitNodes) != 1 || len(r.MiddleNodes) != 2 || !churn.Onset.Abort {
+		t.Errorf("relay proof, nodes and onset.abort not read: %+v, abort %v", r, churn.Onset.Abort)
+	}
+	src, err := os.ReadFile("testdata/valid-relay-entry.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	longer, err := Parse(append(src, "limits: {max_duration: 1h, max_bytes: 0.5GiB}\n"...), "longer.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if longer.Limits.MaxDuration != Duration(time.Hour) || longer.Limits.MaxBytes != 512<<20 {
+		t.Errorf("explicit relay limits = %v, %v; want 1h, 512MiB", longer.Limits.MaxDuration, longer.Limits.MaxBytes)
 	}
 	socks, err := Builtin("socks.example")
 	if err != nil {

@@ -23,6 +23,7 @@ const (
 	// applyKindDefaults replaces it. A file cannot hold it, as durations
 	// cannot be negative, so an explicit value still wins.
 	derived               = Duration(-1)
+	derivedBytes          = ByteSize(-1) // derived for byte sizes
 	defaultStepDuration   = Duration(30 * time.Second)
 	defaultWarmup         = Duration(5 * time.Second)
 	defaultInterval       = Duration(time.Second)
@@ -114,7 +115,7 @@ func defaultScenario() *Scenario {
 		Workload: Workload{Isolation: IsolationStream, Timeout: derived, StallTimeout: derived},
 		Ramp:     Ramp{StepDuration: defaultStepDuration, Warmup: defaultWarmup},
 		Sampling: Sampling{Interval: defaultInterval},
-		Limits:   Limits{MaxDuration: defaultMaxDuration, MaxBytes: defaultMaxBytes},
+		Limits:   Limits{MaxDuration: derived, MaxBytes: derivedBytes},
 		Onset: Onset{
 			SaturationGain: defaultSaturationGain,
 			LatencyFactor:  defaultLatencyFactor,
@@ -146,6 +147,18 @@ func (s *Scenario) applyKindDefaults(clientsSet bool) {
 	case TargetSocks:
 		if s.Target.Socks == nil {
 			s.Target.Socks = &SocksTarget{}
+		}
+	}
+	if s.Limits.MaxDuration == derived {
+		s.Limits.MaxDuration = defaultMaxDuration
+		if s.Target.Kind == TargetRelay {
+			s.Limits.MaxDuration = RelayMaxDuration
+		}
+	}
+	if s.Limits.MaxBytes == derivedBytes {
+		s.Limits.MaxBytes = defaultMaxBytes
+		if s.Target.Kind == TargetRelay {
+			s.Limits.MaxBytes = RelayMaxBytes
 		}
 	}
 	if s.Workload.Timeout == derived {
@@ -466,7 +479,82 @@ func (s *Scenario) checkRelay(c *checker) *Error {
 			"your relay's MetricsPort URL, or remove the line"); err != nil {
 			return err
 		}
-		return checkHTTPURL(c, "target.relay.metrics_url", r.MetricsURL, "http://127.0.0.1:9035/metrics")
+		if err := checkHTTPURL(c, "target.relay.metrics_url", r.MetricsURL, "http://127.0.0.1:9035/metrics"); err != nil {
+			return err
+		}
+	}
+	if err := checkControlPort(c, r); err != nil {
+		return err
+	}
+	self := r.Fingerprint
+	if f := strings.Fields(r.BridgeLine); len(f) > 0 {
+		self = f[len(f)-1]
+	}
+	if len(r.MiddleNodes) > 0 && s.Target.Role == RoleMiddle {
+		return c.errf("target.relay.middle_nodes", "not used with role middle (the relay under test is the middle hop); remove it, or use exit_nodes")
+	}
+	for _, l := range []struct {
+		path string
+		fps  []string
+	}{{"target.relay.exit_nodes", r.ExitNodes}, {"target.relay.middle_nodes", r.MiddleNodes}} {
+		if err := checkNodeList(c, l.path, l.fps, self); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkControlPort checks target.relay.control_port and control_cookie.
+func checkControlPort(c *checker, r *RelayTarget) *Error {
+	if r.ControlPort == "" {
+		if r.ControlCookie != "" {
+			return c.errf("target.relay.control_cookie", "only used with target.relay.control_port; set that too, or remove it")
+		}
+		return nil
+	}
+	const path = "target.relay.control_port"
+	if err := checkPlaceholder(c, path, r.ControlPort, "your relay's ControlPort as 127.0.0.1:PORT, or remove the line"); err != nil {
+		return err
+	}
+	host, port, err := net.SplitHostPort(r.ControlPort)
+	if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+		return c.errf(path, "%s is not a HOST:PORT address (use e.g. 127.0.0.1:9051)", quote(r.ControlPort))
+	}
+	if !isLoopbackHost(host) {
+		return c.errf(path, "%s is not a loopback address: the control protocol is not encrypted, so reach a remote relay's ControlPort through an SSH tunnel (ssh -N -L 9051:127.0.0.1:9051 RELAYHOST) and give 127.0.0.1:9051", quote(r.ControlPort))
+	}
+	if r.ControlCookie != "" {
+		if err := checkPlaceholder(c, "target.relay.control_cookie", r.ControlCookie, "the path of a copy of your relay's control_auth_cookie, or remove the line"); err != nil {
+			return err
+		}
+		if r, ok := controlChar(r.ControlCookie, ""); ok {
+			return c.errf("target.relay.control_cookie", "holds a control character (%U); give the path of a copy of the relay's control_auth_cookie", r)
+		}
+	}
+	return nil
+}
+
+// checkNodeList checks a list of relay fingerprints for ExitNodes or
+// MiddleNodes: each one well-formed, none twice, none the relay under
+// test (self).
+func checkNodeList(c *checker, path string, fps []string, self string) *Error {
+	seen := map[string]int{}
+	for i, fp := range fps {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		if err := checkPlaceholder(c, p, fp, "a relay's 40 hex digit fingerprint"); err != nil {
+			return err
+		}
+		if !fingerprintRE.MatchString(fp) {
+			return c.errf(p, "%s is not a relay fingerprint: use the 40 hex digits (as Relay Search shows them), without spaces or '$'", quote(fp))
+		}
+		up := strings.ToUpper(fp)
+		if strings.EqualFold(fp, self) {
+			return c.errf(p, "%s is the relay under test: tor never puts a relay twice in a circuit, so every circuit would fail; list other relays", quote(fp))
+		}
+		if j, dup := seen[up]; dup {
+			return c.errf(p, "%s is already listed as %s[%d]; remove one", quote(fp), path, j)
+		}
+		seen[up] = i
 	}
 	return nil
 }
@@ -780,6 +868,14 @@ func (s *Scenario) checkOnset(c *checker) *Error {
 	if !(o.SocketFraction > 0 && o.SocketFraction <= 1) {
 		return c.errf("onset.socket_fraction", "%s is out of range: use a fraction above 0 and at most 1 (0.90 = 90%% of the relay's socket limit in use)", ftoa(o.SocketFraction))
 	}
+	if o.Abort {
+		switch t := s.Target; {
+		case t.Kind == TargetRelay && (t.Relay == nil || t.Relay.MetricsURL == ""):
+			return c.errf("onset.abort", "needs the relay's MetricsPort to watch for its overload signals: set target.relay.metrics_url, or remove onset.abort")
+		case t.Kind == TargetSocks && (t.Socks == nil || len(t.Socks.MetricsURLs) == 0):
+			return c.errf("onset.abort", "needs the relay's MetricsPort to watch for its overload signals: set target.socks.metrics_urls, or remove onset.abort")
+		}
+	}
 	return nil
 }
 
@@ -882,8 +978,12 @@ func (s *Scenario) checkCrossSection(c *checker) *Error {
 		if n := s.Runs(); n > 1 {
 			runs = fmt.Sprintf(" × %d runs", n)
 		}
-		return c.errf("limits.max_duration", "%s is shorter than the planned ramp time of %s (%d steps × %s%s); raise it or shorten the ramp",
-			s.Limits.MaxDuration, Duration(planned), len(s.Ramp.Steps), s.Ramp.StepDuration, runs)
+		dflt := ""
+		if _, given := c.pos["limits.max_duration"]; !given && s.Target.Kind == TargetRelay && s.Limits.MaxDuration == RelayMaxDuration {
+			dflt = " (the default for relay targets, which load other volunteers' relays)"
+		}
+		return c.errf("limits.max_duration", "%s%s is shorter than the planned ramp time of %s (%d steps × %s%s); raise it or shorten the ramp",
+			s.Limits.MaxDuration, dflt, Duration(planned), len(s.Ramp.Steps), s.Ramp.StepDuration, runs)
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "runs", "directory that receives the run directory")
 	metricsAddr := fs.String("metrics-addr", "", "serve live Prometheus metrics of the run at http://`ADDR`/metrics, e.g. 127.0.0.1:9464 (see deploy/)")
 	metricsLinger := fs.Duration("metrics-linger", 0, "with --metrics-addr, keep serving this long after the run, so that Prometheus scrapes the final counts")
+	skipRelayProof := fs.Bool("skip-relay-proof", false, "run a relay target although neither its MetricsPort nor its ControlPort proves that you operate it (only for a relay you run)")
 	var seg segmentFlags
 	seg.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -38,7 +39,7 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	opts := session.Options{OutDir: *out, Progress: stderr}
+	opts := session.Options{OutDir: *out, Progress: stderr, SkipRelayProof: *skipRelayProof}
 	stopMetrics, err := serveMetrics(*metricsAddr, *metricsLinger, &opts, stderr)
 	if err != nil {
 		return usageError{err}

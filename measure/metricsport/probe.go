@@ -13,13 +13,20 @@ import (
 // its load starts: one that never answers is a configuration error to
 // report then, not overload to find in the data afterwards.
 func Probe(ctx context.Context, url string, timeout time.Duration) error {
+	_, err := ProbeScrape(ctx, url, timeout)
+	return err
+}
+
+// ProbeScrape is Probe that also returns what the MetricsPort served,
+// e.g. to see that it is a relay's (tor_relay_* families).
+func ProbeScrape(ctx context.Context, url string, timeout time.Duration) (Scrape, error) {
 	if timeout <= 0 {
-		return errors.New("metricsport probe: timeout must be positive")
+		return Scrape{}, errors.New("metricsport probe: timeout must be positive")
 	}
 	sc := scraper{url: url, client: newClient(timeout), timeout: timeout, maxBody: DefaultMaxBodyBytes}
 	rec := sc.scrape(ctx)
 	if rec.OK {
-		return nil
+		return ScrapeOf(rec), nil
 	}
-	return fmt.Errorf("%s (%s)", rec.Error, rec.Kind)
+	return Scrape{}, fmt.Errorf("%s (%s)", rec.Error, rec.Kind)
 }

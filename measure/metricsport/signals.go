@@ -177,6 +177,19 @@ func socketSignal(cur, prev *RelaySnapshot, at, prevAt time.Time, frac float64) 
 	}, true
 }
 
+// RelayDeclared lists the signals the relay declares itself: each is a
+// counter tor keeps of its own overload or defences (the counter rules
+// of DetectOnsets), unlike sockets (relaybench's threshold on a gauge) and
+// metricsport-unreachable (what the outside sees). onset.abort stops a run
+// on these; a counter rule added to DetectOnsets joins them.
+func RelayDeclared() []SignalName {
+	out := make([]SignalName, len(counterSignals))
+	for i, c := range counterSignals {
+		out[i] = c.name
+	}
+	return out
+}
+
 // counterSignal is one rule "this counter family rose".
 type counterSignal struct {
 	name   SignalName

@@ -23,6 +23,7 @@ import (
 	"strings"
 
 	"github.com/relaybench/relaybench/measure"
+	"github.com/relaybench/relaybench/runner/rundir"
 )
 
 const mib = 1 << 20
@@ -62,6 +63,10 @@ type Verdict struct {
 	Warnings []string
 	// Notes are remarks on the raw data that are not damage.
 	Notes []string
+	// OnsetAbort is where onset.abort stopped the run; nil when it did not.
+	OnsetAbort *rundir.OnsetAbort
+	// LiveRelay is set for a relay target on the live network.
+	LiveRelay *measure.LiveRelay
 }
 
 // Bottleneck is a measure.Bottleneck with the step it was seen at.
@@ -75,7 +80,8 @@ type Bottleneck struct {
 func Of(a *measure.Analysis) Verdict {
 	v := Verdict{LoadUnit: a.LoadUnit, Capacity: a.Capacity, NoCapacity: a.NoCapacity, Onset: a.Onset,
 		LatencyRules: a.LatencyRules, Gates: a.Gates, Problems: a.Problems,
-		Unjudged: a.Unjudged(), Interruptions: a.Interruptions, Warnings: a.Warnings, Notes: a.Notes}
+		Unjudged: a.Unjudged(), Interruptions: a.Interruptions, Warnings: a.Warnings, Notes: a.Notes,
+		OnsetAbort: a.OnsetAbort, LiveRelay: a.LiveRelay}
 	for _, s := range a.Steps {
 		for _, b := range s.Bottlenecks {
 			v.Bottlenecks = append(v.Bottlenecks, Bottleneck{Step: s.Step, Load: s.Load, Bottleneck: b})
@@ -131,6 +137,12 @@ const (
 	KindWarnings
 	// KindNotes: remarks on the raw data that are not damage.
 	KindNotes
+	// KindOnsetAbort: onset.abort stopped the run, where and on which
+	// relay-declared signal.
+	KindOnsetAbort
+	// KindLiveRelay: a relay target on the live network: the proof that
+	// its operator runs it, and what the test does to it beyond the run.
+	KindLiveRelay
 
 	// The kinds of lines.
 
@@ -178,10 +190,20 @@ type Line struct {
 }
 
 // Sections words v: the capacity, the onset, then where there are any the
-// interruption, the bottlenecks, the gates, the problems, the warnings and
-// the notes.
+// onset abort, the interruption, the bottlenecks, the gates, the problems,
+// the warnings, the notes and the live relay.
 func (v Verdict) Sections() []Section {
 	out := []Section{v.capacity(), v.onset()}
+	if a := v.OnsetAbort; a != nil {
+		rep := ""
+		if a.Repetition > 0 {
+			rep = fmt.Sprintf(" of repetition %d", a.Repetition+1)
+		}
+		s := Section{Kind: KindOnsetAbort, Head: fmt.Sprintf("aborted at step %d (%d %s)%s on %s (onset.abort): the relay declared overload, so the run stopped there",
+			a.Step+1, a.Load, v.LoadUnit, rep, a.Signal)}
+		s.item(a.Evidence)
+		out = append(out, s)
+	}
 	if len(v.Interruptions) > 0 {
 		s := Section{Kind: KindInterrupted, Head: "interrupted: the run stopped before its end"}
 		for _, i := range v.Interruptions {
@@ -239,7 +261,30 @@ func (v Verdict) Sections() []Section {
 			out = append(out, s)
 		}
 	}
+	if v.LiveRelay != nil {
+		out = append(out, v.liveRelay())
+	}
 	return out
+}
+
+// liveRelay words a relay target's section: how the run knew that its
+// operator runs it, and what the test left behind on the live network.
+func (v Verdict) liveRelay() Section {
+	s := Section{Kind: KindLiveRelay, Head: "relay on the live network:"}
+	switch p := v.LiveRelay.Proof; {
+	case p == nil:
+		s.item("proof of operating it: not recorded (a run from before relaybench asked for one)")
+	case p.Kind == rundir.ProofSkipped:
+		s.item("proof of operating it: none, skipped with --skip-relay-proof")
+	default:
+		s.item(fmt.Sprintf("proof of operating it (%s): %s", p.Kind, p.Detail))
+	}
+	// bwhist.c: the observed bandwidth is the lower of read and write of
+	// the highest 10-second total of each of the last 5 days.
+	s.item("this test raised the relay's advertised bandwidth for up to 5 days: tor advertises the highest rate it sustained for 10 seconds in the last 5 days, " +
+		"so the bandwidth scanners may give it more weight and the network send it more clients until that rate ages out; " +
+		"its traffic in the coming days is not its usual load, and a rerun meanwhile meets a busier relay")
+	return s
 }
 
 func (s *Section) item(text string) { s.Lines = append(s.Lines, Line{Kind: LineItem, Text: text}) }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/relaybench/relaybench/measure"
+	"github.com/relaybench/relaybench/runner/rundir"
 )
 
 // The expected sections below are written out by hand from the analyses'
@@ -197,5 +198,37 @@ func TestSectionsOfAPathCapacity(t *testing.T) {
 	got := Of(a).Sections()[0]
 	if got.Head != "path capacity: ≥ 5.00 MiB/s, whose limit is unknown (95% CI 5.00–5.00) at step 1 (1 streams)" {
 		t.Errorf("head %q", got.Head)
+	}
+}
+
+// TestSectionsOfALiveRelay: a relay target's verdict says how the run knew
+// that its operator runs the relay and that the test raised its advertised
+// bandwidth for days; a run that onset.abort stopped says where and on
+// which signal, with the evidence, right after the onset.
+func TestSectionsOfALiveRelay(t *testing.T) {
+	const bandwidth = "this test raised the relay's advertised bandwidth for up to 5 days: tor advertises the highest rate it sustained for 10 seconds in the last 5 days, " +
+		"so the bandwidth scanners may give it more weight and the network send it more clients until that rate ages out; " +
+		"its traffic in the coming days is not its usual load, and a rerun meanwhile meets a busier relay"
+	for _, tc := range []struct {
+		name  string
+		proof *rundir.RelayProof
+		want  string
+	}{
+		{"metricsport", &rundir.RelayProof{Kind: rundir.ProofMetricsPort, Detail: "the MetricsPort http://127.0.0.1:9035/metrics answered with 20 tor_relay_* metric families"},
+			"proof of operating it (metricsport): the MetricsPort http://127.0.0.1:9035/metrics answered with 20 tor_relay_* metric families"},
+		{"skipped", &rundir.RelayProof{Kind: rundir.ProofSkipped, Detail: "whatever"}, "proof of operating it: none, skipped with --skip-relay-proof"},
+		{"unrecorded", nil, "proof of operating it: not recorded (a run from before relaybench asked for one)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := &measure.Analysis{LoadUnit: "streams", LiveRelay: &measure.LiveRelay{Proof: tc.proof},
+				OnsetAbort: &rundir.OnsetAbort{Repetition: 1, Step: 2, Load: 8, Signal: "rate-limit", Evidence: "rose between 10:00:01 and 10:00:02"}}
+			checkSections(t, Of(a).Sections(), []Section{
+				{Kind: KindCapacityUnknown, Head: "capacity: unknown (no step carried any bytes)"},
+				{Kind: KindNoOnset, Head: "overload onset: none seen"},
+				{Kind: KindOnsetAbort, Head: "aborted at step 3 (8 streams) of repetition 2 on rate-limit (onset.abort): the relay declared overload, so the run stopped there",
+					Lines: []Line{{LineItem, "rose between 10:00:01 and 10:00:02"}}},
+				{Kind: KindLiveRelay, Head: "relay on the live network:", Lines: []Line{{LineItem, tc.want}, {LineItem, bandwidth}}},
+			})
+		})
 	}
 }

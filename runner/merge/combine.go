@@ -266,6 +266,16 @@ func mergedInfo(ws []*worker) rundir.RunInfo {
 			}
 		}
 		info.Merged.Workers = append(info.Merged.Workers, rundir.MergedWorker{Segment: w.seg, Dir: w.dir, Prefix: w.prefix})
+		// Every worker proved it runs against the operator's relay, or
+		// was told to skip that: the merged run says the weakest.
+		if p := in.RelayProof; p != nil && (info.RelayProof == nil || p.Kind == rundir.ProofSkipped && info.RelayProof.Kind != rundir.ProofSkipped) {
+			proof := *p
+			proof.Detail = seg + ": " + proof.Detail
+			info.RelayProof = &proof
+		}
+		if info.OnsetAbort == nil && in.OnsetAbort != nil {
+			info.OnsetAbort = in.OnsetAbort // the scraping worker's
+		}
 	}
 	// How the run ended: as every worker ended, or the first way other
 	// than completing, with who ended so.

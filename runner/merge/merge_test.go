@@ -44,6 +44,7 @@ type fakeWorker struct {
 	steps        []rundir.StepSummary
 	records      []rundir.Record
 	endpoints    int
+	proof        *rundir.RelayProof
 }
 
 func (f fakeWorker) write(t *testing.T) string {
@@ -66,7 +67,7 @@ func (f fakeWorker) write(t *testing.T) string {
 	info := rundir.RunInfo{Scenario: sc.Name, Started: t0.Add(-time.Minute), Finished: t0.Add(time.Minute), StoppedBy: "completed",
 		Metrics: []rundir.MetricsEndpoint{{URL: clientURL, Name: "load0", Role: rundir.RoleClient}},
 		Segment: &rundir.SegmentInfo{Index: f.index, Count: f.count, TotalLoads: sc.Ramp.Steps, StartAt: f.startAt,
-			StartBound: time.Second, ScrapesRelay: f.index == 0, Endpoints: f.endpoints}}
+			StartBound: time.Second, ScrapesRelay: f.index == 0, Endpoints: f.endpoints}, RelayProof: f.proof}
 	scrapes := []rundir.ScrapeRecord{{URL: clientURL, At: t0, OK: true}}
 	if f.index == 0 {
 		info.Metrics = append([]rundir.MetricsEndpoint{{URL: targetURL, Name: "relay0", Role: rundir.RoleTarget}}, info.Metrics...)
@@ -282,6 +283,30 @@ func TestMergeWarnsAboutSpreadAndMissingSteps(t *testing.T) {
 	}
 	if s := run.Steps[0]; s.SecondBytes[2] != 30+1000 || len(s.SecondBytes) != 13 {
 		t.Errorf("1.5 s apart: worker 1's first second is merged second %d; second bytes %v", 2, s.SecondBytes)
+	}
+}
+
+// TestMergeKeepsTheWeakestRelayProof: a worker that skipped the proof of
+// operating the relay makes the merged run one without proof, saying
+// which worker.
+func TestMergeKeepsTheWeakestRelayProof(t *testing.T) {
+	w0, w1 := twoWorkers(t)
+	w0.proof = &rundir.RelayProof{Kind: rundir.ProofMetricsPort, Detail: "the MetricsPort answered"}
+	w1.proof = &rundir.RelayProof{Kind: rundir.ProofSkipped, Detail: "skipped"}
+	info, err := Merge(filepath.Join(t.TempDir(), "merged"), w0.write(t), w1.write(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := info.RelayProof; p == nil || p.Kind != rundir.ProofSkipped || p.Detail != "segment 1/2: skipped" {
+		t.Errorf("merged relay proof %+v; want segment 1/2's skipped one", p)
+	}
+	w1.proof = nil
+	info, err = Merge(filepath.Join(t.TempDir(), "merged"), w0.write(t), w1.write(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := info.RelayProof; p == nil || p.Kind != rundir.ProofMetricsPort {
+		t.Errorf("merged relay proof %+v; want segment 0/2's MetricsPort", p)
 	}
 }
 

@@ -333,10 +333,56 @@ type RunInfo struct {
 	// Metrics lists the MetricsPort URLs sampled and what is behind each.
 	Metrics []MetricsEndpoint `json:"metrics,omitempty"`
 
+	// RelayProof is how a run of a relay target (target.kind relay) knew,
+	// before any tor client started, that its operator runs the relay;
+	// nil for other targets.
+	RelayProof *RelayProof `json:"relay_proof,omitempty"`
+	// OnsetAbort is set when the run stopped at the relay's overload
+	// onset (onset.abort, StoppedBy "onset-abort").
+	OnsetAbort *OnsetAbort `json:"onset_abort,omitempty"`
+
 	// Segment is set when the run is one worker's share of the load
 	// (SegmentInfo); Merged when merge made it from several (MergeInfo).
 	Segment *SegmentInfo `json:"segment,omitempty"`
 	Merged  *MergeInfo   `json:"merged,omitempty"`
+}
+
+// The kinds of RelayProof.
+const (
+	// ProofMetricsPort: the relay's MetricsPort (target.relay.metrics_url)
+	// answered with tor_relay_* metrics; tor serves them only to the
+	// addresses its operator's MetricsPortPolicy accepts.
+	ProofMetricsPort = "metricsport"
+	// ProofControlPort: the relay's ControlPort (target.relay.control_port)
+	// took our authentication and its GETINFO fingerprint is the target's.
+	ProofControlPort = "controlport"
+	// ProofSkipped: `relaybench run --skip-relay-proof`, no proof.
+	ProofSkipped = "skipped"
+)
+
+// RelayProof is run.json's record of the proof of operating the relay:
+//
+//	"relay_proof": {"kind": "controlport", "detail": "GETINFO fingerprint on 127.0.0.1:9051 is 0123...4567, the target's"}
+type RelayProof struct {
+	// Kind is ProofMetricsPort, ProofControlPort or ProofSkipped.
+	Kind string `json:"kind"`
+	// Detail says what answered, or why there was no proof.
+	Detail string `json:"detail"`
+}
+
+// OnsetAbort is run.json's record of a run stopped by onset.abort: the
+// step it stopped in (0-based) and the relay-declared signal that rose.
+type OnsetAbort struct {
+	Repetition int       `json:"rep"`
+	Step       int       `json:"step"`
+	Load       int       `json:"load"`
+	At         time.Time `json:"t"`
+	// Signal names the overload signal (metricsport.SignalName).
+	Signal string `json:"signal"`
+	// Series is the exposition series that rose, Evidence the one-line
+	// account of it (metricsport.OnsetSignal).
+	Series   string `json:"series,omitempty"`
+	Evidence string `json:"evidence"`
 }
 
 // MetricsEndpoint is one sampled MetricsPort.

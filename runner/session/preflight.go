@@ -108,17 +108,7 @@ func checkMetricsPorts(ctx context.Context, sc *scenarios.Scenario, endpoints []
 		if m.Role == rundir.RoleClient {
 			continue
 		}
-		deadline := time.Now().Add(metricsProbeFor)
-		var err error
-		for {
-			if err = metricsport.Probe(ctx, m.URL, metricsProbeTimeout); err == nil || ctx.Err() != nil || time.Now().After(deadline) {
-				break
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(250 * time.Millisecond):
-			}
-		}
+		_, err := probeMetricsPort(ctx, m.URL)
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
 		}
@@ -128,6 +118,22 @@ func checkMetricsPorts(ctx context.Context, sc *scenarios.Scenario, endpoints []
 		}
 	}
 	return nil
+}
+
+// probeMetricsPort scrapes url until it answers, for at most
+// metricsProbeFor: a relay started just before the run may not listen yet.
+func probeMetricsPort(ctx context.Context, url string) (metricsport.Scrape, error) {
+	deadline := time.Now().Add(metricsProbeFor)
+	for {
+		sc, err := metricsport.ProbeScrape(ctx, url, metricsProbeTimeout)
+		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
+			return sc, err
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // metricsField names the scenario field a sampled MetricsPort came from.

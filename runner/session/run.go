@@ -59,6 +59,11 @@ type Options struct {
 	// DefaultStartBound).
 	StartAt    time.Time
 	StartBound time.Duration
+	// SkipRelayProof runs a relay target without proof that its operator
+	// runs it (`relaybench run --skip-relay-proof`): no MetricsPort or
+	// ControlPort of it need answer first (see proveRelay). run.json says
+	// so.
+	SkipRelayProof bool
 	// WrapRaw, for tests only, wraps the writer of each raw file the run
 	// streams (requests, steps, metrics, processes and circuits, named by
 	// their rundir file names), e.g. with one that fails as a full disk
@@ -67,6 +72,8 @@ type Options struct {
 
 	// variant names the variant being run into the directory, if any.
 	variant string
+	// relayProof is what proveRelay found, for run.json.
+	relayProof *rundir.RelayProof
 }
 
 // Result is what a run produced, also when it failed part way.
@@ -88,7 +95,8 @@ type Result struct {
 }
 
 // Run runs sc: it checks that relaybench's open-files limit holds the
-// scenario's streams, creates the run directory, brings up the target,
+// scenario's streams and, for a relay target, that its operator runs it
+// (proveRelay), creates the run directory, brings up the target,
 // checks that the MetricsPorts to sample answer, starts the samplers,
 // drives the load and stops every process it started on every way out.
 // A check that fails is a *ConfigError. A raw file that cannot be written
@@ -105,6 +113,14 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Result, er
 	}
 	if err := checkOpenFiles(sc); err != nil {
 		return nil, err
+	}
+	proof, err := proveRelay(ctx, sc, opts.SkipRelayProof)
+	if err != nil {
+		return nil, err
+	}
+	if proof != nil {
+		opts.relayProof = proof
+		fmt.Fprintf(opts.Progress, "proof of operating the relay (%s): %s\n", proof.Kind, proof.Detail)
 	}
 	started := time.Now().UTC()
 	dir := filepath.Join(opts.OutDir, started.Format("20060102-150405")+"-"+sc.Name+opts.runDirSuffix())
@@ -175,7 +191,7 @@ var ErrSummaryKept = errors.New("summary.json and the reports not rewritten")
 // accumulate in one directory that reads like a run without variants.
 func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []int, opts Options) (_ *Result, err error) {
 	res := &Result{Dir: dir}
-	info := &runInfo{dir: dir, info: rundir.RunInfo{Scenario: sc.Name, Variant: opts.variant, Started: time.Now().UTC()}}
+	info := &runInfo{dir: dir, info: rundir.RunInfo{Scenario: sc.Name, Variant: opts.variant, Started: time.Now().UTC(), RelayProof: opts.relayProof}}
 	var earlier []string
 	if old, rerr := rundir.ReadRunInfo(dir); rerr == nil {
 		info.info.Started = old.Started // a variant's later repetition
@@ -198,6 +214,9 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 			}
 			if err != nil {
 				i.Error = err.Error()
+			}
+			if oa := (*OnsetAbortError)(nil); errors.As(err, &oa) {
+				i.OnsetAbort = &oa.Abort
 			}
 			i.Warnings = warn.final()
 		})
@@ -325,6 +344,12 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 		}
 	}
 	live := newLive(opts.Metrics, sc, opts.variant, len(plan.Endpoints), targetURL)
+	if sc.Onset.Abort {
+		live.abortOnDeclared(func(sig metricsport.OnsetSignal, step rundir.StepSummary) {
+			st.abort(&OnsetAbortError{rundir.OnsetAbort{Repetition: step.Repetition, Step: step.Step, Load: step.Load,
+				At: sig.At, Signal: string(sig.Name), Series: sig.Series, Evidence: sig.Evidence}})
+		})
+	}
 	if len(metricsURLs) > 0 {
 		out, err := openRaw(rundir.MetricsFile)
 		if err != nil {
@@ -419,6 +444,20 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 	}
 	return res, st.err()
 }
+
+// OnsetAbortError is why a run with onset.abort stopped: the relay
+// declared overload during a step. It wraps runner.ErrOnsetAbort, so the
+// run is stopped by "onset-abort"; run.json records Abort.
+type OnsetAbortError struct{ Abort rundir.OnsetAbort }
+
+func (e *OnsetAbortError) Error() string {
+	a := e.Abort
+	return fmt.Sprintf("onset.abort: the relay declared overload (%s) during step %d (load %d) of repetition %d, so the run stopped there; what was measured is kept: %s",
+		a.Signal, a.Step+1, a.Load, a.Repetition+1, a.Evidence)
+}
+
+// Unwrap returns runner.ErrOnsetAbort.
+func (e *OnsetAbortError) Unwrap() error { return runner.ErrOnsetAbort }
 
 // runInfo is run.json while the run goes: every change is written at once
 // (atomically), so that a crash leaves the latest.

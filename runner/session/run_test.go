@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -149,11 +150,72 @@ func TestRunOnExistingNetwork(t *testing.T) {
 	t.Run("relay as entry", func(t *testing.T) {
 		cfg := testOptions(t)
 		cfg.DirAuthorities = net.DirAuthorities
-		res, err := Run(context.Background(), relayScenario(scenarios.RoleEntry, 1, 2, 4), cfg)
+		sc := relayScenario(scenarios.RoleEntry, 1, 2, 4)
+		// The rest of the path confined to the network's exit, as an
+		// operator confines it to their own: tor takes the options.
+		sc.Target.Relay.ExitNodes = []string{net.Exits()[0].Fingerprint}
+		res, err := Run(context.Background(), sc, cfg)
 		if err != nil {
 			t.Fatalf("run: %v", err)
 		}
 		checkRamp(t, res, true)
+		// The target's MetricsPort was the proof of operating it.
+		info, err := rundir.ReadRunInfo(res.Dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := info.RelayProof; p == nil || p.Kind != rundir.ProofMetricsPort || !strings.Contains(p.Detail, target.MetricsURL()) {
+			t.Errorf("run.json relay_proof %+v; want the target's MetricsPort", p)
+		}
+		if l := res.Analysis.LiveRelay; l == nil || l.Proof == nil || l.Proof.Kind != rundir.ProofMetricsPort {
+			t.Errorf("summary live_relay %+v; want the MetricsPort proof", l)
+		}
+	})
+
+	t.Run("relay without proof refused", func(t *testing.T) {
+		cfg := testOptions(t)
+		cfg.DirAuthorities = net.DirAuthorities
+		cfg.OnClients = func([]*chutney.Client) { t.Error("tor clients started without proof of operating the relay") }
+		sc := relayScenario(scenarios.RoleBridge, 1)
+		sc.Target.Relay.MetricsURL = ""
+		_, err := Run(context.Background(), sc, cfg)
+		var ce *ConfigError
+		if !errors.As(err, &ce) || !strings.Contains(err.Error(), "--skip-relay-proof") {
+			t.Fatalf("err = %v; want a ConfigError naming --skip-relay-proof", err)
+		}
+	})
+
+	// The ControlPort proof against real tor: the target's cookie, copied
+	// as an operator copies it from the relay's machine, passes tor's
+	// SAFECOOKIE handshake and GETINFO fingerprint names the target; a
+	// cookie of another tor does not authenticate.
+	t.Run("relay proof by ControlPort", func(t *testing.T) {
+		p := target.Process()
+		cookie := filepath.Join(t.TempDir(), "control_auth_cookie")
+		data, err := os.ReadFile(p.CookiePath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(cookie, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		sc := relayScenario(scenarios.RoleEntry, 1)
+		sc.Target.Relay.MetricsURL = ""
+		sc.Target.Relay.ControlPort, sc.Target.Relay.ControlCookie = p.ControlAddr, cookie
+		proof, err := proveRelay(context.Background(), sc, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if proof.Kind != rundir.ProofControlPort || !strings.Contains(proof.Detail, target.Fingerprint) {
+			t.Errorf("proof %+v; want the ControlPort naming %s", proof, target.Fingerprint)
+		}
+		data[0] ^= 0xff
+		if err := os.WriteFile(cookie, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := proveRelay(context.Background(), sc, false); err == nil || !strings.Contains(err.Error(), "does not know the cookie") {
+			t.Errorf("with another cookie: err = %v; want the ControlPort refused", err)
+		}
 	})
 
 	t.Run("relay with the payload from relaybench serve", func(t *testing.T) {

@@ -106,12 +106,7 @@ func setUpTarget(ctx context.Context, sc *scenarios.Scenario, dir, netDir string
 		if r.MetricsURL != "" {
 			t.metrics = append(t.metrics, rundir.MetricsEndpoint{URL: r.MetricsURL, Name: "relay", Role: rundir.RoleTarget})
 		}
-		fingerprint := r.Fingerprint
-		if fingerprint == "" && r.BridgeLine != "" {
-			if f := strings.Fields(r.BridgeLine); len(f) > 1 {
-				fingerprint = f[1]
-			}
-		}
+		fingerprint := relayFingerprint(r)
 		for i := range sc.Clients {
 			port, err := chutney.FreePort()
 			if err != nil {
@@ -120,7 +115,7 @@ func setUpTarget(ctx context.Context, sc *scenarios.Scenario, dir, netDir string
 			clientCfgs = append(clientCfgs, chutney.ClientConfig{
 				Name: fmt.Sprintf("load%d", i), DataDir: filepath.Join(dir, "clients", fmt.Sprintf("load%d", i)),
 				Mode: mode, Fingerprint: fingerprint, BridgeLine: r.BridgeLine, MetricsPort: port,
-				DirAuthorities: opts.DirAuthorities,
+				DirAuthorities: opts.DirAuthorities, ExitNodes: r.ExitNodes, MiddleNodes: r.MiddleNodes,
 			})
 		}
 	case scenarios.TargetSocks:
