@@ -79,7 +79,8 @@ func (t *stepTransport) needsCircuit(r *request) bool {
 	case t.keepAlive:
 		// Open loop with worker isolation: kept-alive connections are
 		// shared, so a request dials when no connection is idle.
-		return t.conns.Load() <= t.inflight.Load()
+		// inflight counts r itself.
+		return t.conns.Load() < t.inflight.Load()
 	}
 	return true // stream isolation: a new connection for every request
 }

@@ -191,3 +191,25 @@ func TestCircuitCapWorkerIsolation(t *testing.T) {
 		t.Errorf("step %+v: want %d requests that waited and no failure", st, waited)
 	}
 }
+
+// TestCircuitCapChurnWorkerIsolation: in the open loop with worker
+// isolation requests share kept-alive connections, so after the first few
+// circuits they need no token: a cap far below the request rate holds the
+// circuits to its bound and still lets nearly every request through.
+func TestCircuitCapChurnWorkerIsolation(t *testing.T) {
+	const perSecond, burst = 1.0, 2
+	sc := scenario(scenarios.WorkloadChurn, 4<<10, 2*time.Second, 0, 20)
+	sc.Workload.Isolation = scenarios.IsolationWorker
+	sc.Limits.CircuitRate, sc.Limits.CircuitBurst = perSecond, burst
+	f := newFixture(t, sc, 1)
+	sum, err := Run(t.Context(), f.plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := f.circuitTimes()
+	checkBucket(t, ts, perSecond, burst, 30*time.Millisecond)
+	recs := f.recs.records(t)
+	if st := sum.Steps[0]; st.OK < 30 || len(ts) > burst+2 {
+		t.Errorf("%d of 39 requests ok over %d circuits (classes %v): want nearly all through a few kept-alive circuits", st.OK, len(ts), classes(recs))
+	}
+}
