@@ -184,6 +184,9 @@ type StepResult struct {
 	ScheduleLag  Distribution `json:"schedule_lag_s,omitzero"`
 	IntendedTTFB Distribution `json:"intended_ttfb_s,omitzero"`
 	IntendedTTLB Distribution `json:"intended_ttlb_s,omitzero"`
+	// CircuitCap is how relaybench's circuit-rate cap (limits.circuit_rate)
+	// held the step's requests back; nil without a cap.
+	CircuitCap *CircuitCapStep `json:"circuit_cap,omitempty"`
 	// Circuits is the number of circuits whose first stream opened in the
 	// step (all repetitions); 0 when there are no pool clients to ask.
 	Circuits int `json:"circuits"`
@@ -363,6 +366,7 @@ func Analyze(r *Run) *Analysis {
 			}
 		}
 		res := stepResult(windows, recs, sc.Workload.Kind == scenarios.WorkloadChurn)
+		res.CircuitCap = circuitCapStep(sc.Limits, windows, recs)
 		res.Circuits = countCircuits(r.Circuits, windows)
 		res.CircuitsBuilt, res.CircuitsFailed, res.CircuitSuccess = circuitSuccess(r.Circuits, windows)
 		if len(targets) > 0 {
@@ -371,6 +375,7 @@ func Analyze(r *Run) *Analysis {
 				res.Signals = append(res.Signals, relaySignals(u, obs[i], windows, sc.Onset, measuredPart)...)
 				res.WarmupSignals = append(res.WarmupSignals, relaySignals(u, obs[i], windows, sc.Onset, warmupPart)...)
 			}
+			explainDoS(&res)
 		}
 		res.Processes = processSteps(procs, windows)
 		cpuStep(&res, procs, windows)
@@ -379,6 +384,9 @@ func Analyze(r *Run) *Analysis {
 		}
 		res.Bottlenecks = bottlenecks(&res)
 		if b, ok := generatorBottleneck(res); ok {
+			res.Bottlenecks = append(res.Bottlenecks, b)
+		}
+		if b, ok := circuitCapBottleneck(res); ok {
 			res.Bottlenecks = append(res.Bottlenecks, b)
 		}
 		for _, b := range res.Bottlenecks {
@@ -798,11 +806,14 @@ func groupProcesses(samples []rundir.ProcessSample) map[string][]rundir.ProcessS
 // schedule.
 type Bottleneck struct {
 	// Kind is BottleneckClient, BottleneckHarness, BottleneckMachine,
-	// BottleneckNetwork, BottleneckGenerator or BottleneckTarget.
+	// BottleneckNetwork, BottleneckGenerator, BottleneckCircuitCap or
+	// BottleneckTarget.
 	Kind string `json:"kind"`
 	Name string `json:"name"`
 	// Utilisation is the share of a core (of all cores for the machine);
-	// for BottleneckGenerator, the share of the offered load it sent.
+	// for BottleneckGenerator, the share of the offered load it sent; for
+	// BottleneckCircuitCap, the share of the time held back
+	// (CircuitCapStep.WaitShare).
 	Utilisation float64 `json:"utilisation"`
 	Evidence    string  `json:"evidence"`
 }

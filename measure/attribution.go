@@ -32,6 +32,8 @@ const (
 	// AttributionMachine: all cores of the machine busy at p90
 	// (BottleneckUtilisation), foreign load included.
 	AttributionMachine Attribution = "machine"
+	// AttributionCircuitCap and AttributionDoSDefence are in circuitcap.go.
+
 	// AttributionUnknown: nothing measured was at its limit and the relay
 	// declared nothing, or the relay's MetricsPort and CPU were not
 	// measured (relay and socks targets).
@@ -64,9 +66,10 @@ func relayCPUSignal(s *StepResult) (Signal, bool) {
 
 // relayEvidence reports whether sig is the relay's own evidence of being
 // at its limit: every relay-side signal but an unreachable MetricsPort,
-// which says nothing about the relay's load.
+// which says nothing about the relay's load, and its DoS defence, which
+// refuses a client whatever the relay's capacity (AttributionDoSDefence).
 func relayEvidence(sig Signal) bool {
-	return sig.Source == SourceRelay && sig.Name != string(metricsport.SignalMetricsPortUnreachable)
+	return sig.Source == SourceRelay && sig.Name != string(metricsport.SignalMetricsPortUnreachable) && !isDoS(sig)
 }
 
 // attributionOf maps a bottleneck kind to whose limit it is.
@@ -80,6 +83,8 @@ func attributionOf(kind string) Attribution {
 		return AttributionLoadGenerator
 	case BottleneckNetwork:
 		return AttributionNetwork
+	case BottleneckCircuitCap:
+		return AttributionCircuitCap
 	}
 	return AttributionUnknown
 }
@@ -87,31 +92,41 @@ func attributionOf(kind string) Attribution {
 // attributionRank is the precedence when several limits held at one
 // step, lowest first:
 //
-//  1. relay: the relay's own counters or its CPU at its quota (or one
+//  1. dos-defence: the relay's DoS defence refused relaybench's client
+//     address. Whatever else held, the relay then turned load away on
+//     purpose: the step measured the defence.
+//  2. relay: the relay's own counters or its CPU at its quota (or one
 //     core). They describe the relay from inside, whatever else was busy:
 //     a relay that used its whole quota, or whose rate limiter ran dry,
 //     could carry no more even on an idle machine.
-//  2. machine: all cores busy. Every process, the relay included, was
+//  3. circuit-rate-cap: relaybench's own cap on new circuits held the
+//     load back by design: the relay saw less than the step offered,
+//     however busy the machine was.
+//  4. machine: all cores busy. Every process, the relay included, was
 //     short of CPU, so a client or another relay at its core is a
 //     symptom of the machine before it is a limit of its own.
-//  3. load-generator: a tor client or relaybench at its core, or an open
+//  5. load-generator: a tor client or relaybench at its core, or an open
 //     loop behind its schedule: the load offered was not the load sent.
-//  4. network: another relay of the embedded network at its core, the
+//  6. network: another relay of the embedded network at its core, the
 //     narrowest hop of the path.
 //
 // Below them all is unknown: nothing measured was at its limit.
 func attributionRank(a Attribution) int {
 	switch a {
-	case AttributionRelay:
+	case AttributionDoSDefence:
 		return 0
-	case AttributionMachine:
+	case AttributionRelay:
 		return 1
-	case AttributionLoadGenerator:
+	case AttributionCircuitCap:
 		return 2
-	case AttributionNetwork:
+	case AttributionMachine:
 		return 3
+	case AttributionLoadGenerator:
+		return 4
+	case AttributionNetwork:
+		return 5
 	}
-	return 4
+	return 6
 }
 
 // stepAttribution decides whose limit was binding at step s from its relay
@@ -127,7 +142,10 @@ func stepAttribution(s *StepResult) (Attribution, []string) {
 	for _, sig := range s.Signals {
 		// relay-cpu has a target bottleneck beside it with the same
 		// evidence: the bottleneck speaks for both.
-		if relayEvidence(sig) && sig.Name != SignalRelayCPU {
+		switch {
+		case isDoS(sig):
+			limits = append(limits, limit{AttributionDoSDefence, fmt.Sprintf("%s (relay): %s", sig.Name, sig.Evidence)})
+		case relayEvidence(sig) && sig.Name != SignalRelayCPU:
 			limits = append(limits, limit{AttributionRelay, fmt.Sprintf("%s (relay): %s", sig.Name, sig.Evidence)})
 		}
 	}
@@ -220,9 +238,13 @@ func judgeCapacity(c *Capacity, steps []StepResult, onset *Onset, liveRelay bool
 	default:
 		c.Attribution, c.AttributionEvidence = AttributionUnknown, []string{unknownEvidence(best)}
 	}
-	if onset == nil {
+	switch {
+	case onset == nil:
 		c.LowerBound = true
 		c.Reasons = append(c.Reasons, "no overload signal fired: the relay may carry more than the highest load tried")
+	case onset.Cause == string(metricsport.SignalDoS):
+		c.LowerBound = true
+		c.Reasons = append(c.Reasons, fmt.Sprintf("the onset at step %d was the relay's DoS defence refusing relaybench's client address, not overload: the relay may carry more than the steps before it", onset.Step+1))
 	}
 	if c.Attribution == AttributionRelay {
 		return

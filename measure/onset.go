@@ -93,6 +93,10 @@ type Signal struct {
 	Threshold float64 `json:"threshold"`
 	// Evidence is a one-line account for reports.
 	Evidence string `json:"evidence"`
+	// Advice says what to do when the signal means the run measured
+	// something other than the relay's capacity (dos: the relay's DoS
+	// defence refused relaybench's client address).
+	Advice string `json:"advice,omitempty"`
 }
 
 // Onset is the first step at which the relay stopped keeping up.
@@ -323,22 +327,26 @@ func latencyRule(steps []StepResult, name string, factor float64, what string, d
 	return rule
 }
 
-// signalRank orders signals: tor's own declarations first, then errors,
-// the latency rules (ttfb, then connect) and saturation (the most direct
-// symptom first).
+// signalRank orders signals: tor's own declarations first, its DoS
+// defence before the others (once it refuses relaybench's address, the
+// step measures the defence), then errors, the latency rules (ttfb, then
+// connect) and saturation (the most direct symptom first).
 func signalRank(s Signal) int {
-	if s.Source == SourceRelay {
+	if isDoS(s) {
 		return 0
+	}
+	if s.Source == SourceRelay {
+		return 1
 	}
 	switch s.Name {
 	case SignalErrors:
-		return 1
-	case SignalTTFB:
 		return 2
-	case SignalConnect:
+	case SignalTTFB:
 		return 3
+	case SignalConnect:
+		return 4
 	}
-	return 4
+	return 5
 }
 
 // unhealthy reports whether streams failed or slowed at step s: the errors
@@ -375,7 +383,8 @@ func findOnset(steps []StepResult) *Onset {
 
 // findCapacity picks the step with the highest mean goodput among the
 // healthy steps (see unhealthy) up to and including the onset step (all
-// steps without onset). The onset step is included when it is healthy,
+// steps without onset), leaving out the steps where the relay's DoS
+// defence acted (see defended): they measured the defence. The onset step is included when it is healthy,
 // because it is where the relay was at its limit: with a rate limit that
 // binds from the first step, the first step is the capacity. judgeCapacity
 // then says whose limit it is and whether it is a lower bound. It returns
@@ -392,7 +401,7 @@ func findCapacity(steps []StepResult, onset *Onset, liveRelay bool) (*Capacity, 
 			continue
 		}
 		carried = true
-		if unhealthy(s) {
+		if unhealthy(s) || defended(s) {
 			continue
 		}
 		last = s
@@ -403,6 +412,9 @@ func findCapacity(steps []StepResult, onset *Onset, liveRelay bool) (*Capacity, 
 	if best == nil {
 		if !carried {
 			return nil, "no step carried any bytes"
+		}
+		if onset != nil && onset.Cause == string(metricsport.SignalDoS) {
+			return nil, fmt.Sprintf("the relay's DoS defence refused relaybench's client address from the first step on (onset at step %d, %s): no step to take it from", onset.Step+1, onset.Cause)
 		}
 		return nil, fmt.Sprintf("streams failed or slowed from the first step on (onset at step %d, %s): no healthy step to take it from", onset.Step+1, onset.Cause)
 	}

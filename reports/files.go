@@ -171,7 +171,8 @@ const benchHeader = `# relaybench bench.txt: every line is one repetition, so be
 # MetricsPort's written bytes over its CPU time) when both were measured: what to compare across tor builds.
 # BenchmarkRelayCapacity/...: the repetition's goodput at the run's capacity step; named
 # BenchmarkRelayCapacity/.../lowerbound=1/limit=WHO when the capacity is only a lower bound (WHO:
-# machine, load-generator, network or unknown; no overload reached, or the limit was not the relay's),
+# machine, load-generator, network, circuit-rate-cap, dos-defence or unknown; no overload reached, or
+# the limit was not the relay's),
 # so that benchstat never pairs it with a measured one.
 `
 

@@ -72,6 +72,27 @@ func degraded(t *testing.T) *measure.Analysis {
 // its MetricsPort showing the rate limit reached at every step and the
 // machine 40 % busy, so that the capacity is the relay's (its rate
 // limiter's), not a lower bound.
+// circuitCapped is the real run bw4 as if relaybench's circuit-rate cap
+// had held every request back for half its time from start to end before
+// it started: a third of the requests' time from intended start to end
+// waiting for circuit tokens, so every step is cap-bound.
+func circuitCapped(t *testing.T) *measure.Analysis {
+	t.Helper()
+	r, err := measure.Load(filepath.Join("testdata", "runs", "bw4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := *r.Scenario
+	sc.Limits.CircuitRate, sc.Limits.CircuitBurst = 2, 60
+	r.Scenario = &sc
+	for i := range r.Records {
+		rec := &r.Records[i]
+		rec.CapWaitNS = rec.TTLBNS / 2
+		rec.Intended = rec.Start.Add(-time.Duration(rec.CapWaitNS))
+	}
+	return measure.Analyze(r)
+}
+
 func relayBound(t *testing.T) *measure.Analysis {
 	t.Helper()
 	return measure.Analyze(bw4WithRelay(t, false))
@@ -271,6 +292,7 @@ func TestBenchFormatParses(t *testing.T) {
 		{"relay-bound capacity", relayBound(t), "BenchmarkRelayCapacity/scenario=bw4/target=testnet-relay-as-bridge/workload=bulk"},
 		{"machine-bound lower bound", degraded(t), "BenchmarkRelayCapacity/scenario=bw4/target=testnet-relay-as-bridge/workload=bulk/lowerbound=1/limit=machine"},
 		{"no relay data: unknown lower bound", analyzeRun(t, "bw4"), "BenchmarkRelayCapacity/scenario=bw4/target=testnet-relay-as-bridge/workload=bulk/lowerbound=1/limit=unknown"},
+		{"circuit-rate cap: lower bound", circuitCapped(t), "BenchmarkRelayCapacity/scenario=bw4/target=testnet-relay-as-bridge/workload=bulk/lowerbound=1/limit=circuit-rate-cap"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := tc.a

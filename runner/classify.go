@@ -123,6 +123,8 @@ func ClassifyError(err error) string {
 		port   *SocksPortError
 	)
 	switch {
+	case errors.Is(err, ErrHeldBack):
+		return rundir.ClassUnsent
 	case errors.Is(err, ErrStepEnd):
 		return rundir.ClassStepEnd
 	case errors.Is(err, ErrStall):

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -112,6 +113,8 @@ type socksConn struct {
 	net.Conn
 	endpoint int
 	connect  time.Duration
+	open     *atomic.Int64 // the dialer's open connections; nil: not counted
+	closed   atomic.Bool
 }
 
 // dialer dials target addresses through the live endpoints, each dial with
@@ -121,6 +124,12 @@ type dialer struct {
 	eps          *endpoints
 	loopbackOnly bool
 	readBuffer   int // SO_RCVBUF for the connection to the SocksPort; 0: default
+	// circuit takes a token of the circuit-rate cap for each dial; nil:
+	// no cap.
+	circuit func(context.Context) error
+	// open counts the connections dialled and not yet closed; nil: not
+	// counted.
+	open *atomic.Int64
 }
 
 // portDialer connects to the SocksPort and marks failures as SocksPortError.
@@ -146,6 +155,11 @@ func (p portDialer) DialContext(ctx context.Context, network, addr string) (net.
 }
 
 func (d *dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	if d.circuit != nil {
+		if err := d.circuit(ctx); err != nil {
+			return nil, err
+		}
+	}
 	i, err := d.eps.pick()
 	if err != nil {
 		return nil, err
@@ -170,7 +184,10 @@ func (d *dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 		return nil, &EndpointError{Endpoint: i, Name: ep.Name, Err: err}
 	}
 	d.eps.report(i, false)
-	return &socksConn{Conn: c, endpoint: i, connect: time.Since(start)}, nil
+	if d.open != nil {
+		d.open.Add(1)
+	}
+	return &socksConn{Conn: c, endpoint: i, connect: time.Since(start), open: d.open}, nil
 }
 
 // preflight checks that every endpoint listens and speaks SOCKS5: it opens

@@ -17,6 +17,7 @@ import (
 	"github.com/relaybench/relaybench/runner/units"
 	"github.com/relaybench/relaybench/scenarios"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+	"golang.org/x/time/rate"
 )
 
 // Plan is what a run does: the scenario's workload and ramp, the payload
@@ -152,6 +153,10 @@ type Engine struct {
 	records  *rundir.Writer[rundir.Record] // nil discards
 	started  atomic.Bool
 
+	// circuits is the circuit-rate cap's bucket (limits.circuit_rate),
+	// shared by every endpoint and step; nil without a cap.
+	circuits *rate.Limiter
+
 	// stallTimeout ends a stream silent that long (see ErrStall); timeout
 	// (above) bounds the wait for the first byte only.
 	stallTimeout time.Duration
@@ -238,6 +243,7 @@ func New(plan Plan, opts ...Option) (*Engine, error) {
 			return nil, fmt.Errorf("runner: payload URL %s: %w: use the built-in payload server (leave payload.url empty) or a loopback URL", e.url, err)
 		}
 	}
+	e.circuits = newCircuitLimiter(sc.Limits.CircuitRate, sc.Limits.CircuitBurst)
 	e.eps = newEndpoints(plan.Endpoints, cfg.deadAfter)
 	if plan.Records != nil {
 		e.records = rundir.NewWriter[rundir.Record](plan.Records, rundir.RequestsFile)
@@ -442,7 +448,7 @@ func (e *Engine) runStep(runCtx context.Context, index, load int) *step {
 	dur := e.stepLength(index)
 	stepCtx, cancelStep := context.WithCancelCause(runCtx)
 	defer cancelStep(ErrStepEnd)
-	st := &step{rep: e.plan.Repetition, index: index, load: load, ctx: stepCtx, open: e.sc.Workload.Kind == scenarios.WorkloadChurn}
+	st := &step{rep: e.plan.Repetition, index: index, load: load, ctx: stepCtx, open: e.sc.Workload.Kind == scenarios.WorkloadChurn, dur: dur}
 	if load <= 0 || dur <= 0 {
 		return e.idleStep(st, dur)
 	}
@@ -515,12 +521,16 @@ func (e *Engine) recordUnsent(st *step, dur time.Duration) {
 	// the hits due before the end.
 	until := min(st.end.Sub(st.start), dur)
 	offered := int((until - 1) / st.interval)
-	sent := min(int(st.seq.Load()), offered)
+	// Hits handed out but held back by the circuit-rate cap until the
+	// end were recorded unsent as they ended; the rest never left the
+	// pacer.
+	handed := min(int(st.seq.Load()), offered)
+	sent := max(handed-int(st.heldBack.Load()), 0)
 	st.mu.Lock()
 	st.offered, st.sent = offered, sent
 	st.mu.Unlock()
 	workers := max(e.cfg.maxWorkers, 1)
-	for n := sent + 1; n <= offered; n++ {
+	for n := handed + 1; n <= offered; n++ {
 		due := time.Duration(n) * st.interval
 		rec := rundir.Record{
 			Repetition: st.rep, Step: st.index, Load: st.load, Worker: -1, Endpoint: -1,

@@ -21,7 +21,9 @@ type step struct {
 	index, load int
 	open        bool          // open loop (churn)
 	interval    time.Duration // open loop: time between intended starts
+	dur         time.Duration // how long the step was to run
 	seq         atomic.Int64  // open loop: requests handed out
+	heldBack    atomic.Int64  // open loop: of those, held back by the circuit-rate cap to the end
 	slots       chan int      // closed loop: free worker indexes
 	ctx         context.Context
 	start       time.Time
@@ -42,6 +44,8 @@ type step struct {
 	first, last         time.Time
 	connect, ttfb, ttlb []time.Duration
 	streamRates         []float64
+	capWaited           int           // requests that waited for a circuit token
+	capWait             time.Duration // their waits summed
 }
 
 // observe adds a finished request to the step's tallies.
@@ -71,6 +75,7 @@ func (s *step) observe(rec *rundir.Record, streamRate float64) {
 		return
 	}
 	s.requests++
+	s.capTally(rec)
 	switch rec.Error {
 	case "":
 		s.ok++
@@ -122,6 +127,10 @@ func (s *step) summary() rundir.StepSummary {
 		Requests: s.requests, Warmup: s.warm, OK: s.ok, Cut: s.cut, Errors: s.errs,
 		WarmupEnd: s.warmEnd, Bytes: s.windowBytes.Load(), First: s.first, Last: s.last,
 		Offered: s.offered, Sent: s.sent,
+		CapWaited: s.capWaited, CapWait: s.capWait,
+	}
+	if s.capWaited > 0 {
+		out.CapWaitMean = s.capWait / time.Duration(s.capWaited)
 	}
 	out.Interrupted, out.Canceled = s.interrupted, s.canceled
 	n := min(int(s.end.Sub(s.start)/time.Second)+1, len(s.secondBytes))

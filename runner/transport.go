@@ -27,17 +27,34 @@ type stepTransport struct {
 	st   *step
 	rt   *http.Transport   // stream isolation, or worker isolation in the open loop
 	slot []*http.Transport // worker isolation in the closed loop: one per worker
+
+	// For the circuit-rate cap (see needsCircuit): whether rt keeps
+	// connections alive, its open connections and the requests between
+	// their start and their end; each slot's open connections.
+	keepAlive bool
+	conns     atomic.Int64
+	inflight  atomic.Int64
+	slotConns []atomic.Int64
 }
 
 func (e *Engine) newStepTransport(st *step) *stepTransport {
-	d := &dialer{eps: e.eps, loopbackOnly: e.plan.LoopbackOnly}
+	d := dialer{eps: e.eps, loopbackOnly: e.plan.LoopbackOnly}
+	if e.circuits != nil {
+		d.circuit = e.takeCircuit
+	}
 	if e.readRate > 0 {
 		// A slow reader with a large socket buffer is not slow for tor:
 		// the kernel would soak up megabytes. Half a second of data makes
 		// tor hold the rest.
 		d.readBuffer = int(max(e.readRate/2, 16<<10))
 	}
-	newTr := func(keepAlive bool, perHost int) *http.Transport {
+	// Each transport counts its own open connections.
+	counting := func(open *atomic.Int64) *dialer {
+		dd := d
+		dd.open = open
+		return &dd
+	}
+	newTr := func(d *dialer, keepAlive bool, perHost int) *http.Transport {
 		return &http.Transport{
 			Proxy:               nil, // never an environment proxy: the SOCKS dialer is the path
 			DialContext:         d.DialContext,
@@ -56,15 +73,17 @@ func (e *Engine) newStepTransport(st *step) *stepTransport {
 	t := &stepTransport{e: e, st: st}
 	switch {
 	case e.sc.Workload.Isolation != scenarios.IsolationWorker:
-		t.rt = newTr(false, 1)
+		t.rt = newTr(&d, false, 1)
 	case st.open:
 		// Open loop: workers are anonymous, so circuits are shared by
 		// kept-alive connections, each dialled with its own credentials.
-		t.rt = newTr(true, 100000)
+		t.keepAlive = true
+		t.rt = newTr(counting(&t.conns), true, 100000)
 	default:
 		t.slot = make([]*http.Transport, st.load)
+		t.slotConns = make([]atomic.Int64, st.load)
 		for w := range t.slot {
-			t.slot[w] = newTr(true, 1)
+			t.slot[w] = newTr(counting(&t.slotConns[w]), true, 1)
 			t.slot[w].MaxConnsPerHost = 1
 		}
 	}
@@ -92,7 +111,17 @@ func (t *stepTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !t.st.open {
 		r.intended = r.start
 	}
-	r.ctx, r.cancel = context.WithCancelCause(t.st.ctx)
+	t.inflight.Add(1)
+	r.tr = t
+	err := t.holdBack(r)
+	if r.capWait.Load() > 0 {
+		r.start = time.Now() // held back: the request starts now
+	}
+	if err != nil {
+		r.finish(err)
+		return nil, err
+	}
+	r.ctx, r.cancel = context.WithCancelCause(context.WithValue(t.st.ctx, requestKey{}, r))
 	// The timeout bounds the wait for the first byte only: a body that
 	// keeps arriving, however slowly, runs until the step's end. The
 	// stall watchdog bounds the silence after the request was written.
@@ -153,6 +182,13 @@ type request struct {
 	// timeout after the request was written (nil until it was).
 	firstByte *time.Timer
 	stall     atomic.Pointer[time.Timer]
+
+	// tr is the transport the request went to (nil before RoundTrip).
+	tr *stepTransport
+	// capWait is the time spent waiting for circuit tokens; token is set
+	// while a token taken before the start awaits its dial.
+	capWait atomic.Int64
+	token   atomic.Bool
 
 	endpoint atomic.Int64 // set by gotConn; -1 until then (see init in targeter)
 	connect  atomic.Int64
@@ -231,6 +267,9 @@ func (r *request) finish(err error) {
 	if r.cancel != nil {
 		r.cancel(nil)
 	}
+	if r.tr != nil {
+		r.tr.inflight.Add(-1)
+	}
 	ep := int(r.endpoint.Load())
 	var epErr *EndpointError
 	if errors.As(err, &epErr) && ep < 0 {
@@ -244,7 +283,8 @@ func (r *request) finish(err error) {
 		Intended: r.intended, Start: r.start,
 		ConnectNS: r.connect.Load(), WroteNS: r.wrote.Load(), TTFBNS: r.ttfb.Load(), TTLBNS: int64(end.Sub(r.start)),
 		Bytes: r.bytes, Status: r.status, Warmup: r.start.Before(st.warmEnd),
-		Verified: err == nil && r.verified,
+		Verified:  err == nil && r.verified,
+		CapWaitNS: r.capWait.Load(),
 	}
 	if err != nil {
 		rec.Error, rec.Detail = ClassifyError(err), err.Error()

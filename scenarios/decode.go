@@ -106,6 +106,7 @@ func parse(data []byte, name string) (s *Scenario, invalid, err error) {
 		return nil, nil, err
 	}
 	s.applyKindDefaults(d.given["clients"])
+	s.applyCircuitCapDefaults(d.given["limits.circuit_rate"], d.given["limits.circuit_burst"])
 	if verr := s.validate(name, d.pos); verr != nil {
 		return s, verr, nil
 	}
@@ -353,7 +354,7 @@ type decoder struct {
 	problems ErrorList
 	dropped  int             // problems beyond maxProblems
 	pos      positions       // where each decoded field is
-	given    map[string]bool // top-level fields given a non-null value
+	given    map[string]bool // fields outside lists given a non-null value, by path
 
 	inAlias  int // depth of alias expansion
 	expanded int // values decoded through aliases
@@ -424,7 +425,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		}
 		return
 	}
-	if !strings.ContainsAny(path, ".[") {
+	if !strings.ContainsAny(path, "[") {
 		d.given[path] = true
 	}
 	if v.Kind() == reflect.Pointer {

@@ -334,6 +334,30 @@ type Limits struct {
 	// targets (RelayMaxBytes); at least Payload.Size; at most 1PiB (a day
 	// at 100 Gbit/s is ~1 PB).
 	MaxBytes ByteSize `yaml:"max_bytes"`
+	// CircuitRate caps the new circuits per second that relaybench's load
+	// opens from its client address: every request that needs a new
+	// circuit (every request with stream isolation; a worker's first, or
+	// one after its connection closed, with worker isolation) first takes a
+	// token from one bucket that all tor clients of the run share, as they
+	// share one source address. Relays count circuit creations per client
+	// address (tor's DoS defence, DoSCircuitCreationRate 3/s with burst 90
+	// on the live network once an address holds 3 connections) and refuse
+	// an address that exceeds them for a long time; the cap keeps a run
+	// under that. 0 is no cap. Default 2 for target.kind relay: two thirds
+	// of tor's 3/s, because the clients' own circuits (preemptive,
+	// timeout-learning, directory) take from the same bucket on the relay;
+	// 0 for testnet and socks. At most 10000: the runner starts at most
+	// 10,000 requests a second, so a higher cap could never hold one back.
+	// A segmented run (--segment) applies it per worker: each worker is a
+	// machine with an address of its own.
+	CircuitRate float64 `yaml:"circuit_rate"`
+	// CircuitBurst is the bucket's size: how many new circuits may open at
+	// once before CircuitRate paces them (the bucket starts full). Default
+	// 30 seconds of CircuitRate, rounded up (tor's burst is 30 s of its
+	// rate: 90 at 3/s), so 60 for the relay default; 0 without a cap, and
+	// it must then be 0 or absent. At least 1 with a cap; at most 100,000,
+	// the most streams a step holds: a larger burst never paces a step.
+	CircuitBurst int `yaml:"circuit_burst"`
 }
 
 // The limits of a relay target (target.kind relay) when the file sets

@@ -26,6 +26,12 @@ var invalidCases = []struct {
 	{"bridge-line-transport", ":6: target.relay.bridge_line: pluggable-transport bridge lines (\"obfs4\" ...) are not supported; use the bridge's plain ORPort line \"ADDR:PORT FINGERPRINT\""},
 	{"byte-size", ":10: payload.size: \"10 MiBs\" is not a byte size (use e.g. 64KiB, 10MiB, 2 MBytes)"},
 	{"byte-size-too-large", ":10: limits.max_bytes: \"99999999999 TiB\" is too large for a byte size"},
+	{"circuit-burst-negative", ":11: limits.circuit_burst: -5 is negative: use the number of new circuits that may open at once, e.g. 60"},
+	{"circuit-burst-too-large", ":11: limits.circuit_burst: 200000 is too large: use at most 100000 (the most streams a step holds: a larger burst never paces a step); for no cap set limits.circuit_rate to 0"},
+	{"circuit-burst-without-rate", ":10: limits.circuit_burst: only used with limits.circuit_rate, which is 0 (no cap): set a rate, or remove the burst"},
+	{"circuit-burst-zero", ":11: limits.circuit_burst: 0 would never let a circuit open under limits.circuit_rate 2: use at least 1, or remove it for the default (60 here)"},
+	{"circuit-rate", ":10: limits.circuit_rate: -1 is not a rate of new circuits: use new circuits per second, e.g. 2, or 0 for no cap"},
+	{"circuit-rate-too-high", ":10: limits.circuit_rate: 20000 circuits/s could never hold a request back: use at most 10000 (the runner starts at most 10000 requests a second), or 0 for no cap"},
 	{"clients-socks", ":10: clients: must be 0 or absent with target.kind socks (relaybench starts no tor clients; it uses target.socks.addresses)"},
 	{"clients-too-few", ":9: clients: 0 is too few: use at least 1 tor client (default 2)"},
 	{"clients-too-many", ":9: clients: 100000 is too many: use at most 128 tor clients (each is a tor process; tor relays cells on one thread, so more clients than cores do not add load)"},
@@ -751,7 +757,7 @@ func TestSocksAllowRemote(t *testing.T) {
 // measured window, at most the 1h step, and longer than max_p95_ttfb.)
 func TestBoundsAreInclusive(t *testing.T) {
 	churn := "name: t\ntarget: {kind: testnet, role: bridge, testnet: {nofile: 1048576}}\nclients: 128\nworkload: {kind: churn, timeout: 59m30s}\n" +
-		"ramp: {steps: [1, 10000], step_duration: 1h}\nlimits: {max_duration: 24h, max_bytes: 1024TiB}\npayload: {size: 1GiB}\n" +
+		"ramp: {steps: [1, 10000], step_duration: 1h}\nlimits: {max_duration: 24h, max_bytes: 1024TiB, circuit_rate: 10000, circuit_burst: 100000}\npayload: {size: 1GiB}\n" +
 		"repetitions: 12\nthresholds: {min_capacity: 16GiB/s, max_p95_ttfb: 59m}\nonset: {latency_factor: 1000, connect_factor: 1000}\n"
 	if _, err := Parse([]byte(churn), "max.yaml"); err != nil {
 		t.Errorf("scenario at the bounds: %v", err)
@@ -784,5 +790,46 @@ func TestLoadFileOrBuiltin(t *testing.T) {
 	}
 	if _, err := LoadFileOrBuiltin("no-such-scenario.yaml"); err == nil {
 		t.Error("a missing file that is no built-in loaded")
+	}
+}
+
+// TestCircuitCapDefaults: relay targets get a cap below the live
+// network's DoS defence, testnet and socks targets none; an explicit 0 is
+// no cap, a null is unset, and the burst defaults to 30 s of the rate.
+func TestCircuitCapDefaults(t *testing.T) {
+	const relay = "name: t\ntarget: {kind: relay, role: entry, relay: {fingerprint: 0123456789ABCDEF0123456789ABCDEF01234567}}\npayload: {url: https://example.org/x}\nworkload: {kind: churn}\nramp: {steps: [1]}\n"
+	const testnet = "name: t\ntarget: {kind: testnet, role: bridge}\nworkload: {kind: churn}\nramp: {steps: [1]}\n"
+	socks, err := Builtin("socks.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := socks.Limits; l.CircuitRate != 0 || l.CircuitBurst != 0 {
+		t.Errorf("socks: circuit_rate %v, circuit_burst %d; want no cap", l.CircuitRate, l.CircuitBurst)
+	}
+	for _, tc := range []struct {
+		name, src string
+		rate      float64
+		burst     int
+	}{
+		{"relay default", relay, 2, 60},
+		{"relay null", relay + "limits: {circuit_rate: ~, circuit_burst: ~}\n", 2, 60},
+		{"relay explicit no cap", relay + "limits: {circuit_rate: 0}\n", 0, 0},
+		{"relay own rate", relay + "limits: {circuit_rate: 0.5}\n", 0.5, 15},
+		{"relay own burst", relay + "limits: {circuit_burst: 10}\n", 2, 10},
+		{"testnet default", testnet, 0, 0},
+		{"testnet with a cap", testnet + "limits: {circuit_rate: 5}\n", 5, 150},
+		{"tiny rate", testnet + "limits: {circuit_rate: 0.01}\n", 0.01, 1},
+		{"burst capped", testnet + "limits: {circuit_rate: 10000}\n", 10000, 100000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Parse([]byte(tc.src), "cap.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Limits.CircuitRate != tc.rate || s.Limits.CircuitBurst != tc.burst {
+				t.Errorf("circuit_rate %v, circuit_burst %d; want %v, %d", s.Limits.CircuitRate, s.Limits.CircuitBurst, tc.rate, tc.burst)
+			}
+			checkRoundTrip(t, s)
+		})
 	}
 }

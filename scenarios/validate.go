@@ -243,6 +243,7 @@ func (s *Scenario) validate(file string, pos positions) *Error {
 		s.checkRamp,
 		s.checkSampling,
 		s.checkLimits,
+		s.checkCircuitCap,
 		s.checkThresholds,
 		s.checkOnset,
 		s.checkVariants,

@@ -34,7 +34,37 @@ const (
 	// SignalMetricsPortUnreachable: a scrape failed while the caller said the
 	// relay was under load.
 	SignalMetricsPortUnreachable SignalName = "metricsport-unreachable"
+	// SignalDoS: tor_relay_dos_total rose for one of DoSLoadTypes: the
+	// relay's DoS defence (dos.c) refused or killed circuits, connections
+	// or streams of a client address, or marked one. Not overload: the
+	// relay refuses a client it takes for an attacker, whatever its
+	// capacity.
+	SignalDoS SignalName = "dos"
 )
+
+// DoSLoadTypes are the tor_relay_dos_total types that a load generator
+// trips (dos.c's circuit creation, connection and stream defences and the
+// cell queue limits): SignalDoS watches them. single_hop_refused and
+// introduce2_rejected count onion-service traffic, not relaybench's.
+var DoSLoadTypes = []string{
+	"circuit_rejected", "marked_address", "circuit_killed_max_cell", "circuit_killed_max_cell_outq",
+	"marked_address_maxq", "conn_rejected", "concurrent_conn_rejected", "stream_rejected",
+}
+
+// DoSLoad returns the counts of m (tor_relay_dos_total by type, as
+// RelayCounters.DoS) of the types in DoSLoadTypes; nil when there are none.
+func DoSLoad(m map[string]float64) map[string]float64 {
+	var out map[string]float64
+	for _, k := range DoSLoadTypes {
+		if v, ok := m[k]; ok {
+			if out == nil {
+				out = map[string]float64{}
+			}
+			out[k] = v
+		}
+	}
+	return out
+}
 
 // UnreachableScrapes is how many scrapes in a row must fail under load
 // for the metricsport-unreachable signal.
@@ -212,6 +242,9 @@ var counterSignals = []counterSignal{
 	}},
 	{SignalTCPExhaustion, FamilyTCPExhaustion, func(c RelayCounters) []seriesValue {
 		return []seriesValue{{FamilyTCPExhaustion, c.TCPExhaustion}}
+	}},
+	{SignalDoS, FamilyDoS, func(c RelayCounters) []seriesValue {
+		return keyedSeries(FamilyDoS, `type="%s"`, DoSLoad(c.DoS))
 	}},
 	{SignalRateLimit, FamilyRateLimitReached, func(c RelayCounters) []seriesValue {
 		return []seriesValue{

@@ -72,6 +72,8 @@ func TestCounterSignals(t *testing.T) {
 		{SignalOOM, `tor_relay_load_oom_bytes_total{subsys="cell"} 0`, `tor_relay_load_oom_bytes_total{subsys="cell"} 524288`, `tor_relay_load_oom_bytes_total{subsys="cell"}`},
 		{SignalTCPExhaustion, `tor_relay_load_tcp_exhaustion_total 0`, `tor_relay_load_tcp_exhaustion_total 1`, `tor_relay_load_tcp_exhaustion_total`},
 		{SignalRateLimit, `tor_relay_load_global_rate_limit_reached_total{side="read"} 668`, `tor_relay_load_global_rate_limit_reached_total{side="read"} 670`, `tor_relay_load_global_rate_limit_reached_total{side="read"}`},
+		{SignalDoS, `tor_relay_dos_total{type="circuit_rejected"} 0`, `tor_relay_dos_total{type="circuit_rejected"} 41`, `tor_relay_dos_total{type="circuit_rejected"}`},
+		{SignalDoS, `tor_relay_dos_total{type="concurrent_conn_rejected"} 0`, `tor_relay_dos_total{type="concurrent_conn_rejected"} 2`, `tor_relay_dos_total{type="concurrent_conn_rejected"}`},
 	}
 	for _, c := range cases {
 		t.Run(string(c.signal), func(t *testing.T) {
@@ -159,5 +161,29 @@ func TestSignalsIgnoreMissingFamilies(t *testing.T) {
 	full := fixtureWith(t, 2) // has rate-limit 668/2266, oom 0, ...
 	if sigs := DetectOnsets(observationsOf([]RelaySnapshot{bare, full}), SignalConfig{}); len(sigs) != 0 {
 		t.Errorf("family appearing fired %v; absence is not zero", names(sigs))
+	}
+}
+
+// TestDoSSignalIgnoresOnionServiceTypes: single_hop_refused and
+// introduce2_rejected count onion-service traffic, never relaybench's
+// load; a rise of either is no dos signal. Several types rising at once
+// are all in the evidence, the one that rose most named.
+func TestDoSSignalIgnoresOnionServiceTypes(t *testing.T) {
+	base := fixtureWith(t, 0)
+	hs := fixtureWith(t, 2, `tor_relay_dos_total{type="single_hop_refused"} 0`, `tor_relay_dos_total{type="single_hop_refused"} 9`,
+		`tor_relay_dos_total{type="introduce2_rejected"} 0`, `tor_relay_dos_total{type="introduce2_rejected"} 30`)
+	if sigs := DetectOnsets(observationsOf([]RelaySnapshot{base, hs}), SignalConfig{}); len(sigs) != 0 {
+		t.Errorf("onion-service DoS counters fired %v", names(sigs))
+	}
+	both := fixtureWith(t, 2, `tor_relay_dos_total{type="circuit_rejected"} 0`, `tor_relay_dos_total{type="circuit_rejected"} 120`,
+		`tor_relay_dos_total{type="marked_address"} 0`, `tor_relay_dos_total{type="marked_address"} 1`)
+	sigs := DetectOnsets(observationsOf([]RelaySnapshot{base, both}), SignalConfig{})
+	if len(sigs) != 1 || sigs[0].Name != SignalDoS || sigs[0].Series != `tor_relay_dos_total{type="circuit_rejected"}` || sigs[0].After != 120 {
+		t.Fatalf("signals %+v, want dos on circuit_rejected 0 -> 120", sigs)
+	}
+	for _, want := range []string{`{type="circuit_rejected"} 0 -> 120`, `{type="marked_address"} 0 -> 1`} {
+		if !strings.Contains(sigs[0].Evidence, want) {
+			t.Errorf("evidence %q lacks %q", sigs[0].Evidence, want)
+		}
 	}
 }

@@ -350,6 +350,10 @@ func limitWords(a measure.Attribution) string {
 		return "the load generator (tor clients or relaybench)"
 	case measure.AttributionNetwork:
 		return "another relay of the test network"
+	case measure.AttributionCircuitCap:
+		return "relaybench's circuit-rate cap (limits.circuit_rate), not the relay"
+	case measure.AttributionDoSDefence:
+		return "the relay's DoS defence (it refused relaybench's client address), not its capacity"
 	}
 	return "nothing measured (whose limit is unknown)"
 }
@@ -376,6 +380,9 @@ func (v Verdict) onset() Section {
 	}
 	for _, sig := range o.Signals {
 		s.item(fmt.Sprintf("%s (%s): %s", sig.Name, sig.Source, sig.Evidence))
+		if sig.Advice != "" {
+			s.item("what to do: " + sig.Advice)
+		}
 	}
 	// The attribution's evidence, but what a signal above already says
 	// (relay-cpu, a relay-declared signal).

@@ -232,3 +232,42 @@ func TestSectionsOfALiveRelay(t *testing.T) {
 		})
 	}
 }
+
+// TestSectionsOfACircuitCapCapacity: a capacity relaybench's own
+// circuit-rate cap limited is a lower bound bound by the cap, and the
+// verdict says the cap, not the relay, limited the load.
+func TestSectionsOfACircuitCapCapacity(t *testing.T) {
+	const capped = "relaybench's circuit-rate cap (limits.circuit_rate 2/s, circuit_burst 60) held the load back: ... Raise limits.circuit_rate"
+	a := &measure.Analysis{LoadUnit: "req/s",
+		Capacity: &measure.Capacity{Step: 1, Load: 4, Goodput: measure.Estimate{N: 1, Mean: 1 << 20, Low: 1 << 20, High: 1 << 20},
+			LowerBound: true, Reasons: []string{capped}, Attribution: measure.AttributionCircuitCap, AttributionEvidence: []string{capped}},
+		Onset: &measure.Onset{Step: 1, Load: 4, Cause: measure.SignalSaturation,
+			Signals:     []measure.Signal{{Name: measure.SignalSaturation, Source: "client", Evidence: "goodput flat"}},
+			Attribution: measure.AttributionCircuitCap, AttributionEvidence: []string{capped}, LoadGeneratorBound: true},
+	}
+	checkSections(t, Of(a).Sections(), []Section{
+		{Kind: KindCapacity, Head: "capacity: ≥ 1.00 MiB/s, circuit-rate-cap-bound (95% CI 1.00–1.00) at step 2 (4 req/s)",
+			Lines: []Line{{LineLowerBound, "this is a LOWER BOUND of the relay's capacity, not its capacity:"}, {LineItem, capped}}},
+		{Kind: KindOnset, Head: "overload onset: step 2 (4 req/s), cause saturation, circuit-rate-cap-bound",
+			Lines: []Line{{LineItem, "saturation (client): goodput flat"},
+				{LineLimitOther, "limited by relaybench's circuit-rate cap (limits.circuit_rate), not the relay:"}, {LineItem, capped},
+				{LineGeneratorBound, "the load generator was at its limit at this step: client-side signals may describe it rather than the relay"}}},
+	})
+}
+
+// TestSectionsOfADoSOnset: the relay's DoS defence is an onset with its
+// advice, limited by the defence, not the relay's capacity.
+func TestSectionsOfADoSOnset(t *testing.T) {
+	const ev = "http://127.0.0.1:9035/metrics: rose ...; over the measured window: circuit_rejected +120, marked_address +1"
+	a := &measure.Analysis{LoadUnit: "streams",
+		Onset: &measure.Onset{Step: 2, Load: 8, Cause: "dos",
+			Signals:     []measure.Signal{{Name: "dos", Source: "relay", Evidence: ev, Advice: measure.DoSAdvice}},
+			Attribution: measure.AttributionDoSDefence, AttributionEvidence: []string{"dos (relay): " + ev, "also at its limit: machine"}},
+	}
+	checkSections(t, Of(a).Sections()[1:2], []Section{
+		{Kind: KindOnset, Head: "overload onset: step 3 (8 streams), cause dos, dos-defence-bound",
+			Lines: []Line{{LineItem, "dos (relay): " + ev}, {LineItem, "what to do: " + measure.DoSAdvice},
+				{LineLimitOther, "limited by the relay's DoS defence (it refused relaybench's client address), not its capacity:"},
+				{LineItem, "also at its limit: machine"}}},
+	})
+}

@@ -116,6 +116,8 @@ func sumStep(parts []workerStep) (rundir.StepSummary, time.Duration) {
 		out.Offered += s.Offered
 		out.Sent += s.Sent
 		out.Canceled += s.Canceled
+		out.CapWaited += s.CapWaited
+		out.CapWait += s.CapWait
 		out.Interrupted = out.Interrupted || s.Interrupted // a worker stopped during the step
 		out.Bytes += s.Bytes
 		for class, n := range s.Errors {
@@ -142,6 +144,9 @@ func sumStep(parts []workerStep) (rundir.StepSummary, time.Duration) {
 	}
 	if w := out.End.Sub(out.WarmupEnd).Seconds(); w > 0 {
 		out.Goodput = float64(out.Bytes) / w
+	}
+	if out.CapWaited > 0 {
+		out.CapWaitMean = out.CapWait / time.Duration(out.CapWaited)
 	}
 	// StreamGoodputP50 stays 0: the runner takes it from each stream's
 	// bytes within the window, which the records do not keep; the

@@ -21,7 +21,8 @@ type Record struct {
 	Endpoint int `json:"endpoint"`
 	// Intended is when the request should have started: the pacer's
 	// schedule in the open loop, so that coordinated omission shows as
-	// Start - Intended; equal to Start in the closed loop.
+	// Start - Intended; in the closed loop when its worker was ready,
+	// equal to Start unless the circuit-rate cap held it back (CapWaitNS).
 	Intended time.Time `json:"intended"`
 	// Start is when the request entered the transport.
 	Start time.Time `json:"start"`
@@ -56,6 +57,16 @@ type Record struct {
 	// (false) for bodies nobody could check, and in records written
 	// before the field existed.
 	Verified bool `json:"verified,omitempty"`
+	// CapWaitNS is how long the request waited for a token of the
+	// circuit-rate cap (limits.circuit_rate) before its new circuit could
+	// open; absent without a wait. The runner holds a request back before
+	// it starts, so the wait lies between Intended and Start and counts in
+	// the latency from the intended start; a wait it did not foresee
+	// (worker isolation: a kept-alive connection that closed) lies between
+	// Start and the SOCKS connect, which excludes it. A request still
+	// waiting when its step ended never started: an open-loop one is
+	// unsent, a closed-loop one is cut (step-end) with no time of its own.
+	CapWaitNS int64 `json:"cap_wait_ns,omitempty"`
 }
 
 // OK reports whether the request succeeded.
@@ -168,6 +179,13 @@ type StepSummary struct {
 	// closed loop.
 	Offered int `json:"offered,omitempty"`
 	Sent    int `json:"sent,omitempty"`
+	// CapWaited counts the requests of the step (counted as Requests are)
+	// that waited for a token of the circuit-rate cap
+	// (limits.circuit_rate), CapWait is their waits summed and CapWaitMean
+	// CapWait / CapWaited. All 0 without a cap or without waits.
+	CapWaited   int           `json:"cap_waited,omitempty"`
+	CapWait     time.Duration `json:"cap_wait,omitempty"`
+	CapWaitMean time.Duration `json:"cap_wait_mean,omitempty"`
 	// Bytes is the body bytes received in the measured window.
 	Bytes int64 `json:"bytes"`
 	// SecondBytes holds the body bytes received in each second since

@@ -18,6 +18,7 @@ import (
 var relaySignalNames = []metricsport.SignalName{
 	metricsport.SignalOnionskinsDropped, metricsport.SignalOOM, metricsport.SignalTCPExhaustion,
 	metricsport.SignalRateLimit, metricsport.SignalSockets, metricsport.SignalMetricsPortUnreachable,
+	metricsport.SignalDoS,
 }
 
 // live feeds Options.Metrics while a run goes: the engine's step

@@ -150,6 +150,7 @@ type MetricsPort struct {
 	closed   bool
 	state    RelayState
 	follow   []*SOCKSServer
+	defence  *circuitDefence
 	failure  MetricsFailure
 	delay    time.Duration
 	scrapes  int
@@ -208,6 +209,60 @@ func (m *MetricsPort) AddRateLimitReached(read, write float64) {
 	m.Update(func(s *RelayState) { s.RateLimitRead += read; s.RateLimitWrite += write })
 }
 
+// AddDoS adds n to tor_relay_dos_total{type=typ}, e.g. "circuit_rejected".
+func (m *MetricsPort) AddDoS(typ string, n float64) {
+	m.Update(func(s *RelayState) {
+		if s.DoS == nil {
+			s.DoS = map[string]float64{}
+		}
+		s.DoS[typ] += n
+	})
+}
+
+// DefendCircuits makes the relay defend itself against the circuits of
+// the SOCKS servers it follows (FollowSOCKS) as tor's circuit creation
+// defence (dos.c) does against one client address: every stream's new
+// credentials are a new circuit, taken from a bucket of burst tokens
+// refilled at perSecond; the first circuit that finds the bucket empty
+// marks the address (marked_address +1), and from then on every circuit is
+// refused (circuit_rejected +1 each), for longer than any test. tor counts
+// only from an address that holds DoSCircuitCreationMinConnections
+// connections; the fake counts every circuit. The counts are computed from
+// the servers' credential times at each scrape, so they follow the load.
+func (m *MetricsPort) DefendCircuits(perSecond float64, burst int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.defence = &circuitDefence{rate: perSecond, burst: float64(burst)}
+}
+
+// circuitDefence is tor's circuit creation defence for one address.
+type circuitDefence struct {
+	rate, burst float64
+}
+
+// count returns the addresses marked (0 or 1) and the circuits refused
+// among circuits opened at times ts, in order.
+func (d *circuitDefence) count(ts []time.Time) (marked, rejected float64) {
+	tokens := d.burst
+	var last time.Time
+	for i, t := range ts {
+		if marked > 0 {
+			rejected++
+			continue
+		}
+		if i > 0 {
+			tokens = min(d.burst, tokens+d.rate*t.Sub(last).Seconds())
+		}
+		last = t
+		if tokens >= 1 {
+			tokens--
+			continue
+		}
+		marked, rejected = 1, 1
+	}
+	return marked, rejected
+}
+
 // FollowSOCKS makes the relay carry what the servers forward: from now on
 // each scrape adds, per server, the bytes forwarded (both ways) to traffic
 // read and written, the open streams to the open circuits, and the streams
@@ -234,6 +289,21 @@ func (m *MetricsPort) current() RelayState {
 		s.TrafficWritten += float64(st.Forwarded())
 		s.CircuitsOpened += float64(st.Active)
 		s.OnionskinsProcessed += float64(st.Succeeded)
+	}
+	if m.defence != nil {
+		var ts []time.Time
+		for _, srv := range m.follow {
+			for _, c := range srv.Creds() {
+				ts = append(ts, c.At)
+			}
+		}
+		slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
+		marked, rejected := m.defence.count(ts)
+		if s.DoS == nil {
+			s.DoS = map[string]float64{}
+		}
+		s.DoS["marked_address"] += marked
+		s.DoS["circuit_rejected"] += rejected
 	}
 	return s
 }

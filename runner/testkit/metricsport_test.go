@@ -3,6 +3,7 @@ package testkit_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -214,5 +215,53 @@ func TestMetricsPortFailures(t *testing.T) {
 	m.Close()
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("Close with a slow scrape in flight took %v", took)
+	}
+}
+
+// authenticate opens a connection to the fake SocksPort and sends new
+// credentials, which is where tor would begin a new circuit.
+func authenticate(t *testing.T, addr, user string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msg := append([]byte{5, 1, testkit.MethodUserPass, 1, byte(len(user))}, user...)
+	msg = append(msg, 1, 'p')
+	if _, err := c.Write(msg); err != nil {
+		t.Fatal(err)
+	}
+	reply := make([]byte, 4)
+	if _, err := io.ReadFull(c, reply); err != nil || reply[1] != testkit.MethodUserPass || reply[3] != 0 {
+		t.Fatalf("SOCKS auth reply %v, %v", reply, err)
+	}
+}
+
+// TestMetricsPortDoSCounters: AddDoS bumps a tor_relay_dos_total type;
+// DefendCircuits counts the followed servers' circuits against a bucket as
+// tor's circuit creation defence does: with a burst of 3 at 1/s, 5
+// circuits at once mark the address on the 4th and refuse the 4th and 5th.
+func TestMetricsPortDoSCounters(t *testing.T) {
+	m := testkit.StartMetricsPort(t)
+	socks := testkit.StartSOCKS(t)
+	m.FollowSOCKS(socks)
+	m.DefendCircuits(1, 3)
+	if dos := scrape(t, m.URL()).Counters.DoS; dos["circuit_rejected"] != 0 || dos["marked_address"] != 0 {
+		t.Fatalf("before any circuit: %v", dos)
+	}
+	for i := range 3 {
+		authenticate(t, socks.Addr(), fmt.Sprint("u", i))
+	}
+	if dos := scrape(t, m.URL()).Counters.DoS; dos["circuit_rejected"] != 0 || dos["marked_address"] != 0 {
+		t.Fatalf("3 circuits within the burst: %v", dos)
+	}
+	for i := range 2 {
+		authenticate(t, socks.Addr(), fmt.Sprint("v", i))
+	}
+	m.AddDoS("stream_rejected", 2)
+	dos := scrape(t, m.URL()).Counters.DoS
+	if dos["circuit_rejected"] != 2 || dos["marked_address"] != 1 || dos["stream_rejected"] != 2 || dos["conn_rejected"] != 0 {
+		t.Errorf("after 5 circuits at once and 2 streams refused: %v; want circuit_rejected 2, marked_address 1, stream_rejected 2", dos)
 	}
 }

@@ -39,6 +39,9 @@ type Creds struct {
 	Method   byte
 	Username string
 	Password string
+	// At is when the server had read them: when tor would begin to
+	// attach the stream, and with new credentials build a circuit.
+	At time.Time
 }
 
 // Behavior is what the fake does with one stream (one CONNECT request).
@@ -366,6 +369,7 @@ func (s *SOCKSServer) negotiate(c net.Conn) (Creds, bool) {
 			return Creds{}, false
 		}
 	}
+	creds.At = time.Now()
 	s.mu.Lock()
 	s.creds = append(s.creds, creds)
 	s.mu.Unlock()
