@@ -10,6 +10,7 @@ import (
 	"github.com/relaybench/relaybench/reports"
 	"github.com/relaybench/relaybench/runner/rundir"
 	"github.com/relaybench/relaybench/runner/session"
+	"github.com/relaybench/relaybench/runner/stopsignal"
 	"github.com/relaybench/relaybench/scenarios"
 )
 
@@ -36,7 +37,7 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	default:
 		return usagef("run: one scenario at a time (got %d arguments)", fs.NArg())
 	}
-	ctx, stop := signalContext()
+	ctx, stop := stopsignal.Context()
 	defer stop()
 	opts := session.Options{OutDir: *out, Progress: stderr}
 	stopMetrics, err := serveMetrics(*metricsAddr, *metricsLinger, &opts, stderr)
@@ -85,7 +86,7 @@ func runScenario(ctx context.Context, sc *scenarios.Scenario, opts session.Optio
 			}
 		}
 	}
-	if sig, ok := signalOf(ctx); ok && err != nil {
+	if sig, ok := stopsignal.Of(ctx); ok && err != nil {
 		where := ""
 		if res != nil {
 			where = fmt.Sprintf("; every request measured so far is in %s", res.Dir)

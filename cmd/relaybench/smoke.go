@@ -1,11 +1,9 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -13,6 +11,7 @@ import (
 	"github.com/relaybench/relaybench/chutney"
 	"github.com/relaybench/relaybench/runner/payload"
 	"github.com/relaybench/relaybench/runner/session"
+	"github.com/relaybench/relaybench/runner/stopsignal"
 	"github.com/relaybench/relaybench/runner/units"
 )
 
@@ -36,7 +35,7 @@ func testnetSmoke(args []string, stdout, stderr io.Writer) error {
 		nf.Dir = filepath.Join(os.TempDir(), fmt.Sprintf("relaybench-smoke-%d", os.Getpid()))
 		defer os.RemoveAll(nf.Dir)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
+	ctx, stop := stopsignal.Notify()
 	defer stop()
 
 	fmt.Fprintf(stdout, "starting the embedded test network in %s\n", nf.Dir)

@@ -1,20 +1,19 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/relaybench/relaybench/chutney"
+	"github.com/relaybench/relaybench/runner/stopsignal"
 	"github.com/relaybench/relaybench/scenarios"
 )
 
@@ -112,7 +111,7 @@ func testnetUp(args []string, stdout, stderr io.Writer) error {
 		return usagef("a network is already running in %s: use it, stop it with `relaybench testnet down --dir %s`, or pick another --dir", nf.Dir, nf.Dir)
 	}
 	// Ctrl-C while waiting stops the owner, which stops every tor.
-	ctx, stop := signalContext()
+	ctx, stop := stopsignal.Context()
 	defer stop()
 	d, err := chutney.StartOwner(ctx, nf.Dir, append([]string{"testnet", "serve"}, nf.Args()...), stderr)
 	if err != nil {
@@ -139,7 +138,7 @@ func testnetServe(args []string, stdout, stderr io.Writer) error {
 // serveNetwork starts a network and keeps it until a signal or the maximum
 // lifetime; the network is stopped on every way out, panics included.
 func serveNetwork(nf *networkFlags, stdout, progress io.Writer, printInfo bool) error {
-	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
+	ctx, stop := stopsignal.Notify()
 	defer stop()
 	net, err := chutney.Start(ctx, nf.Dir, nf.Options(progress)...)
 	if err != nil {
