@@ -7,20 +7,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/relaybench/relaybench/chutney"
 	"github.com/relaybench/relaybench/runner/stopsignal"
 	"github.com/relaybench/relaybench/scenarios"
 )
-
-// defaultTestnetDir is where `testnet up` puts a network without --dir.
-func defaultTestnetDir() string {
-	return filepath.Join(os.TempDir(), fmt.Sprintf("relaybench-testnet-%d", os.Getuid()))
-}
 
 const testnetUsage = `usage: relaybench testnet up|status|down|smoke [flags]
 
@@ -59,7 +52,7 @@ func runTestnet(args []string, stdout, stderr io.Writer) error {
 type networkFlags struct{ chutney.Config }
 
 func (nf *networkFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&nf.Dir, "dir", defaultTestnetDir(), "network directory (network.json, node data dirs)")
+	fs.StringVar(&nf.Dir, "dir", chutney.DefaultDir(), "network directory (network.json, node data dirs)")
 	fs.Var(&nf.Target, "set", "torrc override for the relay under test, as target.Option=Value (repeatable), e.g. target.BandwidthRate=2MBytes")
 	fs.Uint64Var(&nf.Nofile, "nofile", 0, "open-files limit (ulimit -n) of the relay under test (0: inherit)")
 	fs.IntVar(&nf.Exits, "exits", 1, "number of exit relays")
@@ -120,8 +113,7 @@ func testnetUp(args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	}
-	printNetwork(stdout, d)
-	return nil
+	return d.WriteReady(stdout)
 }
 
 // testnetServe is the detached owner that `testnet up` starts.
@@ -147,48 +139,19 @@ func serveNetwork(nf *networkFlags, stdout, progress io.Writer, printInfo bool) 
 	defer net.Stop()
 	if printInfo {
 		d := net.Describe(chutney.StateReady, nil)
-		printNetwork(stdout, &d)
+		if err := d.WriteReady(stdout); err != nil {
+			return err
+		}
 		fmt.Fprintln(stdout, "Press Ctrl-C to stop it.")
 	}
 	return net.Serve(ctx, nf.Lifetime, progress)
-}
-
-// printTargetExtras writes the target's tor build and confinement lines.
-func printTargetExtras(w io.Writer, d *chutney.Description, target *chutney.NodeDescription) {
-	tor, confined := d.TargetExtras(target)
-	if tor != "" {
-		fmt.Fprintf(w, "  tor\t%s\n", tor)
-	}
-	if confined != "" {
-		fmt.Fprintf(w, "  confined to\t%s\n", confined)
-	}
-}
-
-func printNetwork(w io.Writer, d *chutney.Description) {
-	target := d.Node(chutney.RoleTarget)
-	client := d.Node(chutney.RoleClient)
-	fmt.Fprintf(w, "test network ready in %.1f s (%s, dir %s)\n\n", d.ReadySeconds, d.TorVersion, d.Dir)
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "relay under test\t%s\n", target.Nickname)
-	fmt.Fprintf(tw, "  fingerprint\t%s\n", target.Fingerprint)
-	fmt.Fprintf(tw, "  MetricsPort\t%s\n", target.MetricsURL)
-	fmt.Fprintf(tw, "  bridge line\tBridge %s\n", target.BridgeLine)
-	fmt.Fprintf(tw, "  control port\t%s (cookie %s)\n", target.ControlAddr, target.CookiePath)
-	printTargetExtras(tw, d, target)
-	if client != nil {
-		fmt.Fprintf(tw, "client (target as bridge)\tSocksPort %s\n", client.SocksAddr)
-		fmt.Fprintf(tw, "  try\tcurl --proxy socks5h://$RANDOM:x@%s http://127.0.0.1:PORT/ (loopback destinations only)\n", client.SocksAddr)
-	}
-	fmt.Fprintf(tw, "network.json\t%s\n", filepath.Join(d.Dir, chutney.DescriptionFile))
-	tw.Flush()
-	fmt.Fprintf(w, "\nstop it with: relaybench testnet down --dir %s\n", d.Dir)
 }
 
 // readNetworkDir parses a subcommand's --dir flag and reads that
 // network's description; it returns the dir too.
 func readNetworkDir(name string, args []string, stderr io.Writer) (*chutney.Description, string, error) {
 	fs := newFlagSet(name, stderr)
-	dir := fs.String("dir", defaultTestnetDir(), "network directory")
+	dir := fs.String("dir", chutney.DefaultDir(), "network directory")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, "", err
 	}
@@ -204,33 +167,11 @@ func testnetStatus(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	state := d.CurrentState()
-	fmt.Fprintf(stdout, "network in %s: state %s, owner pid %d, %s\n", d.Dir, state, d.OwnerPID, d.TorVersion)
-	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ROLE\tNICKNAME\tPID\tRUNNING\tORPORT\tSOCKS\tMETRICSPORT\tFINGERPRINT")
-	status := d.Status()
-	for _, n := range status {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%v\t%s\t%s\t%s\t%s\n", n.Role, n.Nickname, n.PID, n.Running,
-			dash(n.ORPort), dash(n.SocksAddr), dash(n.Metrics), dash(n.Fingerprint))
-	}
-	tw.Flush()
-	if target := d.Node(chutney.RoleTarget); target != nil {
-		if tor, confined := d.TargetExtras(target); tor != "" || confined != "" {
-			tw = tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-			fmt.Fprintf(tw, "relay under test %s\n", target.Nickname)
-			printTargetExtras(tw, d, target)
-			tw.Flush()
-		}
+	state, status := d.CurrentState(), d.Status()
+	if err := d.WriteStatus(stdout, state, status); err != nil {
+		return err
 	}
 	return d.Problem(state, status)
-}
-
-// dash is v, or "-" when v is its type's zero value (no port, say).
-func dash[T comparable](v T) string {
-	if v == *new(T) {
-		return "-"
-	}
-	return fmt.Sprint(v)
 }
 
 // testnetDown asks the owner process to stop the network, waits, and kills
