@@ -5,14 +5,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/relaybench/relaybench/chutney"
 	"github.com/relaybench/relaybench/runner/payload"
 	"github.com/relaybench/relaybench/runner/session"
 	"github.com/relaybench/relaybench/runner/stopsignal"
-	"github.com/relaybench/relaybench/runner/units"
 )
 
 // testnetSmoke is `relaybench testnet smoke`: start the embedded network,
@@ -31,7 +28,7 @@ func testnetSmoke(args []string, stdout, stderr io.Writer) error {
 	if err != nil || size <= 0 {
 		return usagef("invalid value %q for flag -size: use a size like 10MiB", *sizeFlag)
 	}
-	if nf.Dir == defaultTestnetDir() {
+	if nf.Dir == chutney.DefaultDir() {
 		nf.Dir = filepath.Join(os.TempDir(), fmt.Sprintf("relaybench-smoke-%d", os.Getpid()))
 		defer os.RemoveAll(nf.Dir)
 	}
@@ -39,30 +36,17 @@ func testnetSmoke(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 
 	fmt.Fprintf(stdout, "starting the embedded test network in %s\n", nf.Dir)
-	net, err := chutney.Start(ctx, nf.Dir, nf.Options(session.Indent(stdout, "  "))...)
-	if err != nil {
-		return err
-	}
-	defer net.Stop()
-	downloads, err := session.Smoke(ctx, net, size, nf.Timeout, func() {
-		fmt.Fprintf(stdout, "\ndownloading %s through the relay under test (%s):\n", *sizeFlag, net.Target().Nickname)
+	res, err := session.SmokeTestnet(ctx, &nf.Config, size, session.Indent(stdout, "  "), func(target string) {
+		fmt.Fprintf(stdout, "\ndownloading %s through the relay under test (%s):\n", *sizeFlag, target)
 	})
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "MODE\tBYTES\tSECONDS\tMiB/s\tCIRCUIT\tTARGET WROTE")
-	for _, d := range downloads {
-		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.1f\t%s\t%.1f MiB\n", d.Mode, d.Bytes, d.Elapsed.Seconds(),
-			units.InMiB(d.Bytes)/d.Elapsed.Seconds(), strings.Join(d.Path, ">"), units.InMiB(d.TargetWrote))
-	}
-	tw.Flush()
-	net.Stop()
-	if d, _ := chutney.ReadDescription(nf.Dir); d != nil {
-		if alive := d.AlivePIDs(); len(alive) > 0 {
-			return fmt.Errorf("tor processes %v still run after stop", alive)
+	if res != nil {
+		if terr := res.WriteTable(stdout); terr != nil && err == nil {
+			err = terr
 		}
 	}
-	fmt.Fprintf(stdout, "\nnetwork ready in %.1f s; every byte verified; all tor processes stopped.\n", net.ReadyIn.Seconds())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nnetwork ready in %.1f s; every byte verified; all tor processes stopped.\n", res.ReadyIn.Seconds())
 	return nil
 }
