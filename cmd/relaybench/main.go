@@ -107,7 +107,7 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.As(err, &in):
 		return exitSignal + int(in.sig)
-	case errors.As(err, &ue), errors.Is(err, rundir.ErrNotRunDir), errors.As(err, new(*session.ConfigError)), errors.Is(err, chutney.ErrInUse):
+	case errors.As(err, &ue), errors.Is(err, rundir.ErrNotRunDir), errors.As(err, new(*session.ConfigError)), errors.As(err, new(*session.OptionError)), errors.Is(err, chutney.ErrInUse):
 		return exitUsage
 	case errors.As(err, &cf):
 		return exitCheckFail
