@@ -97,9 +97,9 @@ func TestProblem(t *testing.T) {
 func TestDownMarksStopped(t *testing.T) {
 	dir := t.TempDir()
 	d := &Description{Dir: dir, State: StateReady}
-	ran, killed, _, err := d.Down(dir)
-	if err != nil || ran != 0 || killed != 0 {
-		t.Fatalf("Down: ran %d, killed %d, %v", ran, killed, err)
+	td, err := d.Down(dir)
+	if err != nil || td.Ran != 0 || td.Killed != 0 {
+		t.Fatalf("Down: ran %d, killed %d, %v", td.Ran, td.Killed, err)
 	}
 	back, err := ReadDescription(dir)
 	if err != nil || back.State != StateStopped {
@@ -111,7 +111,7 @@ func TestDownMarksStopped(t *testing.T) {
 	}
 	defer lock.Close()
 	d.State = StateReady
-	if _, _, _, err := d.Down(dir); !errors.Is(err, ErrInUse) || !strings.Contains(err.Error(), "could not say so") {
+	if _, err := d.Down(dir); !errors.Is(err, ErrInUse) || !strings.Contains(err.Error(), "could not say so") {
 		t.Errorf("Down of a held dir: %v, want ErrInUse saying network.json could not say so", err)
 	}
 }

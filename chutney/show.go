@@ -8,8 +8,9 @@ import (
 	"text/tabwriter"
 )
 
-// What `relaybench testnet up` and `testnet status` show of a network:
-// the renderers of a Description, so that the command only picks one.
+// What `relaybench testnet up`, `status` and `down` show of a network:
+// the renderers of a Description and a Teardown, so that the command only
+// picks one.
 
 // DefaultDir is where `relaybench testnet up` puts a network when it is
 // given no dir: one per user, so that status and down find it.
@@ -68,6 +69,20 @@ func (d *Description) WriteStatus(w io.Writer, state State, status []NodeStatus)
 	fmt.Fprintf(tw, "relay under test %s\n", target.Nickname)
 	d.writeTargetExtras(tw, target)
 	return tw.Flush()
+}
+
+// Write says what Down did: the cgroups it removed, and how many tor
+// processes ended, and how many of them it killed.
+func (t Teardown) Write(w io.Writer) error {
+	for _, g := range t.RemovedCgroups {
+		fmt.Fprintf(w, "removed cgroup %s left by a stopped network\n", g)
+	}
+	fmt.Fprintf(w, "test network in %s stopped (%d tor processes ended", t.Dir, t.Ran)
+	if t.Killed > 0 {
+		fmt.Fprintf(w, ", %d of them killed", t.Killed)
+	}
+	_, err := fmt.Fprintln(w, ")")
+	return err
 }
 
 // writeTargetExtras writes the target's tor build and confinement lines,

@@ -66,3 +66,20 @@ relay under test target
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
 }
+
+func TestTeardownWrite(t *testing.T) {
+	for _, tc := range []struct {
+		td   Teardown
+		want string
+	}{
+		{Teardown{Dir: "/tmp/net", Ran: 7}, "test network in /tmp/net stopped (7 tor processes ended)\n"},
+		{Teardown{Dir: "/tmp/net", Ran: 7, Killed: 2, RemovedCgroups: []string{"/sys/fs/cgroup/a", "/sys/fs/cgroup/b"}},
+			"removed cgroup /sys/fs/cgroup/a left by a stopped network\nremoved cgroup /sys/fs/cgroup/b left by a stopped network\n" +
+				"test network in /tmp/net stopped (7 tor processes ended, 2 of them killed)\n"},
+	} {
+		var b bytes.Buffer
+		if err := tc.td.Write(&b); err != nil || b.String() != tc.want {
+			t.Errorf("%+v: %q, %v; want %q", tc.td, b.String(), err, tc.want)
+		}
+	}
+}

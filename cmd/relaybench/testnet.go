@@ -181,19 +181,11 @@ func testnetDown(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ran, killed, removed, err := d.Down(dir)
+	td, err := d.Down(dir)
 	if err != nil {
 		return err
 	}
-	for _, g := range removed {
-		fmt.Fprintf(stdout, "removed cgroup %s left by a stopped network\n", g)
-	}
-	fmt.Fprintf(stdout, "test network in %s stopped (%d tor processes ended", d.Dir, ran)
-	if killed > 0 {
-		fmt.Fprintf(stdout, ", %d of them killed", killed)
-	}
-	fmt.Fprintln(stdout, ")")
-	return nil
+	return td.Write(stdout)
 }
 
 func runVersion(stdout io.Writer) error {
