@@ -10,7 +10,6 @@ import (
 
 	"github.com/relaybench/relaybench/measure/promexport"
 	"github.com/relaybench/relaybench/reports"
-	"github.com/relaybench/relaybench/runner/rundir"
 	"github.com/relaybench/relaybench/runner/segment"
 	"github.com/relaybench/relaybench/runner/session"
 	"github.com/relaybench/relaybench/runner/stopsignal"
@@ -76,24 +75,17 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 func runScenario(ctx context.Context, sc *scenarios.Scenario, opts session.Options, stdout io.Writer) error {
 	res, err := session.Run(ctx, sc, opts)
 	if res != nil {
-		if res.Ranking != nil {
-			fmt.Fprintf(stdout, "\nvariants ranked by capacity (each variant's report is in %s/variants/<name>/):\n", res.Dir)
-			if terr := res.Ranking.Text(stdout); terr != nil && err == nil {
-				err = terr
-			}
-			for _, e := range res.Ranking.Entries {
-				if len(e.Failed) > 0 && err == nil {
+		if werr := reports.RunOutcome(stdout, res.Dir, res.Ranking, res.Analysis); err == nil {
+			err = werr
+		}
+		if r := res.Ranking; r != nil && err == nil {
+			for _, e := range r.Entries {
+				if len(e.Failed) > 0 {
 					err = checkFailed{fmt.Errorf("variant %s failed thresholds: %s", e.Variant, strings.Join(e.Failed, ", "))}
+					break
 				}
 			}
 		}
-		if res.Analysis != nil {
-			fmt.Fprintln(stdout)
-			if terr := reports.Terminal(stdout, res.Analysis); terr != nil && err == nil {
-				err = terr
-			}
-		}
-		fmt.Fprintf(stdout, "\n%s\n", rundir.ResultsLine(res.Dir))
 		if a := res.Analysis; a != nil && err == nil && len(a.Gates) > 0 {
 			switch {
 			case len(a.Unjudged()) > 0:
