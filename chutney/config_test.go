@@ -27,22 +27,13 @@ func TestTargetOverridesTakesOnlyTheTarget(t *testing.T) {
 }
 
 // TestConfigArgsGiveTheSameConfig parses Args back with the flags of an
-// owner process, so that the owner shapes the same network.
+// owner process (RegisterFlags), so that the owner shapes the same network.
 func TestConfigArgsGiveTheSameConfig(t *testing.T) {
 	c := Config{Dir: "/tmp/n", Target: TargetOverrides{{"BandwidthRate", "2 MBytes"}}, Nofile: 4096, Exits: 2, Middles: 3,
 		Timeout: 90 * time.Second, Lifetime: time.Hour, CPU: 0.25, Memory: 512 << 20, Tor: "/opt/tor"}
 	var got Config
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.StringVar(&got.Dir, "dir", "", "")
-	fs.Var(&got.Target, "set", "")
-	fs.Uint64Var(&got.Nofile, "nofile", 0, "")
-	fs.IntVar(&got.Exits, "exits", 0, "")
-	fs.IntVar(&got.Middles, "middles", 0, "")
-	fs.DurationVar(&got.Timeout, "timeout", 0, "")
-	fs.DurationVar(&got.Lifetime, "max-lifetime", 0, "")
-	fs.Float64Var(&got.CPU, "cpu", 0, "")
-	fs.TextVar(&got.Memory, "memory", c.Memory, "")
-	fs.StringVar(&got.Tor, "tor", "", "")
+	got.RegisterFlags(fs)
 	if err := fs.Parse(c.Args()); err != nil {
 		t.Fatal(err)
 	}

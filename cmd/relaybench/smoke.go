@@ -18,8 +18,8 @@ import (
 // stop everything.
 func testnetSmoke(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("testnet smoke", stderr)
-	var nf networkFlags
-	nf.register(fs)
+	var cfg chutney.Config
+	cfg.RegisterFlags(fs)
 	sizeFlag := fs.String("size", "10MiB", "bytes to download through each client")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -28,15 +28,15 @@ func testnetSmoke(args []string, stdout, stderr io.Writer) error {
 	if err != nil || size <= 0 {
 		return usagef("invalid value %q for flag -size: use a size like 10MiB", *sizeFlag)
 	}
-	if nf.Dir == chutney.DefaultDir() {
-		nf.Dir = filepath.Join(os.TempDir(), fmt.Sprintf("relaybench-smoke-%d", os.Getpid()))
-		defer os.RemoveAll(nf.Dir)
+	if cfg.Dir == chutney.DefaultDir() {
+		cfg.Dir = filepath.Join(os.TempDir(), fmt.Sprintf("relaybench-smoke-%d", os.Getpid()))
+		defer os.RemoveAll(cfg.Dir)
 	}
 	ctx, stop := stopsignal.Notify()
 	defer stop()
 
-	fmt.Fprintf(stdout, "starting the embedded test network in %s\n", nf.Dir)
-	res, err := session.SmokeTestnet(ctx, &nf.Config, size, session.Indent(stdout, "  "), func(target string) {
+	fmt.Fprintf(stdout, "starting the embedded test network in %s\n", cfg.Dir)
+	res, err := session.SmokeTestnet(ctx, &cfg, size, session.Indent(stdout, "  "), func(target string) {
 		fmt.Fprintf(stdout, "\ndownloading %s through the relay under test (%s):\n", *sizeFlag, target)
 	})
 	if res != nil {

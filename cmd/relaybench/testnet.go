@@ -8,11 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"time"
 
 	"github.com/relaybench/relaybench/chutney"
 	"github.com/relaybench/relaybench/runner/stopsignal"
-	"github.com/relaybench/relaybench/scenarios"
 )
 
 const testnetUsage = `usage: relaybench testnet up|status|down|smoke [flags]
@@ -48,22 +46,6 @@ func runTestnet(args []string, stdout, stderr io.Writer) error {
 	}
 }
 
-// networkFlags are the flags that shape a network, shared by up, serve and smoke.
-type networkFlags struct{ chutney.Config }
-
-func (nf *networkFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&nf.Dir, "dir", chutney.DefaultDir(), "network directory (network.json, node data dirs)")
-	fs.Var(&nf.Target, "set", "torrc override for the relay under test, as target.Option=Value (repeatable), e.g. target.BandwidthRate=2MBytes")
-	fs.Uint64Var(&nf.Nofile, "nofile", 0, "open-files limit (ulimit -n) of the relay under test (0: inherit)")
-	fs.IntVar(&nf.Exits, "exits", 1, "number of exit relays")
-	fs.IntVar(&nf.Middles, "middles", 1, "number of middle relays besides the target")
-	fs.DurationVar(&nf.Timeout, "timeout", 120*time.Second, "how long to wait for the network to be proven ready")
-	fs.DurationVar(&nf.Lifetime, "max-lifetime", 8*time.Hour, "stop the network after this long even if nobody runs `testnet down`")
-	fs.Float64Var(&nf.CPU, "cpu", 0, "confine the relay under test to this many cores with a cgroup CPU quota, e.g. 0.25 (needs root; 0: unconfined)")
-	fs.TextVar(&nf.Memory, "memory", scenarios.ByteSize(0), "memory limit of the relay under test (cgroup), e.g. \"512 MiB\" (needs root; 0: none)")
-	fs.StringVar(&nf.Tor, "tor", "", "tor executable of the relay under test, e.g. a build to test (default: tor from PATH, like the rest of the network)")
-}
-
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -88,25 +70,25 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 // use and stop it.
 func testnetUp(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("testnet up", stderr)
-	var nf networkFlags
-	nf.register(fs)
+	var cfg chutney.Config
+	cfg.RegisterFlags(fs)
 	foreground := fs.Bool("foreground", false, "keep the network in this process until Ctrl-C instead of detaching")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *foreground {
-		return serveNetwork(&nf, stdout, stdout, true)
+		return serveNetwork(&cfg, stdout, stdout, true)
 	}
-	if err := os.MkdirAll(nf.Dir, 0o700); err != nil {
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return err
 	}
-	if d, err := chutney.ReadDescription(nf.Dir); err == nil && len(d.AlivePIDs()) > 0 {
-		return usagef("a network is already running in %s: use it, stop it with `relaybench testnet down --dir %s`, or pick another --dir", nf.Dir, nf.Dir)
+	if d, err := chutney.ReadDescription(cfg.Dir); err == nil && len(d.AlivePIDs()) > 0 {
+		return usagef("a network is already running in %s: use it, stop it with `relaybench testnet down --dir %s`, or pick another --dir", cfg.Dir, cfg.Dir)
 	}
 	// Ctrl-C while waiting stops the owner, which stops every tor.
 	ctx, stop := stopsignal.Context()
 	defer stop()
-	d, err := chutney.StartOwner(ctx, nf.Dir, append([]string{"testnet", "serve"}, nf.Args()...), stderr)
+	d, err := chutney.StartOwner(ctx, cfg.Dir, append([]string{"testnet", "serve"}, cfg.Args()...), stderr)
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("%w: network stopped", err)
@@ -119,20 +101,20 @@ func testnetUp(args []string, stdout, stderr io.Writer) error {
 // testnetServe is the detached owner that `testnet up` starts.
 func testnetServe(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("testnet serve", stderr)
-	var nf networkFlags
-	nf.register(fs)
+	var cfg chutney.Config
+	cfg.RegisterFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	return serveNetwork(&nf, stdout, stdout, false)
+	return serveNetwork(&cfg, stdout, stdout, false)
 }
 
 // serveNetwork starts a network and keeps it until a signal or the maximum
 // lifetime; the network is stopped on every way out, panics included.
-func serveNetwork(nf *networkFlags, stdout, progress io.Writer, printInfo bool) error {
+func serveNetwork(cfg *chutney.Config, stdout, progress io.Writer, printInfo bool) error {
 	ctx, stop := stopsignal.Notify()
 	defer stop()
-	net, err := chutney.Start(ctx, nf.Dir, nf.Options(progress)...)
+	net, err := chutney.Start(ctx, cfg.Dir, cfg.Options(progress)...)
 	if err != nil {
 		return err
 	}
@@ -144,7 +126,7 @@ func serveNetwork(nf *networkFlags, stdout, progress io.Writer, printInfo bool) 
 		}
 		fmt.Fprintln(stdout, "Press Ctrl-C to stop it.")
 	}
-	return net.Serve(ctx, nf.Lifetime, progress)
+	return net.Serve(ctx, cfg.Lifetime, progress)
 }
 
 // readNetworkDir parses a subcommand's --dir flag and reads that
