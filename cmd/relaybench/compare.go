@@ -24,9 +24,9 @@ import (
 func runCompare(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("compare", stderr)
 	var failOn *float64
-	var failOnRaw string
+	var failOnRaw *string // set when the flag is given; checked once all are parsed
 	fs.Func("fail-on-regression", "exit 1 when a significant change is worse than `PCT` percent: median goodput or capacity down, or median TTFB p50 or p95 up (e.g. 10); a metric with fewer than 4 repetitions on a side is not tested, said so, and does not fail the check", func(s string) error {
-		failOnRaw = s
+		failOnRaw = &s
 		return nil
 	})
 	format := fs.String("format", "text", "output `format`: text, markdown or json (a JSON array, one comparison per run after the baseline)")
@@ -42,8 +42,8 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 		}
 		return usageError{err}
 	}
-	if isSet(fs, "fail-on-regression") {
-		pct, err := parsePercent(failOnRaw)
+	if failOnRaw != nil {
+		pct, err := parsePercent(*failOnRaw)
 		if err != nil {
 			return usagef("--fail-on-regression: %v", err)
 		}
@@ -110,12 +110,6 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
-}
-
-func isSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }
 
 // parsePercent reads "10" or "10%" as 10.
