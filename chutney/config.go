@@ -1,6 +1,7 @@
 package chutney
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -67,6 +68,25 @@ func (c *Config) Args() []string {
 		a = append(a, "--set", "target."+o.Key+"="+o.Value)
 	}
 	return append(a, "--cpu", fmt.Sprint(c.CPU), "--memory", fmt.Sprint(int64(c.Memory)), "--tor", c.Tor)
+}
+
+// Serve starts the network c describes and keeps it until ctx ends or
+// c.Lifetime passes (Network.Serve), stopping it on every way out, panics
+// included. ready, unless nil, is given the ready network's description
+// first; its error stops the network.
+func (c *Config) Serve(ctx context.Context, progress io.Writer, ready func(*Description) error) error {
+	net, err := Start(ctx, c.Dir, c.Options(progress)...)
+	if err != nil {
+		return err
+	}
+	defer net.Stop()
+	if ready != nil {
+		d := net.Describe(StateReady, nil)
+		if err := ready(&d); err != nil {
+			return err
+		}
+	}
+	return net.Serve(ctx, c.Lifetime, progress)
 }
 
 // TargetOverrides are torrc overrides of the relay under test, given as

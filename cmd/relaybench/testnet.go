@@ -77,7 +77,7 @@ func testnetUp(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *foreground {
-		return serveNetwork(&cfg, stdout, stdout, true)
+		return serveNetwork(&cfg, stdout, true)
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return err
@@ -106,27 +106,24 @@ func testnetServe(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	return serveNetwork(&cfg, stdout, stdout, false)
+	return serveNetwork(&cfg, stdout, false)
 }
 
-// serveNetwork starts a network and keeps it until a signal or the maximum
-// lifetime; the network is stopped on every way out, panics included.
-func serveNetwork(cfg *chutney.Config, stdout, progress io.Writer, printInfo bool) error {
+// serveNetwork keeps the network cfg describes until a signal or its
+// maximum lifetime; in the foreground it first says how to use it.
+func serveNetwork(cfg *chutney.Config, stdout io.Writer, foreground bool) error {
 	ctx, stop := stopsignal.Notify()
 	defer stop()
-	net, err := chutney.Start(ctx, cfg.Dir, cfg.Options(progress)...)
-	if err != nil {
-		return err
+	if !foreground {
+		return cfg.Serve(ctx, stdout, nil)
 	}
-	defer net.Stop()
-	if printInfo {
-		d := net.Describe(chutney.StateReady, nil)
+	return cfg.Serve(ctx, stdout, func(d *chutney.Description) error {
 		if err := d.WriteReady(stdout); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, "Press Ctrl-C to stop it.")
-	}
-	return net.Serve(ctx, cfg.Lifetime, progress)
+		return nil
+	})
 }
 
 // readNetworkDir parses a subcommand's --dir flag and reads that
