@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -69,6 +71,30 @@ func (c *Config) Args() []string {
 	}
 	return append(a, "--cpu", fmt.Sprint(c.CPU), "--memory", fmt.Sprint(int64(c.Memory)), "--tor", c.Tor)
 }
+
+// StartOwner starts the network c describes owned by a detached process
+// that runs this program with command and c's flags (Args), as StartOwner
+// does. A dir in which tor processes of an earlier network still run (its
+// owner was killed, say) is refused with an error wrapping ErrInUse.
+func (c *Config) StartOwner(ctx context.Context, command []string, progress io.Writer) (*Description, error) {
+	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	if d, err := ReadDescription(c.Dir); err == nil && len(d.AlivePIDs()) > 0 {
+		return nil, stillRunningError{c.Dir}
+	}
+	return StartOwner(ctx, c.Dir, append(slices.Clone(command), c.Args()...), progress)
+}
+
+// stillRunningError is the error of a dir in which a network's tor
+// processes still run: the dir is in use.
+type stillRunningError struct{ dir string }
+
+func (e stillRunningError) Error() string {
+	return fmt.Sprintf("a network is already running in %s: use it, stop it with `relaybench testnet down --dir %s`, or pick another --dir", e.dir, e.dir)
+}
+
+func (e stillRunningError) Unwrap() error { return ErrInUse }
 
 // Serve starts the network c describes and keeps it until ctx ends or
 // c.Lifetime passes (Network.Serve), stopping it on every way out, panics

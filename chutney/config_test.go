@@ -1,8 +1,14 @@
 package chutney
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"flag"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -104,5 +110,36 @@ func TestDownMarksStopped(t *testing.T) {
 	d.State = StateReady
 	if _, err := d.Down(dir); !errors.Is(err, ErrInUse) || !strings.Contains(err.Error(), "could not say so") {
 		t.Errorf("Down of a held dir: %v, want ErrInUse saying network.json could not say so", err)
+	}
+}
+
+// TestStartOwnerRefusesADirWithRunningTor: tor processes of an earlier
+// network whose owner is gone still run in the dir (a decoy whose command
+// line names a node's torrc): StartOwner refuses at once, with an error
+// wrapping ErrInUse that says how to stop them, and starts no owner.
+func TestStartOwnerRefusesADirWithRunningTor(t *testing.T) {
+	dir := t.TempDir()
+	node := filepath.Join(dir, "target")
+	decoy := exec.Command("sh", "-c", "sleep 60", "tor", "-f", filepath.Join(node, torrcFile))
+	if err := decoy.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		decoy.Process.Kill()
+		decoy.Wait()
+	})
+	d := Description{Version: DescriptionVersion, State: StateStopped, Dir: dir, Nodes: []NodeDescription{{Role: RoleTarget, PID: decoy.Process.Pid, DataDir: node}}}
+	data, _ := json.Marshal(d)
+	if err := os.WriteFile(filepath.Join(dir, DescriptionFile), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := Config{Dir: dir}
+	_, err := c.StartOwner(context.Background(), []string{"testnet", "serve"}, io.Discard)
+	want := "a network is already running in " + dir + ": use it, stop it with `relaybench testnet down --dir " + dir + "`, or pick another --dir"
+	if !errors.Is(err, ErrInUse) || err.Error() != want {
+		t.Errorf("StartOwner: %v; want ErrInUse saying %q", err, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, OwnerLogFile)); err == nil {
+		t.Error("an owner process was started")
 	}
 }

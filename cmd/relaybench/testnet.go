@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"strings"
 
@@ -79,16 +78,10 @@ func testnetUp(args []string, stdout, stderr io.Writer) error {
 	if *foreground {
 		return serveNetwork(&cfg, stdout, true)
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
-		return err
-	}
-	if d, err := chutney.ReadDescription(cfg.Dir); err == nil && len(d.AlivePIDs()) > 0 {
-		return usagef("a network is already running in %s: use it, stop it with `relaybench testnet down --dir %s`, or pick another --dir", cfg.Dir, cfg.Dir)
-	}
 	// Ctrl-C while waiting stops the owner, which stops every tor.
 	ctx, stop := stopsignal.Context()
 	defer stop()
-	d, err := chutney.StartOwner(ctx, cfg.Dir, append([]string{"testnet", "serve"}, cfg.Args()...), stderr)
+	d, err := cfg.StartOwner(ctx, []string{"testnet", "serve"}, stderr)
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("%w: network stopped", err)
