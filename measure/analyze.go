@@ -36,12 +36,9 @@ import (
 // (see upgradeSummary).
 const AnalysisVersion = 4
 
-// Analysis is everything relaybench concludes from one run: per-step
-// statistics, the overload onset and the capacity. It is summary.json.
-// Rates are bytes per second, latencies seconds, CPU in cores (1.0 = one
-// core busy), steps and repetitions 0-based.
-type Analysis struct {
-	Version  int    `json:"version"`
+// RunHeader says what a run was and how it ended. An Analysis starts
+// with it, and a comparison (package reports) names its runs with it.
+type RunHeader struct {
 	Scenario string `json:"scenario"`
 	// Target says what was measured, e.g. "testnet relay as bridge".
 	Target string `json:"target"`
@@ -54,6 +51,15 @@ type Analysis struct {
 	// StoppedBy says how the run ended (see runner.Summary.StoppedBy);
 	// "unknown" when run.json is missing.
 	StoppedBy string `json:"stopped_by"`
+}
+
+// Analysis is everything relaybench concludes from one run: per-step
+// statistics, the overload onset and the capacity. It is summary.json.
+// Rates are bytes per second, latencies seconds, CPU in cores (1.0 = one
+// core busy), steps and repetitions 0-based.
+type Analysis struct {
+	Version int `json:"version"`
+	RunHeader
 	// Thresholds are the onset thresholds applied.
 	Thresholds scenarios.Onset `json:"thresholds"`
 	// Steps holds one result per ramp step, repetitions pooled.
@@ -297,12 +303,11 @@ type RelayStep struct {
 func Analyze(r *Run) *Analysis {
 	sc := r.Scenario
 	a := &Analysis{
-		Version:    AnalysisVersion,
-		Scenario:   sc.Name,
-		Target:     targetText(sc),
-		Workload:   string(sc.Workload.Kind),
-		LoadUnit:   "streams",
-		StoppedBy:  "unknown",
+		Version: AnalysisVersion,
+		RunHeader: RunHeader{
+			Scenario: sc.Name, Target: targetText(sc), Workload: string(sc.Workload.Kind),
+			LoadUnit: "streams", StoppedBy: "unknown",
+		},
 		Thresholds: sc.Onset,
 		Problems:   slices.Clone(r.Problems),
 		Notes:      slices.Clone(r.Notes),
