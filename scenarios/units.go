@@ -2,13 +2,13 @@ package scenarios
 
 import (
 	"fmt"
-	"math"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/relaybench/relaybench/runner/units"
 )
 
 // Duration is a time span written the way time.ParseDuration reads it:
@@ -78,81 +78,18 @@ func (d *Duration) UnmarshalText(b []byte) error {
 // spellings.
 type ByteSize int64
 
-// byteUnits maps lower-case unit spellings to their size in bytes.
-//
-// IEC units (KiB, MiB, ...) are powers of 1024 and SI units (kB, MB, ...) are
-// powers of 1000. The spelled-out units are tor's (torrc BandwidthRate etc.):
-// KBytes/MBytes/GBytes are powers of 1024 and tor's bit units are
-// kbits = 1024 bits = 128 bytes, Mbits = 2^20 bits, and so on.
-// Note that, unlike tor, "MB" here means 10^6 bytes.
-var byteUnits = map[string]int64{
-	"": 1, "b": 1, "byte": 1, "bytes": 1,
-
-	"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
-
-	"kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
-
-	"kbyte": 1 << 10, "kbytes": 1 << 10, "kilobyte": 1 << 10, "kilobytes": 1 << 10,
-	"mbyte": 1 << 20, "mbytes": 1 << 20, "megabyte": 1 << 20, "megabytes": 1 << 20,
-	"gbyte": 1 << 30, "gbytes": 1 << 30, "gigabyte": 1 << 30, "gigabytes": 1 << 30,
-	"tbyte": 1 << 40, "tbytes": 1 << 40, "terabyte": 1 << 40, "terabytes": 1 << 40,
-
-	"kbit": 1 << 7, "kbits": 1 << 7, "kilobit": 1 << 7, "kilobits": 1 << 7,
-	"mbit": 1 << 17, "mbits": 1 << 17, "megabit": 1 << 17, "megabits": 1 << 17,
-	"gbit": 1 << 27, "gbits": 1 << 27, "gigabit": 1 << 27, "gigabits": 1 << 27,
-	"tbit": 1 << 37, "tbits": 1 << 37, "terabit": 1 << 37, "terabits": 1 << 37,
-}
-
-var byteSizeRE = regexp.MustCompile(`^([0-9]+(?:\.[0-9]*)?|\.[0-9]+) *([A-Za-z]*)$`)
-
-// errNotByteSize and errTooLarge are returned by parseBytes; callers turn them
-// into messages that name the expected kind of value.
-var (
-	errNotByteSize = fmt.Errorf("not a byte size")
-	errTooLarge    = fmt.Errorf("too large")
-)
-
-// parseBytes parses a non-negative number with an optional unit.
-func parseBytes(s string) (int64, error) {
-	m := byteSizeRE.FindStringSubmatch(strings.TrimSpace(s))
-	if m == nil {
-		return 0, errNotByteSize
-	}
-	mult, ok := byteUnits[strings.ToLower(m[2])]
-	if !ok {
-		return 0, errNotByteSize
-	}
-	if !strings.Contains(m[1], ".") {
-		n, err := strconv.ParseInt(m[1], 10, 64)
-		if err != nil || n > math.MaxInt64/mult {
-			return 0, errTooLarge
-		}
-		return n * mult, nil
-	}
-	f, err := strconv.ParseFloat(m[1], 64)
-	if err != nil {
-		return 0, errNotByteSize
-	}
-	v := math.Round(f * float64(mult))
-	// float64(math.MaxInt64) rounds up to 2^63, which does not fit.
-	if v >= float64(math.MaxInt64) {
-		return 0, errTooLarge
-	}
-	return int64(v), nil
-}
-
-// ParseByteSize parses a byte size. Accepted: a plain number of bytes
-// ("1048576"), IEC units ("512KiB", "10MiB", "1GiB"), SI units ("10MB" =
-// 10,000,000 bytes), and tor's torrc units ("2 MBytes", "512 KBytes",
-// "8 Mbits"). Units are case-insensitive, a space may separate number and
-// unit, and fractions are allowed ("1.5MiB"); the result is rounded to whole
-// bytes.
+// ParseByteSize parses a byte size as units.ParseBytes does: a plain number
+// of bytes ("1048576"), IEC units ("512KiB", "10MiB", "1GiB"), SI units
+// ("10MB" = 10,000,000 bytes), and tor's torrc units ("2 MBytes",
+// "512 KBytes", "8 Mbits"). Units are case-insensitive, a space may separate
+// number and unit, and fractions are allowed ("1.5MiB"); the result is
+// rounded to whole bytes.
 func ParseByteSize(s string) (ByteSize, error) {
-	n, err := parseBytes(s)
+	n, err := units.ParseBytes(s)
 	switch err {
 	case nil:
 		return ByteSize(n), nil
-	case errTooLarge:
+	case units.ErrTooLarge:
 		return 0, fmt.Errorf("%s is too large for a byte size", quote(s))
 	default:
 		return 0, fmt.Errorf("%s is not a byte size (use e.g. 64KiB, 10MiB, 2 MBytes)", quote(s))
@@ -188,7 +125,7 @@ func (b ByteSize) String() string {
 // else plain bytes.
 func (b ByteSize) exact() string {
 	if s := b.String(); b >= 0 {
-		if v, err := parseBytes(s); err == nil && v == int64(b) {
+		if v, err := units.ParseBytes(s); err == nil && v == int64(b) {
 			return s
 		}
 	}
@@ -252,11 +189,11 @@ func ParseRate(s string) (Rate, error) {
 	if strings.HasSuffix(strings.ToLower(t), "/s") {
 		t = t[:len(t)-2]
 	}
-	n, err := parseBytes(t)
+	n, err := units.ParseBytes(t)
 	switch err {
 	case nil:
 		return Rate(n), nil
-	case errTooLarge:
+	case units.ErrTooLarge:
 		return 0, fmt.Errorf("%s is too large for a rate", quote(s))
 	default:
 		return 0, fmt.Errorf("%s is not a rate (use e.g. 512KiB/s, 1MiB/s, 2 MBytes)", quote(s))
