@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -44,35 +45,14 @@ func (d Duration) String() string {
 // Std returns d as a time.Duration.
 func (d Duration) Std() time.Duration { return time.Duration(d) }
 
-// UnmarshalYAML implements yaml.Unmarshaler. Its error is the message
-// alone: the scenario decoder knows the node and adds file, line and field.
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("expected a duration like 30s, got %s", describeNode(n))
-	}
-	v, err := ParseDuration(n.Value)
-	if err != nil {
-		return err
-	}
-	*d = v
-	return nil
-}
-
-// MarshalYAML implements yaml.Marshaler.
-func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
-
-// MarshalText implements encoding.TextMarshaler (used for JSON reports).
+// MarshalText implements encoding.TextMarshaler (scenario YAML and JSON
+// reports).
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := ParseDuration(string(b))
-	if err != nil {
-		return err
-	}
-	*d = v
-	return nil
-}
+// UnmarshalText implements encoding.TextUnmarshaler (scenario YAML, JSON,
+// flags). Its error is the message alone: the scenario decoder knows the
+// node and adds file, line and field.
+func (d *Duration) UnmarshalText(b []byte) error { return parseInto(d, ParseDuration, b) }
 
 // ByteSize is an amount of data in bytes. ParseByteSize lists the accepted
 // spellings.
@@ -85,14 +65,22 @@ type ByteSize int64
 // number and unit, and fractions are allowed ("1.5MiB"); the result is
 // rounded to whole bytes.
 func ParseByteSize(s string) (ByteSize, error) {
-	n, err := units.ParseBytes(s)
+	n, err := parseBytes(s, s, "a byte size", "64KiB, 10MiB, 2 MBytes")
+	return ByteSize(n), err
+}
+
+// parseBytes reads the amount of bytes in text (s, or a part of it) with
+// units.ParseBytes; its errors quote s and say what it should have been
+// (kind, e.g. "a rate") with examples.
+func parseBytes(s, text, kind, examples string) (int64, error) {
+	n, err := units.ParseBytes(text)
 	switch err {
 	case nil:
-		return ByteSize(n), nil
+		return n, nil
 	case units.ErrTooLarge:
-		return 0, fmt.Errorf("%s is too large for a byte size", quote(s))
+		return 0, fmt.Errorf("%s is too large for %s", quote(s), kind)
 	default:
-		return 0, fmt.Errorf("%s is not a byte size (use e.g. 64KiB, 10MiB, 2 MBytes)", quote(s))
+		return 0, fmt.Errorf("%s is not %s (use e.g. %s)", quote(s), kind, examples)
 	}
 }
 
@@ -148,35 +136,11 @@ var exactUnits = []struct {
 	{"TB", 1e12}, {"GB", 1e9}, {"MB", 1e6}, {"kB", 1e3},
 }
 
-// UnmarshalYAML implements yaml.Unmarshaler. Its error is the message
-// alone: the scenario decoder knows the node and adds file, line and field.
-func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("expected a byte size like 10MiB, got %s", describeNode(n))
-	}
-	v, err := ParseByteSize(n.Value)
-	if err != nil {
-		return err
-	}
-	*b = v
-	return nil
-}
-
-// MarshalYAML implements yaml.Marshaler; the result parses back exactly.
-func (b ByteSize) MarshalYAML() (any, error) { return b.exact(), nil }
-
 // MarshalText implements encoding.TextMarshaler; the result parses back exactly.
 func (b ByteSize) MarshalText() ([]byte, error) { return []byte(b.exact()), nil }
 
 // UnmarshalText implements encoding.TextUnmarshaler.
-func (b *ByteSize) UnmarshalText(t []byte) error {
-	v, err := ParseByteSize(string(t))
-	if err != nil {
-		return err
-	}
-	*b = v
-	return nil
-}
+func (b *ByteSize) UnmarshalText(t []byte) error { return parseInto(b, ParseByteSize, t) }
 
 // Rate is a data rate in bytes per second.
 type Rate int64
@@ -189,48 +153,36 @@ func ParseRate(s string) (Rate, error) {
 	if strings.HasSuffix(strings.ToLower(t), "/s") {
 		t = t[:len(t)-2]
 	}
-	n, err := units.ParseBytes(t)
-	switch err {
-	case nil:
-		return Rate(n), nil
-	case units.ErrTooLarge:
-		return 0, fmt.Errorf("%s is too large for a rate", quote(s))
-	default:
-		return 0, fmt.Errorf("%s is not a rate (use e.g. 512KiB/s, 1MiB/s, 2 MBytes)", quote(s))
-	}
+	n, err := parseBytes(s, t, "a rate", "512KiB/s, 1MiB/s, 2 MBytes")
+	return Rate(n), err
 }
 
 // String returns a human form such as "1MiB/s" or "1.5MiB/s".
 func (r Rate) String() string { return ByteSize(r).String() + "/s" }
 
-// UnmarshalYAML implements yaml.Unmarshaler. Its error is the message
-// alone: the scenario decoder knows the node and adds file, line and field.
-func (r *Rate) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("expected a rate like 1MiB/s, got %s", describeNode(n))
-	}
-	v, err := ParseRate(n.Value)
-	if err != nil {
-		return err
-	}
-	*r = v
-	return nil
-}
-
-// MarshalYAML implements yaml.Marshaler; the result parses back exactly.
-func (r Rate) MarshalYAML() (any, error) { return ByteSize(r).exact() + "/s", nil }
-
 // MarshalText implements encoding.TextMarshaler; the result parses back exactly.
 func (r Rate) MarshalText() ([]byte, error) { return []byte(ByteSize(r).exact() + "/s"), nil }
 
 // UnmarshalText implements encoding.TextUnmarshaler.
-func (r *Rate) UnmarshalText(t []byte) error {
-	v, err := ParseRate(string(t))
+func (r *Rate) UnmarshalText(t []byte) error { return parseInto(r, ParseRate, t) }
+
+// parseInto is the UnmarshalText of a unit: *dst is parse's value of text,
+// unless parse fails.
+func parseInto[T any](dst *T, parse func(string) (T, error), text []byte) error {
+	v, err := parse(string(text))
 	if err != nil {
 		return err
 	}
-	*r = v
+	*dst = v
 	return nil
+}
+
+// unitExamples say what each unit type takes, for the decoder's "expected
+// X, got Y" when its node is not a scalar.
+var unitExamples = map[reflect.Type]string{
+	reflect.TypeFor[Duration](): "a duration like 30s",
+	reflect.TypeFor[ByteSize](): "a byte size like 10MiB",
+	reflect.TypeFor[Rate]():     "a rate like 1MiB/s",
 }
 
 // quote quotes a user-supplied value for a message, shortening long ones.
