@@ -466,6 +466,7 @@ func stepResult(windows []rundir.StepSummary, recs map[stepKey][]rundir.Record, 
 	res := StepResult{Step: windows[0].Step, Load: windows[0].Load, Reps: len(windows)}
 	var connect, ttfb, ttlb, streams, lag, intendedTTFB, intendedTTLB []float64
 	var totalBytes, totalSecs float64
+	var counts rundir.Counts
 	sent := 0
 	for _, w := range windows {
 		from := measuredFrom(w)
@@ -492,23 +493,15 @@ func stepResult(windows []rundir.StepSummary, recs map[stepKey][]rundir.Record, 
 			// Every request counts in the window where it ended, wherever
 			// it started: 8 streams that die after the warm-up are 8
 			// failures of the step even if they all started in it.
-			if rec.End().Before(from) {
-				res.Warmup++
+			counted := counts.Count(&rec, from)
+			if counted == rundir.CountedWarmup {
 				continue
 			}
-			res.Requests++
 			rs.Requests++
-			switch rec.Error {
-			case "":
-				res.OK++
+			switch counted {
+			case rundir.CountedOK:
 				ttlb = append(ttlb, seconds(rec.TTLBNS))
-			case rundir.ClassStepEnd:
-				res.Cut++
-			default:
-				if res.Errors == nil {
-					res.Errors = map[string]int{}
-				}
-				res.Errors[rec.Error]++
+			case rundir.CountedFailed:
 				rs.Failed++
 			}
 			// A latency counts where it was measured: a connect that
@@ -555,6 +548,7 @@ func stepResult(windows []rundir.StepSummary, recs map[stepKey][]rundir.Record, 
 		res.RepStats = append(res.RepStats, rs)
 	}
 	res.Bytes, res.WindowSeconds = totalBytes, totalSecs
+	res.Requests, res.Warmup, res.OK, res.Cut, res.Errors = counts.Requests, counts.Warmup, counts.OK, counts.Cut, counts.Errors
 	// With one repetition GoodputSeries is that repetition's series.
 	res.Goodput = goodputEstimate(res.RepGoodput, res.GoodputSeries)
 	if failed := res.Requests - res.OK - res.Cut; failed > 0 {
