@@ -1,7 +1,6 @@
 package measure
 
 import (
-	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -433,7 +432,7 @@ func (r *Run) targetURLs() []string {
 
 func sortSteps(s []rundir.StepSummary) {
 	slices.SortStableFunc(s, func(a, b rundir.StepSummary) int {
-		return cmp.Or(cmp.Compare(a.Repetition, b.Repetition), cmp.Compare(a.Step, b.Step))
+		return a.Key().Compare(b.Key())
 	})
 }
 
@@ -448,12 +447,10 @@ func stepIndexes(steps []rundir.StepSummary) []int {
 	return out
 }
 
-type stepKey struct{ rep, step int }
-
-func groupRecords(recs []rundir.Record) map[stepKey][]rundir.Record {
-	out := map[stepKey][]rundir.Record{}
+func groupRecords(recs []rundir.Record) map[rundir.StepKey][]rundir.Record {
+	out := map[rundir.StepKey][]rundir.Record{}
 	for _, r := range recs {
-		k := stepKey{r.Repetition, r.Step}
+		k := r.Key()
 		out[k] = append(out[k], r)
 	}
 	return out
@@ -462,7 +459,7 @@ func groupRecords(recs []rundir.Record) map[stepKey][]rundir.Record {
 // stepResult computes the client side of one step from its windows (one
 // per repetition). open is the open loop (churn), where the schedule's
 // intended starts are what latency is measured from.
-func stepResult(windows []rundir.StepSummary, recs map[stepKey][]rundir.Record, open bool) StepResult {
+func stepResult(windows []rundir.StepSummary, recs map[rundir.StepKey][]rundir.Record, open bool) StepResult {
 	res := StepResult{Step: windows[0].Step, Load: windows[0].Load, Reps: len(windows)}
 	var connect, ttfb, ttlb, streams, lag, intendedTTFB, intendedTTLB []float64
 	var totalBytes, totalSecs float64
@@ -473,7 +470,7 @@ func stepResult(windows []rundir.StepSummary, recs map[stepKey][]rundir.Record, 
 		bins := newPerSecond(from, w.End)
 		rs := RepStat{Rep: w.Repetition}
 		var repTTFB []float64
-		for _, rec := range recs[stepKey{w.Repetition, w.Step}] {
+		for _, rec := range recs[w.Key()] {
 			if rec.Bytes > 0 {
 				first := rec.Start.Add(time.Duration(rec.TTFBNS))
 				if rec.TTFBNS == 0 {

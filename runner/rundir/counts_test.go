@@ -38,3 +38,12 @@ func TestCountsByWhereRequestsEnded(t *testing.T) {
 		t.Errorf("counts %+v, want %+v", c, want)
 	}
 }
+
+// TestStepKeyOrder: keys sort as the ramp runs: repetition, then step.
+func TestStepKeyOrder(t *testing.T) {
+	rec := Record{Repetition: 1, Step: 0}
+	sum := StepSummary{Repetition: 0, Step: 3}
+	if rec.Key().Compare(sum.Key()) <= 0 || sum.Key().Compare(rec.Key()) >= 0 || rec.Key().Compare(StepKey{1, 0}) != 0 {
+		t.Errorf("%v vs %v: repetition 1 step 0 must come after repetition 0 step 3", rec.Key(), sum.Key())
+	}
+}
