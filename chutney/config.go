@@ -1,8 +1,12 @@
 package chutney
 
 import (
+	"context"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,7 +16,8 @@ import (
 // Config is what shapes a network started from the command line
 // (`relaybench testnet up|serve|smoke`): its size, its readiness timeout
 // and lifetime, and the relay under test's torrc overrides, open-files
-// limit, confinement and tor build.
+// limit, confinement and tor build. Its flags are defined here
+// (RegisterFlags), next to Args, which must give them back.
 type Config struct {
 	Dir      string
 	Target   TargetOverrides
@@ -41,8 +46,23 @@ func (c *Config) Options(progress io.Writer) []Option {
 	return append(opts, ShapeOptions(&scenarios.TestnetTarget{CPU: c.CPU, Memory: c.Memory, Tor: c.Tor})...)
 }
 
-// Args are the command-line flags that give an owner process (StartOwner)
-// the same c.
+// RegisterFlags defines the command-line flags that set c on fs, with
+// their defaults; Args writes them back.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Dir, "dir", DefaultDir(), "network directory (network.json, node data dirs)")
+	fs.Var(&c.Target, "set", "torrc override for the relay under test, as target.Option=Value (repeatable), e.g. target.BandwidthRate=2MBytes")
+	fs.Uint64Var(&c.Nofile, "nofile", 0, "open-files limit (ulimit -n) of the relay under test (0: inherit)")
+	fs.IntVar(&c.Exits, "exits", 1, "number of exit relays")
+	fs.IntVar(&c.Middles, "middles", 1, "number of middle relays besides the target")
+	fs.DurationVar(&c.Timeout, "timeout", 120*time.Second, "how long to wait for the network to be proven ready")
+	fs.DurationVar(&c.Lifetime, "max-lifetime", 8*time.Hour, "stop the network after this long even if nobody runs `testnet down`")
+	fs.Float64Var(&c.CPU, "cpu", 0, "confine the relay under test to this many cores with a cgroup CPU quota, e.g. 0.25 (needs root; 0: unconfined)")
+	fs.TextVar(&c.Memory, "memory", scenarios.ByteSize(0), "memory limit of the relay under test (cgroup), e.g. \"512 MiB\" (needs root; 0: none)")
+	fs.StringVar(&c.Tor, "tor", "", "tor executable of the relay under test, e.g. a build to test (default: tor from PATH, like the rest of the network)")
+}
+
+// Args are the command-line flags (RegisterFlags) that give an owner
+// process (StartOwner) the same c.
 func (c *Config) Args() []string {
 	a := []string{"--dir", c.Dir, "--nofile", fmt.Sprint(c.Nofile), "--exits", fmt.Sprint(c.Exits),
 		"--middles", fmt.Sprint(c.Middles), "--timeout", c.Timeout.String(), "--max-lifetime", c.Lifetime.String()}
@@ -50,6 +70,49 @@ func (c *Config) Args() []string {
 		a = append(a, "--set", "target."+o.Key+"="+o.Value)
 	}
 	return append(a, "--cpu", fmt.Sprint(c.CPU), "--memory", fmt.Sprint(int64(c.Memory)), "--tor", c.Tor)
+}
+
+// StartOwner starts the network c describes owned by a detached process
+// that runs this program with command and c's flags (Args), as StartOwner
+// does. A dir in which tor processes of an earlier network still run (its
+// owner was killed, say) is refused with an error wrapping ErrInUse.
+func (c *Config) StartOwner(ctx context.Context, command []string, progress io.Writer) (*Description, error) {
+	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	if d, err := ReadDescription(c.Dir); err == nil && len(d.AlivePIDs()) > 0 {
+		return nil, stillRunningError{c.Dir}
+	}
+	return StartOwner(ctx, c.Dir, append(slices.Clone(command), c.Args()...), progress)
+}
+
+// stillRunningError is the error of a dir in which a network's tor
+// processes still run: the dir is in use.
+type stillRunningError struct{ dir string }
+
+func (e stillRunningError) Error() string {
+	return fmt.Sprintf("a network is already running in %s: use it, stop it with `relaybench testnet down --dir %s`, or pick another --dir", e.dir, e.dir)
+}
+
+func (e stillRunningError) Unwrap() error { return ErrInUse }
+
+// Serve starts the network c describes and keeps it until ctx ends or
+// c.Lifetime passes (Network.Serve), stopping it on every way out, panics
+// included. ready, unless nil, is given the ready network's description
+// first; its error stops the network.
+func (c *Config) Serve(ctx context.Context, progress io.Writer, ready func(*Description) error) error {
+	net, err := Start(ctx, c.Dir, c.Options(progress)...)
+	if err != nil {
+		return err
+	}
+	defer net.Stop()
+	if ready != nil {
+		d := net.Describe(StateReady, nil)
+		if err := ready(&d); err != nil {
+			return err
+		}
+	}
+	return net.Serve(ctx, c.Lifetime, progress)
 }
 
 // TargetOverrides are torrc overrides of the relay under test, given as

@@ -1,8 +1,14 @@
 package chutney
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"flag"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -27,22 +33,13 @@ func TestTargetOverridesTakesOnlyTheTarget(t *testing.T) {
 }
 
 // TestConfigArgsGiveTheSameConfig parses Args back with the flags of an
-// owner process, so that the owner shapes the same network.
+// owner process (RegisterFlags), so that the owner shapes the same network.
 func TestConfigArgsGiveTheSameConfig(t *testing.T) {
 	c := Config{Dir: "/tmp/n", Target: TargetOverrides{{"BandwidthRate", "2 MBytes"}}, Nofile: 4096, Exits: 2, Middles: 3,
 		Timeout: 90 * time.Second, Lifetime: time.Hour, CPU: 0.25, Memory: 512 << 20, Tor: "/opt/tor"}
 	var got Config
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.StringVar(&got.Dir, "dir", "", "")
-	fs.Var(&got.Target, "set", "")
-	fs.Uint64Var(&got.Nofile, "nofile", 0, "")
-	fs.IntVar(&got.Exits, "exits", 0, "")
-	fs.IntVar(&got.Middles, "middles", 0, "")
-	fs.DurationVar(&got.Timeout, "timeout", 0, "")
-	fs.DurationVar(&got.Lifetime, "max-lifetime", 0, "")
-	fs.Float64Var(&got.CPU, "cpu", 0, "")
-	fs.TextVar(&got.Memory, "memory", c.Memory, "")
-	fs.StringVar(&got.Tor, "tor", "", "")
+	got.RegisterFlags(fs)
 	if err := fs.Parse(c.Args()); err != nil {
 		t.Fatal(err)
 	}
@@ -97,9 +94,9 @@ func TestProblem(t *testing.T) {
 func TestDownMarksStopped(t *testing.T) {
 	dir := t.TempDir()
 	d := &Description{Dir: dir, State: StateReady}
-	ran, killed, _, err := d.Down(dir)
-	if err != nil || ran != 0 || killed != 0 {
-		t.Fatalf("Down: ran %d, killed %d, %v", ran, killed, err)
+	td, err := d.Down(dir)
+	if err != nil || td.Ran != 0 || td.Killed != 0 {
+		t.Fatalf("Down: ran %d, killed %d, %v", td.Ran, td.Killed, err)
 	}
 	back, err := ReadDescription(dir)
 	if err != nil || back.State != StateStopped {
@@ -111,7 +108,38 @@ func TestDownMarksStopped(t *testing.T) {
 	}
 	defer lock.Close()
 	d.State = StateReady
-	if _, _, _, err := d.Down(dir); !errors.Is(err, ErrInUse) || !strings.Contains(err.Error(), "could not say so") {
+	if _, err := d.Down(dir); !errors.Is(err, ErrInUse) || !strings.Contains(err.Error(), "could not say so") {
 		t.Errorf("Down of a held dir: %v, want ErrInUse saying network.json could not say so", err)
+	}
+}
+
+// TestStartOwnerRefusesADirWithRunningTor: tor processes of an earlier
+// network whose owner is gone still run in the dir (a decoy whose command
+// line names a node's torrc): StartOwner refuses at once, with an error
+// wrapping ErrInUse that says how to stop them, and starts no owner.
+func TestStartOwnerRefusesADirWithRunningTor(t *testing.T) {
+	dir := t.TempDir()
+	node := filepath.Join(dir, "target")
+	decoy := exec.Command("sh", "-c", "sleep 60", "tor", "-f", filepath.Join(node, torrcFile))
+	if err := decoy.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		decoy.Process.Kill()
+		decoy.Wait()
+	})
+	d := Description{Version: DescriptionVersion, State: StateStopped, Dir: dir, Nodes: []NodeDescription{{Role: RoleTarget, PID: decoy.Process.Pid, DataDir: node}}}
+	data, _ := json.Marshal(d)
+	if err := os.WriteFile(filepath.Join(dir, DescriptionFile), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := Config{Dir: dir}
+	_, err := c.StartOwner(context.Background(), []string{"testnet", "serve"}, io.Discard)
+	want := "a network is already running in " + dir + ": use it, stop it with `relaybench testnet down --dir " + dir + "`, or pick another --dir"
+	if !errors.Is(err, ErrInUse) || err.Error() != want {
+		t.Errorf("StartOwner: %v; want ErrInUse saying %q", err, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, OwnerLogFile)); err == nil {
+		t.Error("an owner process was started")
 	}
 }

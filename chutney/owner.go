@@ -173,19 +173,32 @@ func (d *Description) Shutdown() (ran, killed int, err error) {
 	return ran, killed, nil
 }
 
+// Teardown is what Down did to a network.
+type Teardown struct {
+	// Dir is the network's dir, as its network.json says.
+	Dir string
+	// Ran is how many of its tor processes ran, Killed how many of them
+	// had to be killed.
+	Ran, Killed int
+	// RemovedCgroups are the cgroups of stopped networks it removed.
+	RemovedCgroups []string
+}
+
 // Down stops the described network in dir from outside its owner
 // (Shutdown), records in network.json that it is stopped, and removes the
 // cgroups that stopped networks left (an owner that was SIGKILLed could
-// not remove the target's). It returns how many tor processes ran, how
-// many of them it killed, and the cgroups it removed.
-func (d *Description) Down(dir string) (ran, killed int, removed []string, err error) {
-	if ran, killed, err = d.Shutdown(); err != nil {
-		return ran, killed, nil, err
+// not remove the target's).
+func (d *Description) Down(dir string) (Teardown, error) {
+	t := Teardown{Dir: d.Dir}
+	var err error
+	if t.Ran, t.Killed, err = d.Shutdown(); err != nil {
+		return t, err
 	}
 	if err := d.MarkStopped(dir); err != nil {
-		return ran, killed, nil, fmt.Errorf("the network is stopped, but %s could not say so: %w", DescriptionFile, err)
+		return t, fmt.Errorf("the network is stopped, but %s could not say so: %w", DescriptionFile, err)
 	}
-	return ran, killed, cgroup.RemoveStale(), nil
+	t.RemovedCgroups = cgroup.RemoveStale()
+	return t, nil
 }
 
 // OwnerRunning reports whether the network's owner process still runs:

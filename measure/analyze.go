@@ -1,7 +1,6 @@
 package measure
 
 import (
-	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -36,12 +35,9 @@ import (
 // (see upgradeSummary).
 const AnalysisVersion = 4
 
-// Analysis is everything relaybench concludes from one run: per-step
-// statistics, the overload onset and the capacity. It is summary.json.
-// Rates are bytes per second, latencies seconds, CPU in cores (1.0 = one
-// core busy), steps and repetitions 0-based.
-type Analysis struct {
-	Version  int    `json:"version"`
+// RunHeader says what a run was and how it ended. An Analysis starts
+// with it, and a comparison (package reports) names its runs with it.
+type RunHeader struct {
 	Scenario string `json:"scenario"`
 	// Target says what was measured, e.g. "testnet relay as bridge".
 	Target string `json:"target"`
@@ -54,6 +50,15 @@ type Analysis struct {
 	// StoppedBy says how the run ended (see runner.Summary.StoppedBy);
 	// "unknown" when run.json is missing.
 	StoppedBy string `json:"stopped_by"`
+}
+
+// Analysis is everything relaybench concludes from one run: per-step
+// statistics, the overload onset and the capacity. It is summary.json.
+// Rates are bytes per second, latencies seconds, CPU in cores (1.0 = one
+// core busy), steps and repetitions 0-based.
+type Analysis struct {
+	Version int `json:"version"`
+	RunHeader
 	// Thresholds are the onset thresholds applied.
 	Thresholds scenarios.Onset `json:"thresholds"`
 	// Steps holds one result per ramp step, repetitions pooled.
@@ -306,12 +311,11 @@ type RelayStep struct {
 func Analyze(r *Run) *Analysis {
 	sc := r.Scenario
 	a := &Analysis{
-		Version:    AnalysisVersion,
-		Scenario:   sc.Name,
-		Target:     targetText(sc),
-		Workload:   string(sc.Workload.Kind),
-		LoadUnit:   "streams",
-		StoppedBy:  "unknown",
+		Version: AnalysisVersion,
+		RunHeader: RunHeader{
+			Scenario: sc.Name, Target: targetText(sc), Workload: string(sc.Workload.Kind),
+			LoadUnit: "streams", StoppedBy: "unknown",
+		},
 		Thresholds: sc.Onset,
 		Problems:   slices.Clone(r.Problems),
 		Notes:      slices.Clone(r.Notes),
@@ -443,7 +447,7 @@ func (r *Run) targetURLs() []string {
 
 func sortSteps(s []rundir.StepSummary) {
 	slices.SortStableFunc(s, func(a, b rundir.StepSummary) int {
-		return cmp.Or(cmp.Compare(a.Repetition, b.Repetition), cmp.Compare(a.Step, b.Step))
+		return a.Key().Compare(b.Key())
 	})
 }
 
@@ -458,12 +462,10 @@ func stepIndexes(steps []rundir.StepSummary) []int {
 	return out
 }
 
-type stepKey struct{ rep, step int }
-
-func groupRecords(recs []rundir.Record) map[stepKey][]rundir.Record {
-	out := map[stepKey][]rundir.Record{}
+func groupRecords(recs []rundir.Record) map[rundir.StepKey][]rundir.Record {
+	out := map[rundir.StepKey][]rundir.Record{}
 	for _, r := range recs {
-		k := stepKey{r.Repetition, r.Step}
+		k := r.Key()
 		out[k] = append(out[k], r)
 	}
 	return out
@@ -472,17 +474,18 @@ func groupRecords(recs []rundir.Record) map[stepKey][]rundir.Record {
 // stepResult computes the client side of one step from its windows (one
 // per repetition). open is the open loop (churn), where the schedule's
 // intended starts are what latency is measured from.
-func stepResult(windows []rundir.StepSummary, recs map[stepKey][]rundir.Record, open bool) StepResult {
+func stepResult(windows []rundir.StepSummary, recs map[rundir.StepKey][]rundir.Record, open bool) StepResult {
 	res := StepResult{Step: windows[0].Step, Load: windows[0].Load, Reps: len(windows)}
 	var connect, ttfb, ttlb, streams, lag, intendedTTFB, intendedTTLB []float64
 	var totalBytes, totalSecs float64
+	var counts rundir.Counts
 	sent := 0
 	for _, w := range windows {
 		from := measuredFrom(w)
 		bins := newPerSecond(from, w.End)
 		rs := RepStat{Rep: w.Repetition}
 		var repTTFB []float64
-		for _, rec := range recs[stepKey{w.Repetition, w.Step}] {
+		for _, rec := range recs[w.Key()] {
 			if rec.Bytes > 0 {
 				first := rec.Start.Add(time.Duration(rec.TTFBNS))
 				if rec.TTFBNS == 0 {
@@ -502,23 +505,15 @@ func stepResult(windows []rundir.StepSummary, recs map[stepKey][]rundir.Record, 
 			// Every request counts in the window where it ended, wherever
 			// it started: 8 streams that die after the warm-up are 8
 			// failures of the step even if they all started in it.
-			if rec.End().Before(from) {
-				res.Warmup++
+			counted := counts.Count(&rec, from)
+			if counted == rundir.CountedWarmup {
 				continue
 			}
-			res.Requests++
 			rs.Requests++
-			switch rec.Error {
-			case "":
-				res.OK++
+			switch counted {
+			case rundir.CountedOK:
 				ttlb = append(ttlb, seconds(rec.TTLBNS))
-			case rundir.ClassStepEnd:
-				res.Cut++
-			default:
-				if res.Errors == nil {
-					res.Errors = map[string]int{}
-				}
-				res.Errors[rec.Error]++
+			case rundir.CountedFailed:
 				rs.Failed++
 			}
 			// A latency counts where it was measured: a connect that
@@ -565,6 +560,7 @@ func stepResult(windows []rundir.StepSummary, recs map[stepKey][]rundir.Record, 
 		res.RepStats = append(res.RepStats, rs)
 	}
 	res.Bytes, res.WindowSeconds = totalBytes, totalSecs
+	res.Requests, res.Warmup, res.OK, res.Cut, res.Errors = counts.Requests, counts.Warmup, counts.OK, counts.Cut, counts.Errors
 	// With one repetition GoodputSeries is that repetition's series.
 	res.Goodput = goodputEstimate(res.RepGoodput, res.GoodputSeries)
 	if failed := res.Requests - res.OK - res.Cut; failed > 0 {

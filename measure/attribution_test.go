@@ -392,7 +392,7 @@ func TestAttributionLiveRelayIsPathCapacity(t *testing.T) {
 // attribution is attributed on reading from its bottlenecks: an old
 // capacity at a machine-saturated step becomes the machine's lower bound.
 func TestUpgradeAttributesOldSummaries(t *testing.T) {
-	a := &Analysis{Version: 2, Target: "testnet relay as bridge",
+	a := &Analysis{Version: 2, RunHeader: RunHeader{Target: "testnet relay as bridge"},
 		Steps: []StepResult{{Step: 0, Load: 1, Goodput: Estimate{N: 1, Mean: 1e6},
 			Bottlenecks: []Bottleneck{{Kind: BottleneckMachine, Name: "machine", Utilisation: 0.95, Evidence: "the machine was CPU-saturated"}}},
 			{Step: 1, Load: 2, Goodput: Estimate{N: 1, Mean: 1e6},

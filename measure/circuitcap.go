@@ -64,7 +64,7 @@ const (
 
 // circuitCapStep returns how the cap held back the requests of windows,
 // nil without a cap.
-func circuitCapStep(l scenarios.Limits, windows []rundir.StepSummary, recs map[stepKey][]rundir.Record) *CircuitCapStep {
+func circuitCapStep(l scenarios.Limits, windows []rundir.StepSummary, recs map[rundir.StepKey][]rundir.Record) *CircuitCapStep {
 	if l.CircuitRate <= 0 {
 		return nil
 	}
@@ -72,7 +72,7 @@ func circuitCapStep(l scenarios.Limits, windows []rundir.StepSummary, recs map[s
 	var wait, life time.Duration
 	for _, w := range windows {
 		from := measuredFrom(w)
-		for _, rec := range recs[stepKey{w.Repetition, w.Step}] {
+		for _, rec := range recs[w.Key()] {
 			if rec.End().Before(from) {
 				continue // counted with the warm-up, as stepResult does
 			}

@@ -62,8 +62,8 @@ func (i Interruption) Text(loadUnit string) string {
 // takeCanceled removes the requests cut by the run's stop (class
 // canceled) from recs and returns how many each repetition's step had:
 // they were cut by the harness, not by the relay.
-func takeCanceled(recs map[stepKey][]rundir.Record) map[stepKey]int {
-	out := map[stepKey]int{}
+func takeCanceled(recs map[rundir.StepKey][]rundir.Record) map[rundir.StepKey]int {
+	out := map[rundir.StepKey]int{}
 	for k, rs := range recs {
 		kept := slices.DeleteFunc(rs, func(r rundir.Record) bool { return r.Error == rundir.ClassCanceled })
 		if n := len(rs) - len(kept); n > 0 {
@@ -80,10 +80,10 @@ func takeCanceled(recs map[stepKey][]rundir.Record) map[stepKey]int {
 // that other repetitions ran whole is removed from steps; a step with
 // nothing but partial windows stays, and its index is returned so that
 // the step is marked and kept out of onset and capacity.
-func (a *Analysis) setAsideInterrupted(steps []rundir.StepSummary, canceled map[stepKey]int, inferred map[stepKey]bool) ([]rundir.StepSummary, map[int]bool) {
+func (a *Analysis) setAsideInterrupted(steps []rundir.StepSummary, canceled map[rundir.StepKey]int, inferred map[rundir.StepKey]bool) ([]rundir.StepSummary, map[int]bool) {
 	whole := map[int]bool{}
 	cut := func(s rundir.StepSummary) bool {
-		return s.Interrupted || canceled[stepKey{s.Repetition, s.Step}] > 0
+		return s.Interrupted || canceled[s.Key()] > 0
 	}
 	for _, s := range steps {
 		if !cut(s) {
@@ -99,8 +99,8 @@ func (a *Analysis) setAsideInterrupted(steps []rundir.StepSummary, canceled map[
 		}
 		a.Interruptions = append(a.Interruptions, Interruption{
 			Rep: s.Repetition, Step: s.Step, Load: s.Load, StoppedBy: a.StoppedBy,
-			Seconds: s.End.Sub(s.Start).Seconds(), Canceled: canceled[stepKey{s.Repetition, s.Step}],
-			Inferred: inferred[stepKey{s.Repetition, s.Step}], LeftOut: whole[s.Step],
+			Seconds: s.End.Sub(s.Start).Seconds(), Canceled: canceled[s.Key()],
+			Inferred: inferred[s.Key()], LeftOut: whole[s.Step],
 		})
 		if !whole[s.Step] {
 			partial[s.Step] = true
@@ -112,10 +112,10 @@ func (a *Analysis) setAsideInterrupted(steps []rundir.StepSummary, canceled map[
 
 // markInterrupted sets res's Interrupted (the step rests on partial
 // windows only) and Canceled (the requests the stop cut in its windows).
-func markInterrupted(res StepResult, windows []rundir.StepSummary, partial map[int]bool, canceled map[stepKey]int) StepResult {
+func markInterrupted(res StepResult, windows []rundir.StepSummary, partial map[int]bool, canceled map[rundir.StepKey]int) StepResult {
 	res.Interrupted = partial[res.Step]
 	for _, w := range windows {
-		res.Canceled += canceled[stepKey{w.Repetition, w.Step}]
+		res.Canceled += canceled[w.Key()]
 	}
 	return res
 }
@@ -137,20 +137,20 @@ func wholeSteps(steps []StepResult) []StepResult {
 // steps.jsonl lost lines, which is damage (a Problem).
 func (r *Run) inferMissingSteps(sc *scenarios.Scenario) {
 	warmup := sc.Ramp.Warmup.Std()
-	have := map[stepKey]bool{}
-	last := stepKey{-1, -1}
-	later := func(k stepKey) {
-		if k.rep > last.rep || k.rep == last.rep && k.step > last.step {
+	have := map[rundir.StepKey]bool{}
+	last := rundir.StepKey{Repetition: -1, Step: -1}
+	later := func(k rundir.StepKey) {
+		if k.Compare(last) > 0 {
 			last = k
 		}
 	}
 	for _, s := range r.Steps {
-		have[stepKey{s.Repetition, s.Step}] = true
-		later(stepKey{s.Repetition, s.Step})
+		have[s.Key()] = true
+		later(s.Key())
 	}
 	var orphans []rundir.Record
 	for _, rec := range r.Records {
-		if k := (stepKey{rec.Repetition, rec.Step}); !have[k] {
+		if k := (rec.Key()); !have[k] {
 			orphans = append(orphans, rec)
 			later(k)
 		}
@@ -160,12 +160,12 @@ func (r *Run) inferMissingSteps(sc *scenarios.Scenario) {
 	// its last step reads as a killed run's.
 	finished := r.Info != nil && !r.Info.Finished.IsZero() && r.Info.StoppedBy != "write-failed"
 	if r.inferred == nil {
-		r.inferred = map[stepKey]bool{}
+		r.inferred = map[rundir.StepKey]bool{}
 	}
 	var lost []string
 	for i := range inferred {
 		s := &inferred[i]
-		k := stepKey{s.Repetition, s.Step}
+		k := s.Key()
 		r.inferred[k] = true
 		if !finished && k == last {
 			s.Interrupted = true
@@ -181,7 +181,7 @@ func (r *Run) inferMissingSteps(sc *scenarios.Scenario) {
 		// last one recorded (the first when none was).
 		if next, ok := r.nextStep(sc, last); ok {
 			next.Interrupted = true
-			r.inferred[stepKey{next.Repetition, next.Step}] = true
+			r.inferred[next.Key()] = true
 			inferred = append(inferred, next)
 		}
 	}
@@ -196,24 +196,24 @@ func (r *Run) inferMissingSteps(sc *scenarios.Scenario) {
 	sortSteps(r.Steps)
 }
 
-// nextStep is the step the ramp runs after k (after none: k.rep -1), empty,
+// nextStep is the step the ramp runs after k (after none: k.Repetition -1), empty,
 // from the end of k (the run's start) to the last thing the run recorded;
 // false when k was the ramp's last.
-func (r *Run) nextStep(sc *scenarios.Scenario, k stepKey) (rundir.StepSummary, bool) {
-	next := stepKey{max(k.rep, 0), k.step + 1}
-	if next.step >= len(sc.Ramp.Steps) {
-		next = stepKey{k.rep + 1, 0}
-		if next.rep >= max(sc.Repetitions, 1) {
+func (r *Run) nextStep(sc *scenarios.Scenario, k rundir.StepKey) (rundir.StepSummary, bool) {
+	next := rundir.StepKey{Repetition: max(k.Repetition, 0), Step: k.Step + 1}
+	if next.Step >= len(sc.Ramp.Steps) {
+		next = rundir.StepKey{Repetition: k.Repetition + 1}
+		if next.Repetition >= max(sc.Repetitions, 1) {
 			return rundir.StepSummary{}, false
 		}
 	}
 	from := r.Info.Started
 	for _, s := range r.Steps {
-		if s.Repetition == k.rep && s.Step == k.step {
+		if s.Key() == k {
 			from = s.End
 		}
 	}
-	s := rundir.StepSummary{Repetition: next.rep, Step: next.step, Load: sc.Ramp.Steps[next.step], Start: from, End: from}
+	s := rundir.StepSummary{Repetition: next.Repetition, Step: next.Step, Load: sc.Ramp.Steps[next.Step], Start: from, End: from}
 	s.WarmupEnd = s.Start.Add(sc.Ramp.Warmup.Std())
 	if seen := r.lastSeen(); seen.After(s.End) {
 		s.End = seen
@@ -335,13 +335,13 @@ func (a *Analysis) answeredTargets(urls []string, scrapes []rundir.ScrapeRecord,
 // with the records requests.jsonl holds for it. Fewer records mean
 // requests.jsonl lost some (cut, emptied, or a write that failed): damage.
 func (r *Run) checkRecordCounts() {
-	have := map[stepKey]int{}
+	have := map[rundir.StepKey]int{}
 	for _, rec := range r.Records {
-		have[stepKey{rec.Repetition, rec.Step}]++
+		have[rec.Key()]++
 	}
 	var short []string
 	for _, s := range r.Steps {
-		k := stepKey{s.Repetition, s.Step}
+		k := s.Key()
 		if r.inferred[k] {
 			continue
 		}

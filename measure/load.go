@@ -19,7 +19,7 @@ type Run struct {
 	Scenario *scenarios.Scenario
 	// inferred marks the steps whose boundaries Load inferred from their
 	// requests because steps.jsonl has no line for them.
-	inferred map[stepKey]bool
+	inferred map[rundir.StepKey]bool
 }
 
 // Load reads a run directory. Only scenario.yaml and requests.jsonl are
@@ -55,11 +55,10 @@ func Load(dir string) (*Run, error) {
 // inferSteps rebuilds step boundaries from the records of a run whose
 // steps.jsonl is missing: each step spans its records.
 func inferSteps(recs []rundir.Record, warmup time.Duration) []rundir.StepSummary {
-	type key struct{ rep, step int }
-	byKey := map[key]*rundir.StepSummary{}
-	var order []key
+	byKey := map[rundir.StepKey]*rundir.StepSummary{}
+	var order []rundir.StepKey
 	for _, rec := range recs {
-		k := key{rec.Repetition, rec.Step}
+		k := rec.Key()
 		s := byKey[k]
 		if s == nil {
 			s = &rundir.StepSummary{Repetition: rec.Repetition, Step: rec.Step, Load: rec.Load, Start: rec.Start, End: rec.End()}

@@ -163,6 +163,33 @@ func (c *Comparison) JSON(w io.Writer) error {
 	return enc.Encode(c)
 }
 
+// CompareFormats are the formats RenderComparisons writes.
+var CompareFormats = []string{"text", "markdown", "json"}
+
+// RenderComparisons writes the comparisons of several runs with one
+// baseline in format (one of CompareFormats): one indented JSON array, or
+// each comparison's text or Markdown, a blank line between them.
+func RenderComparisons(w io.Writer, comps []*Comparison, format string) error {
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(comps)
+	}
+	for i, c := range comps {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		render := c.Text
+		if format == "markdown" {
+			render = c.Markdown
+		}
+		if err := render(w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Text writes the comparison as benchstat-like tables: a section per
 // metric, a column per run, the delta against the baseline with the test
 // behind it, warnings as numbered footnotes.

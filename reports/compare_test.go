@@ -237,7 +237,7 @@ func TestCompareTooFewRepetitions(t *testing.T) {
 // synthetic is an analysis whose steps have the given loads and, per
 // repetition, goodputs (bytes/s) and TTFB p95 (s; p50 is half of it).
 func synthetic(steps map[int][2][]float64) *measure.Analysis {
-	a := &measure.Analysis{Scenario: "synthetic", Target: "testnet relay as bridge", Workload: "bulk", LoadUnit: "streams", StoppedBy: "completed"}
+	a := &measure.Analysis{RunHeader: measure.RunHeader{Scenario: "synthetic", Target: "testnet relay as bridge", Workload: "bulk", LoadUnit: "streams", StoppedBy: "completed"}}
 	loads := make([]int, 0, len(steps))
 	for l := range steps {
 		loads = append(loads, l)

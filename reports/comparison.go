@@ -122,14 +122,9 @@ type Comparison struct {
 type RunRef struct {
 	// Name is how the run is shown (WithNames; "A" and "B" by default).
 	Name string `json:"name"`
-	// The rest is copied from the run's measure.Analysis, so that the
-	// JSON says what was compared without the summaries beside it.
-	Scenario    string `json:"scenario"`
-	Target      string `json:"target"`
-	Workload    string `json:"workload"`
-	LoadUnit    string `json:"load_unit"`
-	Repetitions int    `json:"repetitions"`
-	StoppedBy   string `json:"stopped_by"`
+	// RunHeader is the run's measure.Analysis's, so that the JSON says
+	// what was compared without the summaries beside it.
+	measure.RunHeader
 }
 
 // StepComparison is one load level of the two runs.
@@ -427,10 +422,7 @@ func Compare(base, other *measure.Analysis, opts ...CompareOption) *Comparison {
 }
 
 func runRef(name string, a *measure.Analysis) RunRef {
-	return RunRef{
-		Name: name, Scenario: a.Scenario, Target: a.Target, Workload: a.Workload,
-		LoadUnit: a.LoadUnit, Repetitions: a.Repetitions, StoppedBy: a.StoppedBy,
-	}
+	return RunRef{Name: name, RunHeader: a.RunHeader}
 }
 
 func onsetRef(o *measure.Onset) *OnsetRef {

@@ -78,8 +78,8 @@ var defaultThresholds = scenarios.Onset{SaturationGain: 0.1, LatencyFactor: 2, C
 // bareAnalysis is a run against given SocksPorts: no MetricsPort, no
 // process samples, and a summary.json from before the timeline existed.
 func bareAnalysis() *measure.Analysis {
-	a := &measure.Analysis{Version: 1, Scenario: "socks-only", Target: "given SocksPorts", Workload: "churn", LoadUnit: "req/s",
-		Repetitions: 1, StoppedBy: "completed", Thresholds: defaultThresholds}
+	a := &measure.Analysis{Version: 1, RunHeader: measure.RunHeader{Scenario: "socks-only", Target: "given SocksPorts", Workload: "churn", LoadUnit: "req/s",
+		Repetitions: 1, StoppedBy: "completed"}, Thresholds: defaultThresholds}
 	for i, load := range []int{2, 4, 8} {
 		g := float64(load) * 180e3
 		a.Steps = append(a.Steps, measure.StepResult{Step: i, Load: load, Reps: 1, WindowSeconds: 20,
@@ -100,8 +100,8 @@ func bareAnalysis() *measure.Analysis {
 // load generator's limit, so the capacity is its lower bound), with
 // relay counters, errors, failed gates and a timeline built from formulas.
 func saturatedAnalysis() *measure.Analysis {
-	a := &measure.Analysis{Version: 1, Scenario: "saturated", Target: "testnet relay as bridge", Workload: "bulk", LoadUnit: "streams",
-		Repetitions: 1, StoppedBy: "completed", Thresholds: defaultThresholds}
+	a := &measure.Analysis{Version: 1, RunHeader: measure.RunHeader{Scenario: "saturated", Target: "testnet relay as bridge", Workload: "bulk", LoadUnit: "streams",
+		Repetitions: 1, StoppedBy: "completed"}, Thresholds: defaultThresholds}
 	start := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	tl := &measure.Timeline{Start: start}
 	loads := []int{1, 2, 4, 8, 16}
@@ -201,8 +201,8 @@ func saturatedAnalysis() *measure.Analysis {
 // singleAnalysis is one step that carried nothing: no onset, no capacity,
 // no latency samples, only the machine sampled.
 func singleAnalysis() *measure.Analysis {
-	a := &measure.Analysis{Version: 1, Scenario: "single", Target: "testnet relay as guard", Workload: "bulk", LoadUnit: "streams",
-		Repetitions: 1, StoppedBy: "interrupted", Thresholds: defaultThresholds,
+	a := &measure.Analysis{Version: 1, RunHeader: measure.RunHeader{Scenario: "single", Target: "testnet relay as guard", Workload: "bulk", LoadUnit: "streams",
+		Repetitions: 1, StoppedBy: "interrupted"}, Thresholds: defaultThresholds,
 		Steps: []measure.StepResult{{Step: 0, Load: 4, Reps: 1, WindowSeconds: 5, Requests: 4, Cut: 4,
 			Goodput: measure.Estimate{N: 5}, GoodputSeries: []float64{0, 0, 0, 0, 0}, RepGoodput: []float64{0}}},
 		Problems: []string{"the run was interrupted: the last step is partial"},
@@ -522,7 +522,7 @@ func TestHTMLEdgeCases(t *testing.T) {
 	for name, a := range map[string]*measure.Analysis{
 		"empty":       {},
 		"nan":         bad,
-		"no steps":    {Scenario: "x", Timeline: &measure.Timeline{}},
+		"no steps":    {RunHeader: measure.RunHeader{Scenario: "x"}, Timeline: &measure.Timeline{}},
 		"onset away":  onsetless,
 		"one point":   {Steps: []measure.StepResult{{Load: 1}}, Timeline: &measure.Timeline{Goodput: []measure.Point{{T: 0, V: 5}}}},
 		"all zero":    {Steps: []measure.StepResult{{Load: 0}, {Load: 0}}, Timeline: &measure.Timeline{Steps: []measure.TimelineStep{{End: 0}}, CPU: []measure.ProcessSeries{{Name: "m", Role: "machine", Points: []measure.Point{{T: 0}}}}}},

@@ -87,28 +87,26 @@ func Rank(variants []NamedAnalysis) *Ranking {
 
 // Text writes the ranking table and, per variant, what fired at its
 // onset; then the full comparison of each variant with the baseline.
-func (r *Ranking) Text(w io.Writer) error {
-	if err := r.table(w, nil); err != nil {
-		return err
-	}
-	for _, c := range r.Comparisons {
-		fmt.Fprintf(w, "\n%s compared with %s:\n", c.B.Name, c.A.Name)
-		if err := c.Text(w); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+func (r *Ranking) Text(w io.Writer) error { return r.render(w, false) }
 
 // Markdown writes the same as Text in Markdown.
-func (r *Ranking) Markdown(w io.Writer) error {
-	fmt.Fprintf(w, "# Variants ranked by capacity\n\n")
-	if err := r.table(w, renderer.NewMarkdown()); err != nil {
+func (r *Ranking) Markdown(w io.Writer) error { return r.render(w, true) }
+
+// render writes the ranking as text or in Markdown: the table, then each
+// comparison under a heading.
+func (r *Ranking) render(w io.Writer, markdown bool) error {
+	var rend tw.Renderer // the table's own text layout
+	heading, compared := "\n%s compared with %s:\n", (*Comparison).Text
+	if markdown {
+		fmt.Fprintf(w, "# Variants ranked by capacity\n\n")
+		rend, heading, compared = renderer.NewMarkdown(), "\n## %s compared with %s\n\n", (*Comparison).Markdown
+	}
+	if err := r.table(w, rend); err != nil {
 		return err
 	}
 	for _, c := range r.Comparisons {
-		fmt.Fprintf(w, "\n## %s compared with %s\n\n", c.B.Name, c.A.Name)
-		if err := c.Markdown(w); err != nil {
+		fmt.Fprintf(w, heading, c.B.Name, c.A.Name)
+		if err := compared(c, w); err != nil {
 			return err
 		}
 	}

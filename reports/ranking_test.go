@@ -69,3 +69,24 @@ func TestRankMarksLowerBoundsAndWhoseLimit(t *testing.T) {
 		t.Errorf("quota's row %q: want relay-bound, not a lower bound", quota)
 	}
 }
+
+// TestRunOutcomeOfVariants: a run with variants ends with its ranking,
+// pointing at the variants' reports, then where its results are; it has
+// no analysis of its own to show.
+func TestRunOutcomeOfVariants(t *testing.T) {
+	a := synthetic(map[int][2][]float64{1: {series(6, 2e6, 1e4), series(6, 0.1, 0)}})
+	r := Rank([]NamedAnalysis{{Name: "only", Analysis: a}})
+	var ranking, b bytes.Buffer
+	if err := r.Text(&ranking); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := RunOutcome(&b, dir, r, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := "\nvariants ranked by capacity (each variant's report is in " + dir + "/variants/<name>/):\n" +
+		ranking.String() + "\nnothing was measured; the run directory is " + dir + "\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}

@@ -20,6 +20,10 @@ type RegressionCheck struct {
 	// Ungated say which capacities were lower bounds: a lower bound's
 	// drop may be another limit's, so it is not a regression either.
 	Ungated []string
+	// Unjudged say which runs cannot be judged at all (damaged, cut
+	// short, empty): then the check fails closed, whatever the
+	// regressions say.
+	Unjudged []string
 }
 
 // CheckRegressions judges comps against a threshold of pct percent
@@ -42,9 +46,17 @@ func CheckRegressions(comps []*Comparison, pct float64) RegressionCheck {
 
 // Render writes the check as a list, in Markdown or as text: the
 // regressions ("none" when there is none), then what was not tested and
-// what was not gated.
+// what was not gated; or, when runs are unjudged, only that the check was
+// not judged and why.
 func (rc RegressionCheck) Render(w io.Writer, markdown bool) {
 	title := fmt.Sprintf("regressions beyond %g%%", rc.Pct)
+	if len(rc.Unjudged) > 0 {
+		fmt.Fprintf(w, "\n%s: NOT JUDGED (fail closed)\n", title)
+		for _, why := range rc.Unjudged {
+			fmt.Fprintf(w, "  - %s\n", why)
+		}
+		return
+	}
 	if markdown {
 		fmt.Fprintf(w, "\n### %s\n\n", title)
 	} else {

@@ -48,3 +48,17 @@ func TestCheckRegressions(t *testing.T) {
 		t.Errorf("no regression renders %q", got)
 	}
 }
+
+// TestUnjudgedCheckRendersOnlyWhy: a check with unjudged runs says it was
+// not judged and why, and nothing of its regressions (they would read as a
+// verdict it did not reach).
+func TestUnjudgedCheckRendersOnlyWhy(t *testing.T) {
+	rc := RegressionCheck{Pct: 10, Regressions: []string{"b vs a: goodput -30%"}, Unjudged: []string{"runs/b: it carried no byte"}}
+	for _, markdown := range []bool{false, true} {
+		var b bytes.Buffer
+		rc.Render(&b, markdown)
+		if got, want := b.String(), "\nregressions beyond 10%: NOT JUDGED (fail closed)\n  - runs/b: it carried no byte\n"; got != want {
+			t.Errorf("markdown %v: %q, want %q", markdown, got, want)
+		}
+	}
+}

@@ -31,6 +31,26 @@ func Terminal(w io.Writer, a *measure.Analysis) error {
 	return err
 }
 
+// RunOutcome writes what `relaybench run` says at the end of the run in
+// dir: the ranking of its variants (a run with variants) or the terminal
+// table and verdict of its analysis (either may be nil), then where its
+// results are (rundir.ResultsLine).
+func RunOutcome(w io.Writer, dir string, ranking *Ranking, a *measure.Analysis) error {
+	var err error
+	if ranking != nil {
+		fmt.Fprintf(w, "\nvariants ranked by capacity (each variant's report is in %s/variants/<name>/):\n", dir)
+		err = ranking.Text(w)
+	}
+	if a != nil {
+		fmt.Fprintln(w)
+		if terr := Terminal(w, a); err == nil {
+			err = terr
+		}
+	}
+	fmt.Fprintf(w, "\n%s\n", rundir.ResultsLine(dir))
+	return err
+}
+
 // renderStepTable renders the step table, one row per step, with extra
 // tablewriter options (a Markdown renderer, say).
 func renderStepTable(w io.Writer, a *measure.Analysis, opts ...tablewriter.Option) error {

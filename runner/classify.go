@@ -72,10 +72,9 @@ func (e *HTTPStatusError) Error() string {
 }
 
 // SocksPortError reports that the SOCKS port itself could not be reached:
-// the TCP connection to tor's SocksPort failed.
+// the TCP connection to tor's SocksPort failed. The EndpointError that
+// wraps it names the endpoint.
 type SocksPortError struct {
-	// Endpoint is the index of the endpoint in the run's list.
-	Endpoint int
 	// Addr is the SocksPort address.
 	Addr string
 	// Err is the dial error.

@@ -134,7 +134,6 @@ type dialer struct {
 
 // portDialer connects to the SocksPort and marks failures as SocksPortError.
 type portDialer struct {
-	endpoint   int
 	readBuffer int
 }
 
@@ -146,7 +145,7 @@ func (p portDialer) DialContext(ctx context.Context, network, addr string) (net.
 	var d net.Dialer
 	c, err := d.DialContext(ctx, network, addr)
 	if err != nil {
-		return nil, &SocksPortError{Endpoint: p.endpoint, Addr: addr, Err: err}
+		return nil, &SocksPortError{Addr: addr, Err: err}
 	}
 	if tc, ok := c.(*net.TCPConn); ok && p.readBuffer > 0 {
 		_ = tc.SetReadBuffer(p.readBuffer) // best effort; the kernel may round it
@@ -165,7 +164,7 @@ func (d *dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 		return nil, err
 	}
 	ep := d.eps.list[i]
-	fwd := portDialer{endpoint: i, readBuffer: d.readBuffer}
+	fwd := portDialer{readBuffer: d.readBuffer}
 	pd, err := proxy.SOCKS5("tcp", ep.Addr, chutney.RandomAuth(), fwd)
 	if err != nil {
 		return nil, &EndpointError{Endpoint: i, Name: ep.Name, Err: err}

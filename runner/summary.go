@@ -35,12 +35,10 @@ type step struct {
 	secondBytes []atomic.Int64
 
 	mu                  sync.Mutex
-	requests, warm, ok  int
-	cut                 int
+	counts              rundir.Counts
 	offered, sent       int  // open loop: hits due in the step, and sent
 	canceled            int  // requests cut by the run's stop
 	interrupted         bool // the run stopped during the step
-	errs                map[string]int
 	first, last         time.Time
 	connect, ttfb, ttlb []time.Duration
 	streamRates         []float64
@@ -67,27 +65,14 @@ func (s *step) observe(rec *rundir.Record, streamRate float64) {
 	if streamRate > 0 {
 		s.streamRates = append(s.streamRates, streamRate)
 	}
-	// A request counts in the window where it ended, wherever it started:
-	// a stream that dies after the warm-up is a failure of the measured
-	// window even if it started in the warm-up.
-	if rec.End().Before(s.warmEnd) {
-		s.warm++
+	// A request counts in the window where it ended, wherever it started.
+	switch s.counts.Count(rec, s.warmEnd) {
+	case rundir.CountedWarmup:
 		return
-	}
-	s.requests++
-	s.capTally(rec)
-	switch rec.Error {
-	case "":
-		s.ok++
+	case rundir.CountedOK:
 		s.ttlb = append(s.ttlb, time.Duration(rec.TTLBNS))
-	case rundir.ClassStepEnd:
-		s.cut++
-	default:
-		if s.errs == nil {
-			s.errs = map[string]int{}
-		}
-		s.errs[rec.Error]++
 	}
+	s.capTally(rec)
 	// A latency counts where it was measured: one from the warm-up's
 	// burst of new circuits is left out with the warm-up.
 	if rec.ConnectNS > 0 && !rec.Start.Add(time.Duration(rec.ConnectNS)).Before(s.warmEnd) {
@@ -124,7 +109,7 @@ func (s *step) summary() rundir.StepSummary {
 	defer s.mu.Unlock()
 	out := rundir.StepSummary{
 		Repetition: s.rep, Step: s.index, Load: s.load, Start: s.start, End: s.end,
-		Requests: s.requests, Warmup: s.warm, OK: s.ok, Cut: s.cut, Errors: s.errs,
+		Requests: s.counts.Requests, Warmup: s.counts.Warmup, OK: s.counts.OK, Cut: s.counts.Cut, Errors: s.counts.Errors,
 		WarmupEnd: s.warmEnd, Bytes: s.windowBytes.Load(), First: s.first, Last: s.last,
 		Offered: s.offered, Sent: s.sent,
 		CapWaited: s.capWaited, CapWait: s.capWait,

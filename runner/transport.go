@@ -436,24 +436,13 @@ func (b *body) fail(err error) error {
 func (b *body) WriteTo(w io.Writer) (int64, error) {
 	bufp := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(bufp)
-	buf := *bufp
-	var total int64
-	for {
-		k, err := b.Read(buf)
-		if k > 0 {
-			m, werr := w.Write(buf[:k])
-			total += int64(m)
-			if werr != nil {
-				return total, b.fail(werr)
-			}
-		}
-		if err == io.EOF {
-			return total, nil
-		}
-		if err != nil {
-			return total, err
-		}
+	// A plain reader and writer, so that CopyBuffer uses the buffer rather
+	// than this WriteTo or io.Discard's ReadFrom.
+	n, err := io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{b}, *bufp)
+	if err != nil && b.err == nil {
+		return n, b.fail(err) // the write failed; a failed Read has failed b already
 	}
+	return n, err
 }
 
 // Close implements io.Closer. Closing before the end records the request

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"bytes"
+	"encoding"
 	"errors"
 	"fmt"
 	"io"
@@ -434,8 +435,12 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		}
 		v = v.Elem()
 	}
-	if u, ok := v.Addr().Interface().(yaml.Unmarshaler); ok {
-		if err := u.UnmarshalYAML(n); err != nil {
+	if u, ok := v.Addr().Interface().(encoding.TextUnmarshaler); ok {
+		// A unit (Duration, ByteSize, Rate): one scalar in its own syntax,
+		// whose error is the message alone.
+		if n.Kind != yaml.ScalarNode {
+			d.problem(at, path, "expected %s, got %s", describeType(v.Type()), describeNode(n))
+		} else if err := u.UnmarshalText([]byte(n.Value)); err != nil {
 			d.problem(at, path, "%v", err)
 		}
 		return
@@ -691,6 +696,9 @@ func structInfoOf(t reflect.Type) *structInfo {
 func describeType(t reflect.Type) string {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if example, ok := unitExamples[t]; ok {
+		return example
 	}
 	switch t.Kind() {
 	case reflect.Struct, reflect.Map:

@@ -2,13 +2,14 @@ package scenarios
 
 import (
 	"fmt"
-	"math"
-	"regexp"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/relaybench/relaybench/runner/units"
 )
 
 // Duration is a time span written the way time.ParseDuration reads it:
@@ -44,118 +45,42 @@ func (d Duration) String() string {
 // Std returns d as a time.Duration.
 func (d Duration) Std() time.Duration { return time.Duration(d) }
 
-// UnmarshalYAML implements yaml.Unmarshaler. Its error is the message
-// alone: the scenario decoder knows the node and adds file, line and field.
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("expected a duration like 30s, got %s", describeNode(n))
-	}
-	v, err := ParseDuration(n.Value)
-	if err != nil {
-		return err
-	}
-	*d = v
-	return nil
-}
-
-// MarshalYAML implements yaml.Marshaler.
-func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
-
-// MarshalText implements encoding.TextMarshaler (used for JSON reports).
+// MarshalText implements encoding.TextMarshaler (scenario YAML and JSON
+// reports).
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := ParseDuration(string(b))
-	if err != nil {
-		return err
-	}
-	*d = v
-	return nil
-}
+// UnmarshalText implements encoding.TextUnmarshaler (scenario YAML, JSON,
+// flags). Its error is the message alone: the scenario decoder knows the
+// node and adds file, line and field.
+func (d *Duration) UnmarshalText(b []byte) error { return parseInto(d, ParseDuration, b) }
 
 // ByteSize is an amount of data in bytes. ParseByteSize lists the accepted
 // spellings.
 type ByteSize int64
 
-// byteUnits maps lower-case unit spellings to their size in bytes.
-//
-// IEC units (KiB, MiB, ...) are powers of 1024 and SI units (kB, MB, ...) are
-// powers of 1000. The spelled-out units are tor's (torrc BandwidthRate etc.):
-// KBytes/MBytes/GBytes are powers of 1024 and tor's bit units are
-// kbits = 1024 bits = 128 bytes, Mbits = 2^20 bits, and so on.
-// Note that, unlike tor, "MB" here means 10^6 bytes.
-var byteUnits = map[string]int64{
-	"": 1, "b": 1, "byte": 1, "bytes": 1,
-
-	"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
-
-	"kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
-
-	"kbyte": 1 << 10, "kbytes": 1 << 10, "kilobyte": 1 << 10, "kilobytes": 1 << 10,
-	"mbyte": 1 << 20, "mbytes": 1 << 20, "megabyte": 1 << 20, "megabytes": 1 << 20,
-	"gbyte": 1 << 30, "gbytes": 1 << 30, "gigabyte": 1 << 30, "gigabytes": 1 << 30,
-	"tbyte": 1 << 40, "tbytes": 1 << 40, "terabyte": 1 << 40, "terabytes": 1 << 40,
-
-	"kbit": 1 << 7, "kbits": 1 << 7, "kilobit": 1 << 7, "kilobits": 1 << 7,
-	"mbit": 1 << 17, "mbits": 1 << 17, "megabit": 1 << 17, "megabits": 1 << 17,
-	"gbit": 1 << 27, "gbits": 1 << 27, "gigabit": 1 << 27, "gigabits": 1 << 27,
-	"tbit": 1 << 37, "tbits": 1 << 37, "terabit": 1 << 37, "terabits": 1 << 37,
-}
-
-var byteSizeRE = regexp.MustCompile(`^([0-9]+(?:\.[0-9]*)?|\.[0-9]+) *([A-Za-z]*)$`)
-
-// errNotByteSize and errTooLarge are returned by parseBytes; callers turn them
-// into messages that name the expected kind of value.
-var (
-	errNotByteSize = fmt.Errorf("not a byte size")
-	errTooLarge    = fmt.Errorf("too large")
-)
-
-// parseBytes parses a non-negative number with an optional unit.
-func parseBytes(s string) (int64, error) {
-	m := byteSizeRE.FindStringSubmatch(strings.TrimSpace(s))
-	if m == nil {
-		return 0, errNotByteSize
-	}
-	mult, ok := byteUnits[strings.ToLower(m[2])]
-	if !ok {
-		return 0, errNotByteSize
-	}
-	if !strings.Contains(m[1], ".") {
-		n, err := strconv.ParseInt(m[1], 10, 64)
-		if err != nil || n > math.MaxInt64/mult {
-			return 0, errTooLarge
-		}
-		return n * mult, nil
-	}
-	f, err := strconv.ParseFloat(m[1], 64)
-	if err != nil {
-		return 0, errNotByteSize
-	}
-	v := math.Round(f * float64(mult))
-	// float64(math.MaxInt64) rounds up to 2^63, which does not fit.
-	if v >= float64(math.MaxInt64) {
-		return 0, errTooLarge
-	}
-	return int64(v), nil
-}
-
-// ParseByteSize parses a byte size. Accepted: a plain number of bytes
-// ("1048576"), IEC units ("512KiB", "10MiB", "1GiB"), SI units ("10MB" =
-// 10,000,000 bytes), and tor's torrc units ("2 MBytes", "512 KBytes",
-// "8 Mbits"). Units are case-insensitive, a space may separate number and
-// unit, and fractions are allowed ("1.5MiB"); the result is rounded to whole
-// bytes.
+// ParseByteSize parses a byte size as units.ParseBytes does: a plain number
+// of bytes ("1048576"), IEC units ("512KiB", "10MiB", "1GiB"), SI units
+// ("10MB" = 10,000,000 bytes), and tor's torrc units ("2 MBytes",
+// "512 KBytes", "8 Mbits"). Units are case-insensitive, a space may separate
+// number and unit, and fractions are allowed ("1.5MiB"); the result is
+// rounded to whole bytes.
 func ParseByteSize(s string) (ByteSize, error) {
-	n, err := parseBytes(s)
+	n, err := parseBytes(s, s, "a byte size", "64KiB, 10MiB, 2 MBytes")
+	return ByteSize(n), err
+}
+
+// parseBytes reads the amount of bytes in text (s, or a part of it) with
+// units.ParseBytes; its errors quote s and say what it should have been
+// (kind, e.g. "a rate") with examples.
+func parseBytes(s, text, kind, examples string) (int64, error) {
+	n, err := units.ParseBytes(text)
 	switch err {
 	case nil:
-		return ByteSize(n), nil
-	case errTooLarge:
-		return 0, fmt.Errorf("%s is too large for a byte size", quote(s))
+		return n, nil
+	case units.ErrTooLarge:
+		return 0, fmt.Errorf("%s is too large for %s", quote(s), kind)
 	default:
-		return 0, fmt.Errorf("%s is not a byte size (use e.g. 64KiB, 10MiB, 2 MBytes)", quote(s))
+		return 0, fmt.Errorf("%s is not %s (use e.g. %s)", quote(s), kind, examples)
 	}
 }
 
@@ -188,7 +113,7 @@ func (b ByteSize) String() string {
 // else plain bytes.
 func (b ByteSize) exact() string {
 	if s := b.String(); b >= 0 {
-		if v, err := parseBytes(s); err == nil && v == int64(b) {
+		if v, err := units.ParseBytes(s); err == nil && v == int64(b) {
 			return s
 		}
 	}
@@ -211,35 +136,11 @@ var exactUnits = []struct {
 	{"TB", 1e12}, {"GB", 1e9}, {"MB", 1e6}, {"kB", 1e3},
 }
 
-// UnmarshalYAML implements yaml.Unmarshaler. Its error is the message
-// alone: the scenario decoder knows the node and adds file, line and field.
-func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("expected a byte size like 10MiB, got %s", describeNode(n))
-	}
-	v, err := ParseByteSize(n.Value)
-	if err != nil {
-		return err
-	}
-	*b = v
-	return nil
-}
-
-// MarshalYAML implements yaml.Marshaler; the result parses back exactly.
-func (b ByteSize) MarshalYAML() (any, error) { return b.exact(), nil }
-
 // MarshalText implements encoding.TextMarshaler; the result parses back exactly.
 func (b ByteSize) MarshalText() ([]byte, error) { return []byte(b.exact()), nil }
 
 // UnmarshalText implements encoding.TextUnmarshaler.
-func (b *ByteSize) UnmarshalText(t []byte) error {
-	v, err := ParseByteSize(string(t))
-	if err != nil {
-		return err
-	}
-	*b = v
-	return nil
-}
+func (b *ByteSize) UnmarshalText(t []byte) error { return parseInto(b, ParseByteSize, t) }
 
 // Rate is a data rate in bytes per second.
 type Rate int64
@@ -252,48 +153,36 @@ func ParseRate(s string) (Rate, error) {
 	if strings.HasSuffix(strings.ToLower(t), "/s") {
 		t = t[:len(t)-2]
 	}
-	n, err := parseBytes(t)
-	switch err {
-	case nil:
-		return Rate(n), nil
-	case errTooLarge:
-		return 0, fmt.Errorf("%s is too large for a rate", quote(s))
-	default:
-		return 0, fmt.Errorf("%s is not a rate (use e.g. 512KiB/s, 1MiB/s, 2 MBytes)", quote(s))
-	}
+	n, err := parseBytes(s, t, "a rate", "512KiB/s, 1MiB/s, 2 MBytes")
+	return Rate(n), err
 }
 
 // String returns a human form such as "1MiB/s" or "1.5MiB/s".
 func (r Rate) String() string { return ByteSize(r).String() + "/s" }
 
-// UnmarshalYAML implements yaml.Unmarshaler. Its error is the message
-// alone: the scenario decoder knows the node and adds file, line and field.
-func (r *Rate) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("expected a rate like 1MiB/s, got %s", describeNode(n))
-	}
-	v, err := ParseRate(n.Value)
-	if err != nil {
-		return err
-	}
-	*r = v
-	return nil
-}
-
-// MarshalYAML implements yaml.Marshaler; the result parses back exactly.
-func (r Rate) MarshalYAML() (any, error) { return ByteSize(r).exact() + "/s", nil }
-
 // MarshalText implements encoding.TextMarshaler; the result parses back exactly.
 func (r Rate) MarshalText() ([]byte, error) { return []byte(ByteSize(r).exact() + "/s"), nil }
 
 // UnmarshalText implements encoding.TextUnmarshaler.
-func (r *Rate) UnmarshalText(t []byte) error {
-	v, err := ParseRate(string(t))
+func (r *Rate) UnmarshalText(t []byte) error { return parseInto(r, ParseRate, t) }
+
+// parseInto is the UnmarshalText of a unit: *dst is parse's value of text,
+// unless parse fails.
+func parseInto[T any](dst *T, parse func(string) (T, error), text []byte) error {
+	v, err := parse(string(text))
 	if err != nil {
 		return err
 	}
-	*r = v
+	*dst = v
 	return nil
+}
+
+// unitExamples say what each unit type takes, for the decoder's "expected
+// X, got Y" when its node is not a scalar.
+var unitExamples = map[reflect.Type]string{
+	reflect.TypeFor[Duration](): "a duration like 30s",
+	reflect.TypeFor[ByteSize](): "a byte size like 10MiB",
+	reflect.TypeFor[Rate]():     "a rate like 1MiB/s",
 }
 
 // quote quotes a user-supplied value for a message, shortening long ones.

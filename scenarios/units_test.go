@@ -81,11 +81,12 @@ func TestByteSizeString(t *testing.T) {
 		if got := tc.in.String(); got != tc.human {
 			t.Errorf("ByteSize(%d).String() = %q, want %q", int64(tc.in), got, tc.human)
 		}
-		m, _ := tc.in.MarshalYAML()
+		b, _ := tc.in.MarshalText()
+		m := string(b)
 		if m != tc.marshaled {
-			t.Errorf("ByteSize(%d).MarshalYAML() = %q, want %q", int64(tc.in), m, tc.marshaled)
+			t.Errorf("ByteSize(%d).MarshalText() = %q, want %q", int64(tc.in), m, tc.marshaled)
 		}
-		back, err := ParseByteSize(m.(string))
+		back, err := ParseByteSize(m)
 		if err != nil || back != tc.in {
 			t.Errorf("ParseByteSize(%q) = %d, %v; want %d", m, back, err, tc.in)
 		}

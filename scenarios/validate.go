@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -230,6 +231,23 @@ func (c *checker) errf(path, format string, args ...any) *Error {
 	return &Error{File: c.file, Line: at.line, Column: at.column, Field: path, Msg: fmt.Sprintf(format, args...)}
 }
 
+// checkOneOf checks that the value v at path is set and one of valid (a
+// what, e.g. "a target kind"); its messages list the valid values.
+func checkOneOf[T ~string](c *checker, path, what string, v T, valid ...T) *Error {
+	names := make([]string, len(valid))
+	for i, s := range valid {
+		names[i] = string(s)
+	}
+	use := "use " + strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+	switch {
+	case v == "":
+		return c.errf(path, "not set (%s)", use)
+	case !slices.Contains(valid, v):
+		return c.errf(path, "%s is not %s (%s)", quote(string(v)), what, use)
+	}
+	return nil
+}
+
 // validate checks the rules in file order, then the rules that relate
 // fields from different sections, and returns the first problem.
 func (s *Scenario) validate(file string, pos positions) *Error {
@@ -296,12 +314,8 @@ func controlChar(s, allowed string) (rune, bool) {
 
 func (s *Scenario) checkTarget(c *checker) *Error {
 	t := &s.Target
-	switch t.Kind {
-	case "":
-		return c.errf("target.kind", "not set (use testnet, relay or socks)")
-	case TargetTestnet, TargetRelay, TargetSocks:
-	default:
-		return c.errf("target.kind", "%s is not a target kind (use testnet, relay or socks)", quote(string(t.Kind)))
+	if err := checkOneOf(c, "target.kind", "a target kind", t.Kind, TargetTestnet, TargetRelay, TargetSocks); err != nil {
+		return err
 	}
 	switch {
 	case t.Kind == TargetSocks && t.Role != "":
@@ -711,12 +725,8 @@ func mustHostname(raw string) string {
 
 func (s *Scenario) checkWorkload(c *checker) *Error {
 	w := s.Workload
-	switch w.Kind {
-	case "":
-		return c.errf("workload.kind", "not set (use bulk, churn or slow-readers)")
-	case WorkloadBulk, WorkloadChurn, WorkloadSlowReaders:
-	default:
-		return c.errf("workload.kind", "%s is not a workload kind (use bulk, churn or slow-readers)", quote(string(w.Kind)))
+	if err := checkOneOf(c, "workload.kind", "a workload kind", w.Kind, WorkloadBulk, WorkloadChurn, WorkloadSlowReaders); err != nil {
+		return err
 	}
 	if w.Isolation != IsolationStream && w.Isolation != IsolationWorker {
 		return c.errf("workload.isolation", "%s is not an isolation mode (use stream or worker)", quote(string(w.Isolation)))

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,9 +14,6 @@ import (
 	"github.com/relaybench/relaybench/runner/session"
 )
 
-// compareFormats are the values of compare's --format.
-var compareFormats = []string{"text", "markdown", "json"}
-
 // runCompare is `relaybench compare [--fail-on-regression PCT] [--format
 // text|markdown|json] RUN_A RUN_B [RUN_C ...]`: each run after the first
 // is compared with RUN_A, the baseline, benchstat's way (medians with
@@ -28,9 +24,9 @@ var compareFormats = []string{"text", "markdown", "json"}
 func runCompare(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("compare", stderr)
 	var failOn *float64
-	var failOnRaw string
+	var failOnRaw *string // set when the flag is given; checked once all are parsed
 	fs.Func("fail-on-regression", "exit 1 when a significant change is worse than `PCT` percent: median goodput or capacity down, or median TTFB p50 or p95 up (e.g. 10); a metric with fewer than 4 repetitions on a side is not tested, said so, and does not fail the check", func(s string) error {
-		failOnRaw = s
+		failOnRaw = &s
 		return nil
 	})
 	format := fs.String("format", "text", "output `format`: text, markdown or json (a JSON array, one comparison per run after the baseline)")
@@ -46,15 +42,15 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 		}
 		return usageError{err}
 	}
-	if isSet(fs, "fail-on-regression") {
-		pct, err := parsePercent(failOnRaw)
+	if failOnRaw != nil {
+		pct, err := parsePercent(*failOnRaw)
 		if err != nil {
 			return usagef("--fail-on-regression: %v", err)
 		}
 		failOn = &pct
 	}
-	if !slices.Contains(compareFormats, *format) {
-		return usagef("--format: %q is not one of %s", *format, strings.Join(compareFormats, ", "))
+	if !slices.Contains(reports.CompareFormats, *format) {
+		return usagef("--format: %q is not one of %s", *format, strings.Join(reports.CompareFormats, ", "))
 	}
 	if len(runs) < 2 {
 		return usagef("compare: name at least two run directories, the baseline first: relaybench compare RUN_A RUN_B (got %d)", len(runs))
@@ -65,42 +61,34 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	switch *format {
-	case "json":
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(comps); err != nil {
-			return err
-		}
-	default:
-		for i, c := range comps {
-			if i > 0 {
-				fmt.Fprintln(stdout)
-			}
-			render := c.Text
-			if *format == "markdown" {
-				render = c.Markdown
-			}
-			if err := render(stdout); err != nil {
-				return err
-			}
-		}
-	}
-	if err := failClosed(loaded, failOn, *format, stdout, stderr); err != nil || failOn == nil {
+	if err := reports.RenderComparisons(stdout, comps, *format); err != nil {
 		return err
 	}
-	// The regressions go where a reader of the format looks, except into
+	why := session.Unjudged(loaded)
+	if failOn == nil {
+		for _, w := range why {
+			fmt.Fprintf(stderr, "relaybench: not comparable: %s\n", w)
+		}
+		return nil
+	}
+	// The check goes where a reader of the format looks, except into
 	// JSON, which must stay parseable.
 	out := stdout
 	if *format == "json" {
 		out = stderr
 	}
 	check := reports.CheckRegressions(comps, *failOn)
+	check.Unjudged = why
 	check.Render(out, *format == "markdown")
-	if len(check.Regressions) == 0 {
-		return nil
+	switch {
+	case len(check.Unjudged) > 0:
+		// Fail closed: a run that cannot be judged does not pass as
+		// "no regression".
+		return notJudged{fmt.Errorf("compare: %d run(s) cannot be judged for regressions: %s", len(why), strings.Join(why, "; "))}
+	case len(check.Regressions) > 0:
+		return checkFailed{fmt.Errorf("compare: %d significant regression(s) beyond %g%%", len(check.Regressions), *failOn)}
 	}
-	return checkFailed{fmt.Errorf("compare: %d significant regression(s) beyond %g%%", len(check.Regressions), *failOn)}
+	return nil
 }
 
 // parseInterspersed parses flags wherever they are among the run
@@ -124,12 +112,6 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func isSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
-}
-
 // parsePercent reads "10" or "10%" as 10.
 func parsePercent(s string) (float64, error) {
 	v, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "%")), 64)
@@ -140,31 +122,4 @@ func parsePercent(s string) (float64, error) {
 		return 0, fmt.Errorf("%q is negative: give how much worse a change must be to fail, such as 10", s)
 	}
 	return v, nil
-}
-
-// failClosed is compare's regression check on runs it cannot judge: with
-// --fail-on-regression (failOn set) such a run fails the check (exit 4)
-// instead of passing as "no regression", and the reason goes where the
-// regressions would (stderr for JSON, which must stay parseable).
-// Without --fail-on-regression the reasons are only noted on stderr.
-func failClosed(runs []*session.LoadedRun, failOn *float64, format string, stdout, stderr io.Writer) error {
-	why := session.Unjudged(runs)
-	if len(why) == 0 {
-		return nil
-	}
-	if failOn == nil {
-		for _, w := range why {
-			fmt.Fprintf(stderr, "relaybench: not comparable: %s\n", w)
-		}
-		return nil
-	}
-	out := stdout
-	if format == "json" {
-		out = stderr
-	}
-	fmt.Fprintf(out, "\nregressions beyond %g%%: NOT JUDGED (fail closed)\n", *failOn)
-	for _, w := range why {
-		fmt.Fprintf(out, "  - %s\n", w)
-	}
-	return notJudged{fmt.Errorf("compare: %d run(s) cannot be judged for regressions: %s", len(why), strings.Join(why, "; "))}
 }

@@ -149,8 +149,8 @@ func summaryRun(t *testing.T, name string, goodput float64) string {
 		s.RepGoodput = append(s.RepGoodput, g)
 		s.RepStats = append(s.RepStats, measure.RepStat{Rep: rep, Goodput: g, Requests: 10, TTFBP50: 0.05, TTFBP95: 0.05})
 	}
-	a := &measure.Analysis{Version: measure.AnalysisVersion, Scenario: "synthetic", Target: "testnet relay as bridge", Workload: "bulk",
-		LoadUnit: "streams", Repetitions: 6, StoppedBy: "completed", Steps: []measure.StepResult{s},
+	a := &measure.Analysis{Version: measure.AnalysisVersion, RunHeader: measure.RunHeader{Scenario: "synthetic", Target: "testnet relay as bridge", Workload: "bulk",
+		LoadUnit: "streams", Repetitions: 6, StoppedBy: "completed"}, Steps: []measure.StepResult{s},
 		Capacity: &measure.Capacity{Step: 0, Load: 1, RepGoodput: s.RepGoodput}}
 	if err := measure.WriteSummary(dir, a); err != nil {
 		t.Fatal(err)

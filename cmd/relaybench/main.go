@@ -35,6 +35,7 @@ import (
 	"syscall"
 
 	"github.com/relaybench/relaybench/chutney"
+	"github.com/relaybench/relaybench/runner/merge"
 	"github.com/relaybench/relaybench/runner/rundir"
 	"github.com/relaybench/relaybench/runner/session"
 )
@@ -109,7 +110,8 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.As(err, &in):
 		return exitSignal + int(in.sig)
-	case errors.As(err, &ue), errors.Is(err, rundir.ErrNotRunDir), errors.As(err, new(*session.ConfigError)), errors.Is(err, chutney.ErrInUse):
+	case errors.As(err, &ue), errors.Is(err, rundir.ErrNotRunDir), errors.As(err, new(*session.ConfigError)), errors.As(err, new(*session.OptionError)), errors.Is(err, chutney.ErrInUse),
+		errors.As(err, new(*merge.ConflictError)), errors.As(err, new(*merge.InputError)):
 		return exitUsage
 	case errors.As(err, &cf):
 		return exitCheckFail

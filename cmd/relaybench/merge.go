@@ -30,13 +30,8 @@ func runMerge(args []string, stdout, stderr io.Writer) error {
 		return usagef("merge: name the run directory of every worker (`relaybench run --segment i/N` writes <time>-<scenario>-segment-i-of-N)")
 	}
 	info, err := merge.Merge(*out, dirs...)
-	var ce *merge.ConflictError
-	var ie *merge.InputError
-	if errors.As(err, &ce) || errors.As(err, &ie) {
-		return usageError{err}
-	}
 	if err != nil {
-		return err
+		return err // a *ConflictError or *InputError is a usage error (exitCode)
 	}
 	fmt.Fprintf(stdout, "merged the %d segments of scenario %s into %s\n\n", info.Merged.Count, info.Scenario, *out)
 	return runAnalyze("analyze", []string{*out}, stdout, stderr)

@@ -6,22 +6,37 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
+	"github.com/relaybench/relaybench/measure/promexport"
 	"github.com/relaybench/relaybench/reports"
-	"github.com/relaybench/relaybench/runner/rundir"
+	"github.com/relaybench/relaybench/runner/segment"
 	"github.com/relaybench/relaybench/runner/session"
+	"github.com/relaybench/relaybench/runner/stopsignal"
 	"github.com/relaybench/relaybench/scenarios"
 )
 
 // runRun is `relaybench run [SCENARIO]`.
 func runRun(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", stderr)
-	out := fs.String("out", "runs", "directory that receives the run directory")
+	opts := session.Options{Progress: stderr}
+	fs.StringVar(&opts.OutDir, "out", "runs", "directory that receives the run directory")
 	metricsAddr := fs.String("metrics-addr", "", "serve live Prometheus metrics of the run at http://`ADDR`/metrics, e.g. 127.0.0.1:9464 (see deploy/)")
 	metricsLinger := fs.Duration("metrics-linger", 0, "with --metrics-addr, keep serving this long after the run, so that Prometheus scrapes the final counts")
-	skipRelayProof := fs.Bool("skip-relay-proof", false, "run a relay target although neither its MetricsPort nor its ControlPort proves that you operate it (only for a relay you run)")
-	var seg segmentFlags
-	seg.register(fs)
+	fs.BoolVar(&opts.SkipRelayProof, "skip-relay-proof", false, "run a relay target although neither its MetricsPort nor its ControlPort proves that you operate it (only for a relay you run)")
+	// The flags of one worker of a run spread over several machines;
+	// session.Run checks them against the scenario (an *OptionError, exit 2).
+	fs.Func("segment", "run only worker i's share of every step, of N workers (`i/N`, 0-based: 0/3, 1/3, 2/3); merge the workers' run directories with `relaybench merge`", func(v string) (err error) {
+		opts.Segment, err = segment.Parse(v)
+		return err
+	})
+	fs.Func("start-at", "wait until this wall-clock time (`RFC3339`, e.g. 2026-05-01T12:00:00Z) before the first step and keep every step on that schedule; give every worker the same", func(v string) (err error) {
+		if opts.StartAt, err = time.Parse(time.RFC3339, v); err != nil {
+			return fmt.Errorf("%q is not an RFC 3339 time such as 2026-05-01T12:00:00Z", v)
+		}
+		return nil
+	})
+	fs.BoolVar(&opts.ScrapeRelay, "scrape-relay", false, "with --segment: scrape the relay's MetricsPort and write env.json on this worker too (segment 0 always does)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -37,16 +52,18 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	default:
 		return usagef("run: one scenario at a time (got %d arguments)", fs.NArg())
 	}
-	ctx, stop := signalContext()
+	ctx, stop := stopsignal.Context()
 	defer stop()
-	opts := session.Options{OutDir: *out, Progress: stderr, SkipRelayProof: *skipRelayProof}
-	stopMetrics, err := serveMetrics(*metricsAddr, *metricsLinger, &opts, stderr)
-	if err != nil {
-		return usageError{err}
-	}
-	defer stopMetrics(ctx)
-	if err := seg.apply(sc, &opts); err != nil {
-		return err
+	if *metricsAddr != "" {
+		exp := promexport.New()
+		srv, err := promexport.Listen(*metricsAddr, exp)
+		if err != nil {
+			return usageError{err}
+		}
+		opts.Metrics = exp
+		fmt.Fprintf(stderr, "serving live metrics at %s\n", srv.URL())
+		// Serve the final counts for --metrics-linger after the run.
+		defer srv.Linger(ctx, *metricsLinger, stderr)
 	}
 	return runScenario(ctx, sc, opts, stdout)
 }
@@ -59,24 +76,17 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 func runScenario(ctx context.Context, sc *scenarios.Scenario, opts session.Options, stdout io.Writer) error {
 	res, err := session.Run(ctx, sc, opts)
 	if res != nil {
-		if res.Ranking != nil {
-			fmt.Fprintf(stdout, "\nvariants ranked by capacity (each variant's report is in %s/variants/<name>/):\n", res.Dir)
-			if terr := res.Ranking.Text(stdout); terr != nil && err == nil {
-				err = terr
-			}
-			for _, e := range res.Ranking.Entries {
-				if len(e.Failed) > 0 && err == nil {
+		if werr := reports.RunOutcome(stdout, res.Dir, res.Ranking, res.Analysis); err == nil {
+			err = werr
+		}
+		if r := res.Ranking; r != nil && err == nil {
+			for _, e := range r.Entries {
+				if len(e.Failed) > 0 {
 					err = checkFailed{fmt.Errorf("variant %s failed thresholds: %s", e.Variant, strings.Join(e.Failed, ", "))}
+					break
 				}
 			}
 		}
-		if res.Analysis != nil {
-			fmt.Fprintln(stdout)
-			if terr := reports.Terminal(stdout, res.Analysis); terr != nil && err == nil {
-				err = terr
-			}
-		}
-		fmt.Fprintf(stdout, "\n%s\n", resultsLine(res.Dir))
 		if a := res.Analysis; a != nil && err == nil && len(a.Gates) > 0 {
 			switch {
 			case len(a.Unjudged()) > 0:
@@ -86,7 +96,7 @@ func runScenario(ctx context.Context, sc *scenarios.Scenario, opts session.Optio
 			}
 		}
 	}
-	if sig, ok := signalOf(ctx); ok && err != nil {
+	if sig, ok := stopsignal.Of(ctx); ok && err != nil {
 		where := ""
 		if res != nil {
 			where = fmt.Sprintf("; every request measured so far is in %s", res.Dir)
@@ -97,20 +107,4 @@ func runScenario(ctx context.Context, sc *scenarios.Scenario, opts session.Optio
 		return fmt.Errorf("interrupted: the run stopped early; every request measured so far is in %s", res.Dir)
 	}
 	return err
-}
-
-// resultsLine names the files of the run directory that were written, so
-// that a run that could not write its reports (a full disk, say) does not
-// announce them.
-func resultsLine(dir string) string {
-	derived, raw := rundir.Written(dir)
-	switch {
-	case len(derived) == 0 && !raw:
-		return fmt.Sprintf("nothing was measured; the run directory is %s", dir)
-	case len(derived) == 0:
-		return fmt.Sprintf("no report was written; the raw files are in %s", dir)
-	case raw:
-		return fmt.Sprintf("results in %s: %s and the raw files", dir, strings.Join(derived, ", "))
-	}
-	return fmt.Sprintf("results in %s: %s", dir, strings.Join(derived, ", "))
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/relaybench/relaybench/runner/payload"
+	"github.com/relaybench/relaybench/runner/stopsignal"
 	"github.com/relaybench/relaybench/runner/units"
 	"github.com/relaybench/relaybench/scenarios"
 )
@@ -76,7 +77,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		return logFile.Close()
 	}
 
-	ctx, stop := signalContext()
+	ctx, stop := stopsignal.Context()
 	defer stop()
 	srv, err := payload.Listen(*listen, payload.WithPublic(pub), payload.WithMaxSize(int64(maxSize)), payload.WithErrorLog(notice))
 	if err != nil {

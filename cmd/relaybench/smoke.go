@@ -1,19 +1,15 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/relaybench/relaybench/chutney"
 	"github.com/relaybench/relaybench/runner/payload"
 	"github.com/relaybench/relaybench/runner/session"
-	"github.com/relaybench/relaybench/runner/units"
+	"github.com/relaybench/relaybench/runner/stopsignal"
 )
 
 // testnetSmoke is `relaybench testnet smoke`: start the embedded network,
@@ -22,8 +18,8 @@ import (
 // stop everything.
 func testnetSmoke(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("testnet smoke", stderr)
-	var nf networkFlags
-	nf.register(fs)
+	var cfg chutney.Config
+	cfg.RegisterFlags(fs)
 	sizeFlag := fs.String("size", "10MiB", "bytes to download through each client")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -32,38 +28,25 @@ func testnetSmoke(args []string, stdout, stderr io.Writer) error {
 	if err != nil || size <= 0 {
 		return usagef("invalid value %q for flag -size: use a size like 10MiB", *sizeFlag)
 	}
-	if nf.Dir == defaultTestnetDir() {
-		nf.Dir = filepath.Join(os.TempDir(), fmt.Sprintf("relaybench-smoke-%d", os.Getpid()))
-		defer os.RemoveAll(nf.Dir)
+	if cfg.Dir == chutney.DefaultDir() {
+		cfg.Dir = filepath.Join(os.TempDir(), fmt.Sprintf("relaybench-smoke-%d", os.Getpid()))
+		defer os.RemoveAll(cfg.Dir)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
+	ctx, stop := stopsignal.Notify()
 	defer stop()
 
-	fmt.Fprintf(stdout, "starting the embedded test network in %s\n", nf.Dir)
-	net, err := chutney.Start(ctx, nf.Dir, nf.Options(session.Indent(stdout, "  "))...)
-	if err != nil {
-		return err
-	}
-	defer net.Stop()
-	downloads, err := session.Smoke(ctx, net, size, nf.Timeout, func() {
-		fmt.Fprintf(stdout, "\ndownloading %s through the relay under test (%s):\n", *sizeFlag, net.Target().Nickname)
+	fmt.Fprintf(stdout, "starting the embedded test network in %s\n", cfg.Dir)
+	res, err := session.SmokeTestnet(ctx, &cfg, size, session.Indent(stdout, "  "), func(target string) {
+		fmt.Fprintf(stdout, "\ndownloading %s through the relay under test (%s):\n", *sizeFlag, target)
 	})
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "MODE\tBYTES\tSECONDS\tMiB/s\tCIRCUIT\tTARGET WROTE")
-	for _, d := range downloads {
-		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.1f\t%s\t%.1f MiB\n", d.Mode, d.Bytes, d.Elapsed.Seconds(),
-			units.InMiB(d.Bytes)/d.Elapsed.Seconds(), strings.Join(d.Path, ">"), units.InMiB(d.TargetWrote))
-	}
-	tw.Flush()
-	net.Stop()
-	if d, _ := chutney.ReadDescription(nf.Dir); d != nil {
-		if alive := d.AlivePIDs(); len(alive) > 0 {
-			return fmt.Errorf("tor processes %v still run after stop", alive)
+	if res != nil {
+		if terr := res.WriteTable(stdout); terr != nil && err == nil {
+			err = terr
 		}
 	}
-	fmt.Fprintf(stdout, "\nnetwork ready in %.1f s; every byte verified; all tor processes stopped.\n", net.ReadyIn.Seconds())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nnetwork ready in %.1f s; every byte verified; all tor processes stopped.\n", res.ReadyIn.Seconds())
 	return nil
 }

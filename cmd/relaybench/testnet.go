@@ -1,27 +1,16 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
-	"os/signal"
-	"path/filepath"
 	"strings"
-	"text/tabwriter"
-	"time"
 
 	"github.com/relaybench/relaybench/chutney"
-	"github.com/relaybench/relaybench/scenarios"
+	"github.com/relaybench/relaybench/runner/stopsignal"
 )
-
-// defaultTestnetDir is where `testnet up` puts a network without --dir.
-func defaultTestnetDir() string {
-	return filepath.Join(os.TempDir(), fmt.Sprintf("relaybench-testnet-%d", os.Getuid()))
-}
 
 const testnetUsage = `usage: relaybench testnet up|status|down|smoke [flags]
 
@@ -56,22 +45,6 @@ func runTestnet(args []string, stdout, stderr io.Writer) error {
 	}
 }
 
-// networkFlags are the flags that shape a network, shared by up, serve and smoke.
-type networkFlags struct{ chutney.Config }
-
-func (nf *networkFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&nf.Dir, "dir", defaultTestnetDir(), "network directory (network.json, node data dirs)")
-	fs.Var(&nf.Target, "set", "torrc override for the relay under test, as target.Option=Value (repeatable), e.g. target.BandwidthRate=2MBytes")
-	fs.Uint64Var(&nf.Nofile, "nofile", 0, "open-files limit (ulimit -n) of the relay under test (0: inherit)")
-	fs.IntVar(&nf.Exits, "exits", 1, "number of exit relays")
-	fs.IntVar(&nf.Middles, "middles", 1, "number of middle relays besides the target")
-	fs.DurationVar(&nf.Timeout, "timeout", 120*time.Second, "how long to wait for the network to be proven ready")
-	fs.DurationVar(&nf.Lifetime, "max-lifetime", 8*time.Hour, "stop the network after this long even if nobody runs `testnet down`")
-	fs.Float64Var(&nf.CPU, "cpu", 0, "confine the relay under test to this many cores with a cgroup CPU quota, e.g. 0.25 (needs root; 0: unconfined)")
-	fs.TextVar(&nf.Memory, "memory", scenarios.ByteSize(0), "memory limit of the relay under test (cgroup), e.g. \"512 MiB\" (needs root; 0: none)")
-	fs.StringVar(&nf.Tor, "tor", "", "tor executable of the relay under test, e.g. a build to test (default: tor from PATH, like the rest of the network)")
-}
-
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -96,100 +69,61 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 // use and stop it.
 func testnetUp(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("testnet up", stderr)
-	var nf networkFlags
-	nf.register(fs)
+	var cfg chutney.Config
+	cfg.RegisterFlags(fs)
 	foreground := fs.Bool("foreground", false, "keep the network in this process until Ctrl-C instead of detaching")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *foreground {
-		return serveNetwork(&nf, stdout, stdout, true)
-	}
-	if err := os.MkdirAll(nf.Dir, 0o700); err != nil {
-		return err
-	}
-	if d, err := chutney.ReadDescription(nf.Dir); err == nil && len(d.AlivePIDs()) > 0 {
-		return usagef("a network is already running in %s: use it, stop it with `relaybench testnet down --dir %s`, or pick another --dir", nf.Dir, nf.Dir)
+		return serveNetwork(&cfg, stdout, true)
 	}
 	// Ctrl-C while waiting stops the owner, which stops every tor.
-	ctx, stop := signalContext()
+	ctx, stop := stopsignal.Context()
 	defer stop()
-	d, err := chutney.StartOwner(ctx, nf.Dir, append([]string{"testnet", "serve"}, nf.Args()...), stderr)
+	d, err := cfg.StartOwner(ctx, []string{"testnet", "serve"}, stderr)
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("%w: network stopped", err)
 		}
 		return err
 	}
-	printNetwork(stdout, d)
-	return nil
+	return d.WriteReady(stdout)
 }
 
 // testnetServe is the detached owner that `testnet up` starts.
 func testnetServe(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("testnet serve", stderr)
-	var nf networkFlags
-	nf.register(fs)
+	var cfg chutney.Config
+	cfg.RegisterFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	return serveNetwork(&nf, stdout, stdout, false)
+	return serveNetwork(&cfg, stdout, false)
 }
 
-// serveNetwork starts a network and keeps it until a signal or the maximum
-// lifetime; the network is stopped on every way out, panics included.
-func serveNetwork(nf *networkFlags, stdout, progress io.Writer, printInfo bool) error {
-	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
+// serveNetwork keeps the network cfg describes until a signal or its
+// maximum lifetime; in the foreground it first says how to use it.
+func serveNetwork(cfg *chutney.Config, stdout io.Writer, foreground bool) error {
+	ctx, stop := stopsignal.Notify()
 	defer stop()
-	net, err := chutney.Start(ctx, nf.Dir, nf.Options(progress)...)
-	if err != nil {
-		return err
+	if !foreground {
+		return cfg.Serve(ctx, stdout, nil)
 	}
-	defer net.Stop()
-	if printInfo {
-		d := net.Describe(chutney.StateReady, nil)
-		printNetwork(stdout, &d)
+	return cfg.Serve(ctx, stdout, func(d *chutney.Description) error {
+		if err := d.WriteReady(stdout); err != nil {
+			return err
+		}
 		fmt.Fprintln(stdout, "Press Ctrl-C to stop it.")
-	}
-	return net.Serve(ctx, nf.Lifetime, progress)
-}
-
-// printTargetExtras writes the target's tor build and confinement lines.
-func printTargetExtras(w io.Writer, d *chutney.Description, target *chutney.NodeDescription) {
-	tor, confined := d.TargetExtras(target)
-	if tor != "" {
-		fmt.Fprintf(w, "  tor\t%s\n", tor)
-	}
-	if confined != "" {
-		fmt.Fprintf(w, "  confined to\t%s\n", confined)
-	}
-}
-
-func printNetwork(w io.Writer, d *chutney.Description) {
-	target := d.Node(chutney.RoleTarget)
-	client := d.Node(chutney.RoleClient)
-	fmt.Fprintf(w, "test network ready in %.1f s (%s, dir %s)\n\n", d.ReadySeconds, d.TorVersion, d.Dir)
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "relay under test\t%s\n", target.Nickname)
-	fmt.Fprintf(tw, "  fingerprint\t%s\n", target.Fingerprint)
-	fmt.Fprintf(tw, "  MetricsPort\t%s\n", target.MetricsURL)
-	fmt.Fprintf(tw, "  bridge line\tBridge %s\n", target.BridgeLine)
-	fmt.Fprintf(tw, "  control port\t%s (cookie %s)\n", target.ControlAddr, target.CookiePath)
-	printTargetExtras(tw, d, target)
-	if client != nil {
-		fmt.Fprintf(tw, "client (target as bridge)\tSocksPort %s\n", client.SocksAddr)
-		fmt.Fprintf(tw, "  try\tcurl --proxy socks5h://$RANDOM:x@%s http://127.0.0.1:PORT/ (loopback destinations only)\n", client.SocksAddr)
-	}
-	fmt.Fprintf(tw, "network.json\t%s\n", filepath.Join(d.Dir, chutney.DescriptionFile))
-	tw.Flush()
-	fmt.Fprintf(w, "\nstop it with: relaybench testnet down --dir %s\n", d.Dir)
+		return nil
+	})
 }
 
 // readNetworkDir parses a subcommand's --dir flag and reads that
 // network's description; it returns the dir too.
 func readNetworkDir(name string, args []string, stderr io.Writer) (*chutney.Description, string, error) {
 	fs := newFlagSet(name, stderr)
-	dir := fs.String("dir", defaultTestnetDir(), "network directory")
+	dir := fs.String("dir", chutney.DefaultDir(), "network directory")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, "", err
 	}
@@ -205,33 +139,11 @@ func testnetStatus(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	state := d.CurrentState()
-	fmt.Fprintf(stdout, "network in %s: state %s, owner pid %d, %s\n", d.Dir, state, d.OwnerPID, d.TorVersion)
-	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ROLE\tNICKNAME\tPID\tRUNNING\tORPORT\tSOCKS\tMETRICSPORT\tFINGERPRINT")
-	status := d.Status()
-	for _, n := range status {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%v\t%s\t%s\t%s\t%s\n", n.Role, n.Nickname, n.PID, n.Running,
-			dash(n.ORPort), dash(n.SocksAddr), dash(n.Metrics), dash(n.Fingerprint))
-	}
-	tw.Flush()
-	if target := d.Node(chutney.RoleTarget); target != nil {
-		if tor, confined := d.TargetExtras(target); tor != "" || confined != "" {
-			tw = tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-			fmt.Fprintf(tw, "relay under test %s\n", target.Nickname)
-			printTargetExtras(tw, d, target)
-			tw.Flush()
-		}
+	state, status := d.CurrentState(), d.Status()
+	if err := d.WriteStatus(stdout, state, status); err != nil {
+		return err
 	}
 	return d.Problem(state, status)
-}
-
-// dash is v, or "-" when v is its type's zero value (no port, say).
-func dash[T comparable](v T) string {
-	if v == *new(T) {
-		return "-"
-	}
-	return fmt.Sprint(v)
 }
 
 // testnetDown asks the owner process to stop the network, waits, and kills
@@ -241,19 +153,11 @@ func testnetDown(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ran, killed, removed, err := d.Down(dir)
+	td, err := d.Down(dir)
 	if err != nil {
 		return err
 	}
-	for _, g := range removed {
-		fmt.Fprintf(stdout, "removed cgroup %s left by a stopped network\n", g)
-	}
-	fmt.Fprintf(stdout, "test network in %s stopped (%d tor processes ended", d.Dir, ran)
-	if killed > 0 {
-		fmt.Fprintf(stdout, ", %d of them killed", killed)
-	}
-	fmt.Fprintln(stdout, ")")
-	return nil
+	return td.Write(stdout)
 }
 
 func runVersion(stdout io.Writer) error {

@@ -108,11 +108,13 @@ func (s RelaySnapshot) Has(family string) bool {
 	return !found
 }
 
-// NewRelaySnapshot extracts the typed view from a scrape taken at at. A
-// series that appears twice (malformed input) keeps its last value.
+// NewRelaySnapshot extracts the typed view from a scrape taken at at: each
+// sample of a mapped family goes where its route says (routes, the table
+// above as code). A series that appears twice (malformed input) keeps its
+// last value.
 func NewRelaySnapshot(sc Scrape, at time.Time) RelaySnapshot {
 	s := RelaySnapshot{At: at}
-	c, g := &s.Counters, &s.Gauges
+	routes := s.routes()
 	for _, name := range MappedFamilies {
 		f := sc.Family(name)
 		if f == nil {
@@ -123,66 +125,9 @@ func NewRelaySnapshot(sc Scrape, at time.Time) RelaySnapshot {
 			if smp.Name != name {
 				continue // _sum/_count of a summary; tor has none here
 			}
-			v := smp.Value
-			switch name {
-			case FamilyTrafficBytes:
-				switch smp.Label("direction") {
-				case "read":
-					c.TrafficReadBytes = v
-				case "written":
-					c.TrafficWrittenBytes = v
-				}
-			case FamilyOnionskins:
-				switch smp.Label("action") {
-				case "processed":
-					setKey(&c.OnionskinsProcessed, smp.Label("type"), v)
-				case "dropped":
-					setKey(&c.OnionskinsDropped, smp.Label("type"), v)
-				}
-			case FamilyOOMBytes:
-				setKey(&c.OOMBytes, smp.Label("subsys"), v)
-			case FamilyTCPExhaustion:
-				if len(smp.Labels) == 0 {
-					c.TCPExhaustion = v
-				}
-			case FamilyRateLimitReached:
-				switch smp.Label("side") {
-				case "read":
-					c.RateLimitReachedRead = v
-				case "write":
-					c.RateLimitReachedWrite = v
-				}
-			case FamilyDoS:
-				setKey(&c.DoS, smp.Label("type"), v)
-			case FamilyConnectionsTotal:
-				switch smp.Label("state") {
-				case "created":
-					addKey(&c.ConnectionsCreated, smp.Label("type"), v)
-				case "rejected":
-					addKey(&c.ConnectionsRejected, smp.Label("type"), v)
-				}
-			case FamilyStreams:
-				setKey(&c.Streams, smp.Label("type"), v)
-			case FamilyBugsReached:
-				if len(smp.Labels) == 0 {
-					c.BugsReached = v
-				}
-			case FamilyCircuits:
-				if smp.Label("state") == "opened" {
-					g.CircuitsOpened = v
-				}
-			case FamilySockets:
-				// The limit is the sample WITHOUT labels; {state="opened"}
-				// is the current use. Same family, different meaning.
-				switch {
-				case len(smp.Labels) == 0:
-					g.SocketLimit = v
-				case smp.Label("state") == "opened":
-					g.SocketsOpened = v
-				}
-			case FamilyConnections:
-				if smp.Label("state") == "opened" {
-					addKey(&g.ConnectionsOpen, smp.Label("type"), v)
+			for _, r := range routes {
+				if r.family == name {
+					r.put(smp)
 				}
 			}
 		}
@@ -191,16 +136,64 @@ func NewRelaySnapshot(sc Scrape, at time.Time) RelaySnapshot {
 	return s
 }
 
-func setKey(m *map[string]float64, k string, v float64) {
-	if *m == nil {
-		*m = make(map[string]float64)
-	}
-	(*m)[k] = v
+// A route puts the samples of one family into one field of a snapshot:
+// those whose label has the value, or, without a label, the sample without
+// labels (into a number) or every sample (into a map). A number takes the
+// sample's value; a map takes it under the sample's key label, replacing
+// what was there or, with sum, adding to it (to sum over the labels that
+// are not the key: direction and address family).
+type route struct {
+	family       string
+	label, value string
+	number       *float64
+	keyed        *map[string]float64
+	key          string
+	sum          bool
 }
 
-func addKey(m *map[string]float64, k string, v float64) {
-	if *m == nil {
-		*m = make(map[string]float64)
+// routes are where the samples of each mapped family go in s.
+func (s *RelaySnapshot) routes() []route {
+	c, g := &s.Counters, &s.Gauges
+	return []route{
+		{family: FamilyTrafficBytes, label: "direction", value: "read", number: &c.TrafficReadBytes},
+		{family: FamilyTrafficBytes, label: "direction", value: "written", number: &c.TrafficWrittenBytes},
+		{family: FamilyOnionskins, label: "action", value: "processed", keyed: &c.OnionskinsProcessed, key: "type"},
+		{family: FamilyOnionskins, label: "action", value: "dropped", keyed: &c.OnionskinsDropped, key: "type"},
+		{family: FamilyOOMBytes, keyed: &c.OOMBytes, key: "subsys"},
+		{family: FamilyTCPExhaustion, number: &c.TCPExhaustion},
+		{family: FamilyRateLimitReached, label: "side", value: "read", number: &c.RateLimitReachedRead},
+		{family: FamilyRateLimitReached, label: "side", value: "write", number: &c.RateLimitReachedWrite},
+		{family: FamilyDoS, keyed: &c.DoS, key: "type"},
+		{family: FamilyConnectionsTotal, label: "state", value: "created", keyed: &c.ConnectionsCreated, key: "type", sum: true},
+		{family: FamilyConnectionsTotal, label: "state", value: "rejected", keyed: &c.ConnectionsRejected, key: "type", sum: true},
+		{family: FamilyStreams, keyed: &c.Streams, key: "type"},
+		{family: FamilyBugsReached, number: &c.BugsReached},
+		{family: FamilyCircuits, label: "state", value: "opened", number: &g.CircuitsOpened},
+		// The socket limit is the sample WITHOUT labels; {state="opened"}
+		// is the current use. Same family, different meaning.
+		{family: FamilySockets, number: &g.SocketLimit},
+		{family: FamilySockets, label: "state", value: "opened", number: &g.SocketsOpened},
+		{family: FamilyConnections, label: "state", value: "opened", keyed: &g.ConnectionsOpen, key: "type", sum: true},
 	}
-	(*m)[k] += v
+}
+
+// put stores smp where r says, if r takes it.
+func (r route) put(smp Sample) {
+	if r.label != "" && smp.Label(r.label) != r.value {
+		return
+	}
+	if r.number != nil {
+		if r.label != "" || len(smp.Labels) == 0 {
+			*r.number = smp.Value
+		}
+		return
+	}
+	if *r.keyed == nil {
+		*r.keyed = make(map[string]float64)
+	}
+	if r.sum {
+		(*r.keyed)[smp.Label(r.key)] += smp.Value
+	} else {
+		(*r.keyed)[smp.Label(r.key)] = smp.Value
+	}
 }

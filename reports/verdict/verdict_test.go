@@ -12,7 +12,7 @@ import (
 // numbers (3 MiB/s = 3×2^20 bytes/s), not produced by the code under test.
 
 func TestSectionsOfAFullVerdict(t *testing.T) {
-	a := &measure.Analysis{LoadUnit: "streams",
+	a := &measure.Analysis{RunHeader: measure.RunHeader{LoadUnit: "streams"},
 		Steps: []measure.StepResult{
 			{Step: 0, Load: 1, Requests: 10},
 			{Step: 1, Load: 2, Bottlenecks: []measure.Bottleneck{{Kind: measure.BottleneckClient, Name: "load0", Utilisation: 0.95, Evidence: "load0 at 95%"}}},
@@ -69,27 +69,27 @@ func TestSectionsNotJudged(t *testing.T) {
 		a    *measure.Analysis
 		want []Section
 	}{
-		{"damaged", &measure.Analysis{LoadUnit: "streams", Steps: steps[:1], Gates: gates,
+		{"damaged", &measure.Analysis{RunHeader: measure.RunHeader{LoadUnit: "streams"}, Steps: steps[:1], Gates: gates,
 			Problems: []string{"requests.jsonl: 1 damaged line skipped (line 5: invalid character 'x'); the 99 good lines were read"}},
 			[]Section{
 				{Kind: KindThresholdsNotJudged, Head: "thresholds: NOT JUDGED (fail closed): the input is missing or damaged (1 problem, listed under problems)", Lines: gateLines},
 				{Kind: KindProblems, Head: "problems with the raw data:", Lines: []Line{{LineItem, "requests.jsonl: 1 damaged line skipped (line 5: invalid character 'x'); the 99 good lines were read"}}},
 			}},
-		{"interrupted", &measure.Analysis{LoadUnit: "streams", Steps: steps, Gates: gates, StoppedBy: "canceled",
+		{"interrupted", &measure.Analysis{RunHeader: measure.RunHeader{LoadUnit: "streams", StoppedBy: "canceled"}, Steps: steps, Gates: gates,
 			Interruptions: []measure.Interruption{{Rep: 0, Step: 1, Load: 2, StoppedBy: "canceled", Seconds: 2.5, Canceled: 2}}},
 			[]Section{
 				{Kind: KindInterrupted, Head: "interrupted: the run stopped before its end", Lines: []Line{{LineItem,
 					"the run stopped (canceled) during step 2 (2 streams) of repetition 1, 2.5 s into it; 2 requests cut by the stop are counted apart, not as failures; no onset or capacity is drawn from that step"}}},
 				{Kind: KindThresholdsNotJudged, Head: "thresholds: NOT JUDGED (fail closed): the run stopped before its end, during step 2 (2 streams) of repetition 1", Lines: gateLines},
 			}},
-		{"killed", &measure.Analysis{LoadUnit: "streams", Steps: steps, Gates: gates, StoppedBy: "unknown",
+		{"killed", &measure.Analysis{RunHeader: measure.RunHeader{LoadUnit: "streams", StoppedBy: "unknown"}, Steps: steps, Gates: gates,
 			Interruptions: []measure.Interruption{{Rep: 0, Step: 1, Load: 2, StoppedBy: "unknown", Seconds: 2.5, Inferred: true}}},
 			[]Section{
 				{Kind: KindInterrupted, Head: "interrupted: the run stopped before its end", Lines: []Line{{LineItem,
 					"the run ended without recording how (killed or crashed) during step 2 (2 streams) of repetition 1, 2.5 s into it; steps.jsonl has no line for that step: its boundaries were inferred from its requests; no onset or capacity is drawn from that step"}}},
 				{Kind: KindThresholdsNotJudged, Head: "thresholds: NOT JUDGED (fail closed): the run stopped before its end, during step 2 (2 streams) of repetition 1", Lines: gateLines},
 			}},
-		{"no request", &measure.Analysis{LoadUnit: "streams", Steps: []measure.StepResult{{Step: 0, Load: 1}}, Gates: gates},
+		{"no request", &measure.Analysis{RunHeader: measure.RunHeader{LoadUnit: "streams"}, Steps: []measure.StepResult{{Step: 0, Load: 1}}, Gates: gates},
 			[]Section{{Kind: KindThresholdsNotJudged, Head: "thresholds: NOT JUDGED (fail closed): the run recorded no request", Lines: gateLines}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -105,7 +105,7 @@ func TestSectionsNotJudged(t *testing.T) {
 }
 
 func TestSectionsOfAnEmptyRun(t *testing.T) {
-	checkSections(t, Of(&measure.Analysis{LoadUnit: "req/s"}).Sections(), []Section{
+	checkSections(t, Of(&measure.Analysis{RunHeader: measure.RunHeader{LoadUnit: "req/s"}}).Sections(), []Section{
 		{Kind: KindCapacityUnknown, Head: "capacity: unknown (no step carried any bytes)"},
 		{Kind: KindNoOnset, Head: "overload onset: none seen"},
 	})
@@ -114,7 +114,7 @@ func TestSectionsOfAnEmptyRun(t *testing.T) {
 // TestSectionsOfAMeasuredCapacity: a capacity that is not a lower bound
 // and has no relay data is one line; gates that all passed say so.
 func TestSectionsOfAMeasuredCapacity(t *testing.T) {
-	a := &measure.Analysis{LoadUnit: "req/s", Steps: []measure.StepResult{{Step: 0, Load: 8, Requests: 100}},
+	a := &measure.Analysis{RunHeader: measure.RunHeader{LoadUnit: "req/s"}, Steps: []measure.StepResult{{Step: 0, Load: 8, Requests: 100}},
 		Capacity: &measure.Capacity{Step: 0, Load: 8, Goodput: measure.Estimate{N: 3, Mean: 1 << 20, Low: 0.75 * (1 << 20), High: 1.25 * (1 << 20)}},
 		Onset:    &measure.Onset{Step: 0, Load: 8, Cause: "rate-limit"},
 		Gates:    []measure.Gate{{Name: "max_error_rate", Limit: "1.00%", Value: "0.00%", Passed: true, Detail: "none failed"}},
@@ -130,7 +130,7 @@ func TestSectionsOfAMeasuredCapacity(t *testing.T) {
 // capacity; a latency rule that lacked samples says so, also when no onset
 // was seen; a capacity withheld says why.
 func TestSectionsOfHealthAndRules(t *testing.T) {
-	a := &measure.Analysis{LoadUnit: "streams",
+	a := &measure.Analysis{RunHeader: measure.RunHeader{LoadUnit: "streams"},
 		Capacity: &measure.Capacity{Step: 1, Load: 2, Goodput: measure.Estimate{N: 8, Mean: 3 << 20, Low: 2.75 * (1 << 20), High: 3.25 * (1 << 20)},
 			LastHealthy: &measure.StepRef{Step: 2, Load: 4, Goodput: measure.Estimate{Mean: 2.5 * (1 << 20)}}},
 		LatencyRules: []measure.LatencyRule{
@@ -172,7 +172,7 @@ func checkSections(t *testing.T, got, want []Section) {
 // (relay-cpu) is not repeated, the rest is.
 func TestSectionsOfARelayBoundCapacity(t *testing.T) {
 	const quota = "rbtarget used 0.24 of its 0.25-core quota (p90 0.25), throttled in 611 of 807 periods"
-	a := &measure.Analysis{LoadUnit: "streams",
+	a := &measure.Analysis{RunHeader: measure.RunHeader{LoadUnit: "streams"},
 		Capacity: &measure.Capacity{Step: 2, Load: 4, Goodput: measure.Estimate{N: 6, Mean: 9 << 20, Low: 8.5 * (1 << 20), High: 9.5 * (1 << 20)},
 			Attribution: measure.AttributionRelay, AttributionEvidence: []string{quota, "also at its limit: machine at 95%"}},
 		Onset: &measure.Onset{Step: 2, Load: 4, Cause: measure.SignalRelayCPU,
@@ -191,7 +191,7 @@ func TestSectionsOfARelayBoundCapacity(t *testing.T) {
 // TestSectionsOfAPathCapacity: a live relay's capacity without its own
 // evidence is the path's, a lower bound of unknown attribution.
 func TestSectionsOfAPathCapacity(t *testing.T) {
-	a := &measure.Analysis{LoadUnit: "streams",
+	a := &measure.Analysis{RunHeader: measure.RunHeader{LoadUnit: "streams"},
 		Capacity: &measure.Capacity{Step: 0, Load: 1, Goodput: measure.Estimate{N: 1, Mean: 5 << 20, Low: 5 << 20, High: 5 << 20},
 			LowerBound: true, Path: true, Reasons: []string{"nothing measured"}, Attribution: measure.AttributionUnknown},
 	}
@@ -220,7 +220,7 @@ func TestSectionsOfALiveRelay(t *testing.T) {
 		{"unrecorded", nil, "proof of operating it: not recorded (a run from before relaybench asked for one)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a := &measure.Analysis{LoadUnit: "streams", LiveRelay: &measure.LiveRelay{Proof: tc.proof},
+			a := &measure.Analysis{RunHeader: measure.RunHeader{LoadUnit: "streams"}, LiveRelay: &measure.LiveRelay{Proof: tc.proof},
 				OnsetAbort: &rundir.OnsetAbort{Repetition: 1, Step: 2, Load: 8, Signal: "rate-limit", Evidence: "rose between 10:00:01 and 10:00:02"}}
 			checkSections(t, Of(a).Sections(), []Section{
 				{Kind: KindCapacityUnknown, Head: "capacity: unknown (no step carried any bytes)"},
@@ -238,7 +238,7 @@ func TestSectionsOfALiveRelay(t *testing.T) {
 // verdict says the cap, not the relay, limited the load.
 func TestSectionsOfACircuitCapCapacity(t *testing.T) {
 	const capped = "relaybench's circuit-rate cap (limits.circuit_rate 2/s, circuit_burst 60) held the load back: ... Raise limits.circuit_rate"
-	a := &measure.Analysis{LoadUnit: "req/s",
+	a := &measure.Analysis{RunHeader: measure.RunHeader{LoadUnit: "req/s"},
 		Capacity: &measure.Capacity{Step: 1, Load: 4, Goodput: measure.Estimate{N: 1, Mean: 1 << 20, Low: 1 << 20, High: 1 << 20},
 			LowerBound: true, Reasons: []string{capped}, Attribution: measure.AttributionCircuitCap, AttributionEvidence: []string{capped}},
 		Onset: &measure.Onset{Step: 1, Load: 4, Cause: measure.SignalSaturation,
@@ -259,7 +259,7 @@ func TestSectionsOfACircuitCapCapacity(t *testing.T) {
 // advice, limited by the defence, not the relay's capacity.
 func TestSectionsOfADoSOnset(t *testing.T) {
 	const ev = "http://127.0.0.1:9035/metrics: rose ...; over the measured window: circuit_rejected +120, marked_address +1"
-	a := &measure.Analysis{LoadUnit: "streams",
+	a := &measure.Analysis{RunHeader: measure.RunHeader{LoadUnit: "streams"},
 		Onset: &measure.Onset{Step: 2, Load: 8, Cause: "dos",
 			Signals:     []measure.Signal{{Name: "dos", Source: "relay", Evidence: ev, Advice: measure.DoSAdvice}},
 			Attribution: measure.AttributionDoSDefence, AttributionEvidence: []string{"dos (relay): " + ev, "also at its limit: machine"}},

@@ -1,7 +1,6 @@
 package merge
 
 import (
-	"cmp"
 	"fmt"
 	"maps"
 	"math"
@@ -24,22 +23,20 @@ type run struct {
 	circuits  []rundir.CircuitRecord
 }
 
-type stepKey struct{ rep, step int }
-
 // merged combines ws, sorted by segment.
 func merged(ws []*worker) *run {
 	m := &run{}
 	m.info = mergedInfo(ws)
 	loads := m.mergeSteps(ws)
 	m.mergeRecords(ws, loads)
-	byKey := map[stepKey][]rundir.Record{}
+	byKey := map[rundir.StepKey][]rundir.Record{}
 	for _, r := range m.records {
-		k := stepKey{r.Repetition, r.Step}
+		k := r.Key()
 		byKey[k] = append(byKey[k], r)
 	}
 	for i := range m.steps {
 		s := &m.steps[i]
-		runner.StepLatencies(s, byKey[stepKey{s.Repetition, s.Step}])
+		runner.StepLatencies(s, byKey[s.Key()])
 	}
 	m.mergeSamples(ws)
 	return m
@@ -48,18 +45,16 @@ func merged(ws []*worker) *run {
 // mergeSteps sums the workers' steps on aligned seconds (see the package
 // doc) and returns each step's merged load: the sum of the shares of the
 // workers that ran it.
-func (m *run) mergeSteps(ws []*worker) map[stepKey]int {
-	byKey := map[stepKey][]workerStep{}
+func (m *run) mergeSteps(ws []*worker) map[rundir.StepKey]int {
+	byKey := map[rundir.StepKey][]workerStep{}
 	for _, w := range ws {
 		for _, s := range w.run.Steps {
-			k := stepKey{s.Repetition, s.Step}
+			k := s.Key()
 			byKey[k] = append(byKey[k], workerStep{w, s})
 		}
 	}
-	keys := slices.SortedFunc(maps.Keys(byKey), func(a, b stepKey) int {
-		return cmp.Or(cmp.Compare(a.rep, b.rep), cmp.Compare(a.step, b.step))
-	})
-	loads := map[stepKey]int{}
+	keys := slices.SortedFunc(maps.Keys(byKey), rundir.StepKey.Compare)
+	loads := map[rundir.StepKey]int{}
 	bound := startBound(ws)
 	for _, k := range keys {
 		s, spread := sumStep(byKey[k])
@@ -69,7 +64,7 @@ func (m *run) mergeSteps(ws []*worker) map[stepKey]int {
 		if spread > bound {
 			late := slices.MaxFunc(byKey[k], func(a, b workerStep) int { return a.s.Start.Compare(b.s.Start) })
 			m.info.Warnings = append(m.info.Warnings, fmt.Sprintf("step %d of repetition %d: the workers began it %s apart (more than %s; %s last): their seconds were aligned to the nearest whole second, and the step's goodput sums seconds in which not every worker was loading the relay; start the workers with one --start-at and keep their clocks in sync (NTP)",
-				k.step+1, k.rep+1, spread.Round(time.Millisecond), bound, late.w.name()))
+				k.Step+1, k.Repetition+1, spread.Round(time.Millisecond), bound, late.w.name()))
 		}
 		if len(byKey[k]) < len(ws) {
 			var missing []string
@@ -83,7 +78,7 @@ func (m *run) mergeSteps(ws []*worker) map[stepKey]int {
 				unit = "req/s"
 			}
 			m.info.Warnings = append(m.info.Warnings, fmt.Sprintf("step %d of repetition %d: %s did not run it (stopped early?): the merged step carries %d of the step's %d %s",
-				k.step+1, k.rep+1, strings.Join(missing, ", "), s.Load, ws[0].seg.TotalLoads[min(k.step, len(ws[0].seg.TotalLoads)-1)], unit))
+				k.Step+1, k.Repetition+1, strings.Join(missing, ", "), s.Load, ws[0].seg.TotalLoads[min(k.Step, len(ws[0].seg.TotalLoads)-1)], unit))
 		}
 	}
 	return loads
@@ -168,12 +163,12 @@ func startBound(ws []*worker) time.Duration {
 
 // mergeRecords concatenates the workers' records, renumbered as one
 // process would have numbered them, in the order they ended.
-func (m *run) mergeRecords(ws []*worker, loads map[stepKey]int) {
+func (m *run) mergeRecords(ws []*worker, loads map[rundir.StepKey]int) {
 	endpoints := 0
 	for _, w := range ws {
 		seg := w.segment()
 		for _, r := range w.run.Records {
-			k := stepKey{r.Repetition, r.Step}
+			k := r.Key()
 			total := r.Load
 			if r.Step < len(w.seg.TotalLoads) {
 				total = w.seg.TotalLoads[r.Step]

@@ -186,15 +186,15 @@ func startText(t time.Time) string {
 // differ.
 func firstDifference(a, b []byte) string {
 	la, lb := strings.Split(string(a), "\n"), strings.Split(string(b), "\n")
+	// A line one of them lacks reads as empty.
+	line := func(l []string, i int) string {
+		if i < len(l) {
+			return l[i]
+		}
+		return ""
+	}
 	for i := range max(len(la), len(lb)) {
-		var x, y string
-		if i < len(la) {
-			x = la[i]
-		}
-		if i < len(lb) {
-			y = lb[i]
-		}
-		if x != y {
+		if x, y := line(la, i), line(lb, i); x != y {
 			return fmt.Sprintf("line %d (%q against %q)", i+1, strings.TrimSpace(y), strings.TrimSpace(x))
 		}
 	}

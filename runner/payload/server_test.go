@@ -118,10 +118,10 @@ func TestServerRejectsBadRequests(t *testing.T) {
 		status int
 		hint   string
 	}{
-		{"/bytes/abc", http.StatusBadRequest, "non-negative integer"},
-		{"/bytes/-5", http.StatusBadRequest, "non-negative integer"},
+		{"/bytes/abc", http.StatusBadRequest, "non-negative number"},
+		{"/bytes/-5", http.StatusBadRequest, "non-negative number"},
 		{"/bytes/10M", http.StatusBadRequest, "ambiguous"},
-		{"/bytes/1.5KiB", http.StatusBadRequest, "fractions"},
+		{"/bytes/10PiB", http.StatusBadRequest, "KiB, MiB, GiB, TiB (1024^n)"},
 		{"/bytes/99999999999999999999", http.StatusBadRequest, "does not fit"},
 		{"/bytes/1048577", http.StatusRequestEntityTooLarge, "maximum of 1048576 bytes"},
 		{"/bytes/2MiB", http.StatusRequestEntityTooLarge, "WithMaxSize"},

@@ -26,6 +26,11 @@ func TestParseSize(t *testing.T) {
 		{"3TB", 3_000_000_000_000},
 		{"9223372036854775807", 1<<63 - 1},
 		{"8388607TiB", 8388607 << 40},
+		// The spellings a scenario's payload.size accepts (units.ParseBytes).
+		{" 10", 10},
+		{"1.5MiB", 1536 << 10},
+		{"10 MiB", 10 << 20},
+		{"2 MBytes", 2 << 20},
 	} {
 		got, err := ParseSize(tc.in)
 		if err != nil || got != tc.want {
@@ -38,16 +43,13 @@ func TestParseSizeRejects(t *testing.T) {
 	for _, tc := range []struct {
 		in, hint string // hint: a part of the message that tells the user what to do
 	}{
-		{"", "non-negative integer"},
-		{"-1", "non-negative integer"},
-		{"MiB", "non-negative integer"},
-		{" 10", "non-negative integer"},
-		{"10M", "MB for 1000^n or MiB for 1024^n"},
-		{"10k", "KB for 1000^n or KiB for 1024^n"},
-		{"1.5MiB", "fractions are not supported"},
-		{"10 MiB", "unknown unit"},
-		{"10PiB", "unknown unit"},
-		{"10MiBx", "unknown unit"},
+		{"", "want a non-negative number with an optional unit"},
+		{"-1", "want a non-negative number"},
+		{"MiB", "want a non-negative number"},
+		{"10M", "a bare K or M is ambiguous"},
+		{"10k", "KiB, MiB, GiB, TiB (1024^n)"},
+		{"10PiB", "B, kB, MB, GB, TB (1000^n)"},
+		{"10MiBx", "e.g. 1048576, 512KiB or 10MB"},
 		{"9223372036854775808", "does not fit"},
 		{"8388608TiB", "does not fit"},
 	} {

@@ -1,6 +1,9 @@
 package rundir
 
-import "time"
+import (
+	"cmp"
+	"time"
+)
 
 // Record is the outcome of one request: one JSON line in requests.jsonl.
 // Durations are nanoseconds measured from Start.
@@ -219,6 +222,22 @@ func (s *StepSummary) ErrorCount() int {
 	}
 	return n
 }
+
+// StepKey names one step of one repetition of the ramp: a step's records
+// and its summary share it (Record.Key, StepSummary.Key).
+type StepKey struct{ Repetition, Step int }
+
+// Compare orders keys as the ramp runs their steps: by repetition, then
+// by step.
+func (k StepKey) Compare(o StepKey) int {
+	return cmp.Or(cmp.Compare(k.Repetition, o.Repetition), cmp.Compare(k.Step, o.Step))
+}
+
+// Key is the step the request belongs to.
+func (r *Record) Key() StepKey { return StepKey{r.Repetition, r.Step} }
+
+// Key is the step s summarises.
+func (s *StepSummary) Key() StepKey { return StepKey{s.Repetition, s.Step} }
 
 // CircuitRecord is one line of circuits.jsonl: a circuit a pool client
 // built or failed to build, or the first stream a circuit carried.

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 )
 
@@ -227,4 +228,20 @@ func Written(dir string) (derived []string, raw bool) {
 		}
 	}
 	return derived, raw
+}
+
+// ResultsLine says in one line where the results of the run in dir are:
+// the files Written names, so that a run that could not write its reports
+// (a full disk, say) does not announce them.
+func ResultsLine(dir string) string {
+	derived, raw := Written(dir)
+	switch {
+	case len(derived) == 0 && !raw:
+		return fmt.Sprintf("nothing was measured; the run directory is %s", dir)
+	case len(derived) == 0:
+		return fmt.Sprintf("no report was written; the raw files are in %s", dir)
+	case raw:
+		return fmt.Sprintf("results in %s: %s and the raw files", dir, strings.Join(derived, ", "))
+	}
+	return fmt.Sprintf("results in %s: %s", dir, strings.Join(derived, ", "))
 }

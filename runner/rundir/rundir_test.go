@@ -312,6 +312,9 @@ func TestWritten(t *testing.T) {
 	if derived, raw := Written(dir); len(derived) != 0 || raw {
 		t.Errorf("empty dir: %q, raw %v", derived, raw)
 	}
+	if got := ResultsLine(dir); got != "nothing was measured; the run directory is "+dir {
+		t.Errorf("empty dir: ResultsLine %q", got)
+	}
 	for name, data := range map[string]string{SummaryFile: "{}", HTMLFile: "<html>", MarkdownFile: "", StepsFile: ""} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o600); err != nil {
 			t.Fatal(err)
@@ -319,6 +322,9 @@ func TestWritten(t *testing.T) {
 	}
 	if derived, raw := Written(dir); !slices.Equal(derived, []string{HTMLFile, SummaryFile}) || raw {
 		t.Errorf("reports, empty raw file: %q, raw %v", derived, raw)
+	}
+	if got := ResultsLine(dir); got != "results in "+dir+": report.html, summary.json" {
+		t.Errorf("reports, empty raw file: ResultsLine %q", got)
 	}
 	if err := os.WriteFile(filepath.Join(dir, RequestsFile), []byte("{}\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -328,5 +334,15 @@ func TestWritten(t *testing.T) {
 	}
 	if derived, raw := Written(dir); !slices.Equal(derived, []string{HTMLFile, SummaryFile, VariantsDir}) || !raw {
 		t.Errorf("with requests and variants: %q, raw %v", derived, raw)
+	}
+	if got := ResultsLine(dir); got != "results in "+dir+": report.html, summary.json, variants and the raw files" {
+		t.Errorf("with requests and variants: ResultsLine %q", got)
+	}
+	rawOnly := t.TempDir()
+	if err := os.WriteFile(filepath.Join(rawOnly, StepsFile), []byte("{}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := ResultsLine(rawOnly); got != "no report was written; the raw files are in "+rawOnly {
+		t.Errorf("raw files only: ResultsLine %q", got)
 	}
 }

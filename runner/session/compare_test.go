@@ -31,7 +31,7 @@ func TestCompareRuns(t *testing.T) {
 	var dirs []string
 	for _, name := range []string{"base", "b", "c"} {
 		dir := filepath.Join(t.TempDir(), name)
-		a := &measure.Analysis{Version: measure.AnalysisVersion, Scenario: name, Steps: []measure.StepResult{{Requests: 3, Bytes: 1000}}}
+		a := &measure.Analysis{Version: measure.AnalysisVersion, RunHeader: measure.RunHeader{Scenario: name}, Steps: []measure.StepResult{{Requests: 3, Bytes: 1000}}}
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			t.Fatal(err)
 		}

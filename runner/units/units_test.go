@@ -37,3 +37,19 @@ func TestBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestParseBytes: the one byte-size grammar (scenarios' ByteSize and Rate
+// and the payload's sizes read through it; their tests cover the
+// spellings): the unit tables' values, and which error says what.
+func TestParseBytes(t *testing.T) {
+	for in, want := range map[string]int64{"10MiB": 10 * MiB, "10MB": 10 * MB, "2 MBytes": 2 * MiB, "8 Mbits": MiB, "1.5KiB": 1536} {
+		if got, err := ParseBytes(in); err != nil || got != want {
+			t.Errorf("ParseBytes(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for in, want := range map[string]error{"10M": ErrNotBytes, "-1": ErrNotBytes, "8388608TiB": ErrTooLarge, "8388608.0 TiB": ErrTooLarge} {
+		if _, err := ParseBytes(in); err != want {
+			t.Errorf("ParseBytes(%q) error %v, want %v", in, err, want)
+		}
+	}
+}
