@@ -95,8 +95,8 @@ func exportedFamilies(t *testing.T) map[string]dto.MetricType {
 	t.Helper()
 	e := promexport.New()
 	e.SetRun(promexport.Run{Scenario: "s", LoadUnit: "streams", Endpoints: 1, RelaySignals: []string{"oom"}})
-	e.StepStarted(rundir.StepSummary{Step: 0, Load: 1, Start: time.Now()})
-	e.Observe(&rundir.Record{Step: 0, Load: 1, Endpoint: 0, ConnectNS: 1e6, TTFBNS: 2e6, TTLBNS: 3e6, Bytes: 10})
+	e.StepStarted(rundir.StepSummary{StepKey: rundir.StepKey{Step: 0}, Load: 1, Start: time.Now()})
+	e.Observe(&rundir.Record{StepKey: rundir.StepKey{Step: 0}, Load: 1, Endpoint: 0, ConnectNS: 1e6, TTFBNS: 2e6, TTLBNS: 3e6, Bytes: 10})
 	e.Circuit(rundir.CircuitRecord{Event: rundir.CircuitBuilt})
 	mfs, err := e.Registry().Gather()
 	if err != nil {

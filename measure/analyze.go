@@ -447,7 +447,7 @@ func (r *Run) targetURLs() []string {
 
 func sortSteps(s []rundir.StepSummary) {
 	slices.SortStableFunc(s, func(a, b rundir.StepSummary) int {
-		return a.Key().Compare(b.Key())
+		return a.StepKey.Compare(b.StepKey)
 	})
 }
 
@@ -465,7 +465,7 @@ func stepIndexes(steps []rundir.StepSummary) []int {
 func groupRecords(recs []rundir.Record) map[rundir.StepKey][]rundir.Record {
 	out := map[rundir.StepKey][]rundir.Record{}
 	for _, r := range recs {
-		k := r.Key()
+		k := r.StepKey
 		out[k] = append(out[k], r)
 	}
 	return out
@@ -485,7 +485,7 @@ func stepResult(windows []rundir.StepSummary, recs map[rundir.StepKey][]rundir.R
 		bins := newPerSecond(from, w.End)
 		rs := RepStat{Rep: w.Repetition}
 		var repTTFB []float64
-		for _, rec := range recs[w.Key()] {
+		for _, rec := range recs[w.StepKey] {
 			if rec.Bytes > 0 {
 				first := rec.Start.Add(time.Duration(rec.TTFBNS))
 				if rec.TTFBNS == 0 {

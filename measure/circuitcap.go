@@ -72,7 +72,7 @@ func circuitCapStep(l scenarios.Limits, windows []rundir.StepSummary, recs map[r
 	var wait, life time.Duration
 	for _, w := range windows {
 		from := measuredFrom(w)
-		for _, rec := range recs[w.Key()] {
+		for _, rec := range recs[w.StepKey] {
 			if rec.End().Before(from) {
 				continue // counted with the warm-up, as stepResult does
 			}

@@ -83,7 +83,7 @@ func takeCanceled(recs map[rundir.StepKey][]rundir.Record) map[rundir.StepKey]in
 func (a *Analysis) setAsideInterrupted(steps []rundir.StepSummary, canceled map[rundir.StepKey]int, inferred map[rundir.StepKey]bool) ([]rundir.StepSummary, map[int]bool) {
 	whole := map[int]bool{}
 	cut := func(s rundir.StepSummary) bool {
-		return s.Interrupted || canceled[s.Key()] > 0
+		return s.Interrupted || canceled[s.StepKey] > 0
 	}
 	for _, s := range steps {
 		if !cut(s) {
@@ -99,8 +99,8 @@ func (a *Analysis) setAsideInterrupted(steps []rundir.StepSummary, canceled map[
 		}
 		a.Interruptions = append(a.Interruptions, Interruption{
 			Rep: s.Repetition, Step: s.Step, Load: s.Load, StoppedBy: a.StoppedBy,
-			Seconds: s.End.Sub(s.Start).Seconds(), Canceled: canceled[s.Key()],
-			Inferred: inferred[s.Key()], LeftOut: whole[s.Step],
+			Seconds: s.End.Sub(s.Start).Seconds(), Canceled: canceled[s.StepKey],
+			Inferred: inferred[s.StepKey], LeftOut: whole[s.Step],
 		})
 		if !whole[s.Step] {
 			partial[s.Step] = true
@@ -115,7 +115,7 @@ func (a *Analysis) setAsideInterrupted(steps []rundir.StepSummary, canceled map[
 func markInterrupted(res StepResult, windows []rundir.StepSummary, partial map[int]bool, canceled map[rundir.StepKey]int) StepResult {
 	res.Interrupted = partial[res.Step]
 	for _, w := range windows {
-		res.Canceled += canceled[w.Key()]
+		res.Canceled += canceled[w.StepKey]
 	}
 	return res
 }
@@ -145,12 +145,12 @@ func (r *Run) inferMissingSteps(sc *scenarios.Scenario) {
 		}
 	}
 	for _, s := range r.Steps {
-		have[s.Key()] = true
-		later(s.Key())
+		have[s.StepKey] = true
+		later(s.StepKey)
 	}
 	var orphans []rundir.Record
 	for _, rec := range r.Records {
-		if k := (rec.Key()); !have[k] {
+		if k := rec.StepKey; !have[k] {
 			orphans = append(orphans, rec)
 			later(k)
 		}
@@ -165,7 +165,7 @@ func (r *Run) inferMissingSteps(sc *scenarios.Scenario) {
 	var lost []string
 	for i := range inferred {
 		s := &inferred[i]
-		k := s.Key()
+		k := s.StepKey
 		r.inferred[k] = true
 		if !finished && k == last {
 			s.Interrupted = true
@@ -181,7 +181,7 @@ func (r *Run) inferMissingSteps(sc *scenarios.Scenario) {
 		// last one recorded (the first when none was).
 		if next, ok := r.nextStep(sc, last); ok {
 			next.Interrupted = true
-			r.inferred[next.Key()] = true
+			r.inferred[next.StepKey] = true
 			inferred = append(inferred, next)
 		}
 	}
@@ -209,11 +209,11 @@ func (r *Run) nextStep(sc *scenarios.Scenario, k rundir.StepKey) (rundir.StepSum
 	}
 	from := r.Info.Started
 	for _, s := range r.Steps {
-		if s.Key() == k {
+		if s.StepKey == k {
 			from = s.End
 		}
 	}
-	s := rundir.StepSummary{Repetition: next.Repetition, Step: next.Step, Load: sc.Ramp.Steps[next.Step], Start: from, End: from}
+	s := rundir.StepSummary{StepKey: next, Load: sc.Ramp.Steps[next.Step], Start: from, End: from}
 	s.WarmupEnd = s.Start.Add(sc.Ramp.Warmup.Std())
 	if seen := r.lastSeen(); seen.After(s.End) {
 		s.End = seen
@@ -337,11 +337,11 @@ func (a *Analysis) answeredTargets(urls []string, scrapes []rundir.ScrapeRecord,
 func (r *Run) checkRecordCounts() {
 	have := map[rundir.StepKey]int{}
 	for _, rec := range r.Records {
-		have[rec.Key()]++
+		have[rec.StepKey]++
 	}
 	var short []string
 	for _, s := range r.Steps {
-		k := s.Key()
+		k := s.StepKey
 		if r.inferred[k] {
 			continue
 		}

@@ -58,10 +58,10 @@ func inferSteps(recs []rundir.Record, warmup time.Duration) []rundir.StepSummary
 	byKey := map[rundir.StepKey]*rundir.StepSummary{}
 	var order []rundir.StepKey
 	for _, rec := range recs {
-		k := rec.Key()
+		k := rec.StepKey
 		s := byKey[k]
 		if s == nil {
-			s = &rundir.StepSummary{Repetition: rec.Repetition, Step: rec.Step, Load: rec.Load, Start: rec.Start, End: rec.End()}
+			s = &rundir.StepSummary{StepKey: rec.StepKey, Load: rec.Load, Start: rec.Start, End: rec.End()}
 			byKey[k] = s
 			order = append(order, k)
 		}

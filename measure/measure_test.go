@@ -99,7 +99,7 @@ ramp: {steps: [1, 2, 4, 8], step_duration: 10s, warmup: 2s}
 	r := &Run{Scenario: sc}
 	at := s.t0
 	for i, load := range s.loads {
-		st := rundir.StepSummary{Step: i, Load: load, Start: at, WarmupEnd: at.Add(2 * time.Second), End: at.Add(10 * time.Second)}
+		st := rundir.StepSummary{StepKey: rundir.StepKey{Step: i}, Load: load, Start: at, WarmupEnd: at.Add(2 * time.Second), End: at.Add(10 * time.Second)}
 		st.SecondBytes = make([]int64, 11)
 		rate := s.perStream(load)
 		n := 0
@@ -110,7 +110,7 @@ ramp: {steps: [1, 2, 4, 8], step_duration: 10s, warmup: 2s}
 				ttfb := s.ttfb(load)
 				size := cmp.Or(s.size, 1e6)
 				dur := ttfb + time.Duration(size/rate*float64(time.Second))
-				rec := rundir.Record{Step: i, Load: load, Worker: w, Start: start, Intended: start,
+				rec := rundir.Record{StepKey: rundir.StepKey{Step: i}, Load: load, Worker: w, Start: start, Intended: start,
 					ConnectNS: int64(ttfb / 2), WroteNS: int64(ttfb / 2), TTFBNS: int64(ttfb), Status: 200, Warmup: start.Before(st.WarmupEnd)}
 				end := start.Add(dur)
 				switch {

@@ -78,7 +78,7 @@ func repRun(t *testing.T, perRep [][2]int64) *Run {
 	at := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
 	for rep, rates := range perRep {
 		for step, rate := range rates {
-			st := rundir.StepSummary{Repetition: rep, Step: step, Load: step + 1, Start: at, WarmupEnd: at.Add(2 * time.Second), End: at.Add(10 * time.Second)}
+			st := rundir.StepSummary{StepKey: rundir.StepKey{Repetition: rep, Step: step}, Load: step + 1, Start: at, WarmupEnd: at.Add(2 * time.Second), End: at.Add(10 * time.Second)}
 			for sec := range 10 {
 				st.SecondBytes = append(st.SecondBytes, rate)
 				if sec >= 2 {

@@ -47,7 +47,7 @@ func simRun(rng *rand.Rand, sc *scenarios.Scenario, reps int, mean float64) *mea
 	innovation := simSecondNoise * mean * math.Sqrt(1-simAutocorr*simAutocorr)
 	for rep := range reps {
 		repMean := mean * (1 + simRunToRun*rng.NormFloat64())
-		st := rundir.StepSummary{Repetition: rep, Step: 0, Load: 4, Start: at, WarmupEnd: at.Add(2 * time.Second), End: at.Add(10 * time.Second)}
+		st := rundir.StepSummary{StepKey: rundir.StepKey{Repetition: rep, Step: 0}, Load: 4, Start: at, WarmupEnd: at.Add(2 * time.Second), End: at.Add(10 * time.Second)}
 		dev := simSecondNoise * mean * rng.NormFloat64() // the stationary distribution
 		for sec := range 10 {
 			if sec > 0 {

@@ -430,7 +430,7 @@ func (e *Engine) progressLoop(began time.Time, done <-chan struct{}) {
 			p.MiBps = units.InMiB(n-hist[0].n) / dt
 		}
 		if st := e.cur.Load(); st != nil {
-			p.Step, p.Load, p.Elapsed = st.index, st.load, now.Sub(st.start)
+			p.Step, p.Load, p.Elapsed = st.key.Step, st.load, now.Sub(st.start)
 		}
 		e.cfg.progress(p)
 		if final {
@@ -448,7 +448,7 @@ func (e *Engine) runStep(runCtx context.Context, index, load int) *step {
 	dur := e.stepLength(index)
 	stepCtx, cancelStep := context.WithCancelCause(runCtx)
 	defer cancelStep(ErrStepEnd)
-	st := &step{rep: e.plan.Repetition, index: index, load: load, ctx: stepCtx, open: e.sc.Workload.Kind == scenarios.WorkloadChurn, dur: dur}
+	st := &step{key: rundir.StepKey{Repetition: e.plan.Repetition, Step: index}, load: load, ctx: stepCtx, open: e.sc.Workload.Kind == scenarios.WorkloadChurn, dur: dur}
 	if load <= 0 || dur <= 0 {
 		return e.idleStep(st, dur)
 	}
@@ -491,7 +491,7 @@ func (e *Engine) runStep(runCtx context.Context, index, load int) *step {
 	st.warmEnd = st.start.Add(e.sc.Ramp.Warmup.Std())
 	e.cur.Store(st)
 	if e.cfg.stepStart != nil {
-		e.cfg.stepStart(rundir.StepSummary{Repetition: st.rep, Step: index, Load: load, Start: st.start, WarmupEnd: st.warmEnd})
+		e.cfg.stepStart(rundir.StepSummary{StepKey: st.key, Load: load, Start: st.start, WarmupEnd: st.warmEnd})
 	}
 	timer := time.AfterFunc(dur, func() { cancelStep(ErrStepEnd) })
 	defer timer.Stop()
@@ -533,7 +533,7 @@ func (e *Engine) recordUnsent(st *step, dur time.Duration) {
 	for n := handed + 1; n <= offered; n++ {
 		due := time.Duration(n) * st.interval
 		rec := rundir.Record{
-			Repetition: st.rep, Step: st.index, Load: st.load, Worker: -1, Endpoint: -1,
+			StepKey: st.key, Load: st.load, Worker: -1, Endpoint: -1,
 			Intended: st.start.Add(due), Start: st.end, Error: rundir.ClassUnsent,
 			Detail: fmt.Sprintf("due %s into the step, never sent before the step ended after %s: the load generator (at most %d concurrent requests) fell behind its schedule",
 				due.Round(time.Millisecond), st.end.Sub(st.start).Round(time.Millisecond), workers),

@@ -17,8 +17,8 @@ import (
 
 // step is the state of one running ramp step.
 type step struct {
-	rep         int // the ramp's repetition, copied into records
-	index, load int
+	key         rundir.StepKey // copied into records and the summary
+	load        int
 	open        bool          // open loop (churn)
 	interval    time.Duration // open loop: time between intended starts
 	dur         time.Duration // how long the step was to run
@@ -108,7 +108,7 @@ func (s *step) summary() rundir.StepSummary {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := rundir.StepSummary{
-		Repetition: s.rep, Step: s.index, Load: s.load, Start: s.start, End: s.end,
+		StepKey: s.key, Load: s.load, Start: s.start, End: s.end,
 		Requests: s.counts.Requests, Warmup: s.counts.Warmup, OK: s.counts.OK, Cut: s.counts.Cut, Errors: s.counts.Errors,
 		WarmupEnd: s.warmEnd, Bytes: s.windowBytes.Load(), First: s.first, Last: s.last,
 		Offered: s.offered, Sent: s.sent,

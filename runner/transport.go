@@ -279,7 +279,7 @@ func (r *request) finish(err error) {
 		r.start, r.intended = end, end
 	}
 	rec := rundir.Record{
-		Repetition: st.rep, Step: st.index, Load: st.load, Worker: r.worker, Endpoint: ep,
+		StepKey: st.key, Load: st.load, Worker: r.worker, Endpoint: ep,
 		Intended: r.intended, Start: r.start,
 		ConnectNS: r.connect.Load(), WroteNS: r.wrote.Load(), TTFBNS: r.ttfb.Load(), TTLBNS: int64(end.Sub(r.start)),
 		Bytes: r.bytes, Status: r.status, Warmup: r.start.Before(st.warmEnd),

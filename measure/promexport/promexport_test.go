@@ -28,7 +28,7 @@ func feed(t *testing.T) *Exporter {
 	e := New()
 	e.SetRun(Run{Scenario: "s", LoadUnit: "streams", Endpoints: 1, RelaySignals: []string{"oom", "rate-limit"}})
 	t0 := time.Unix(1_700_000_000, 500_000_000)
-	e.StepStarted(rundir.StepSummary{Repetition: 0, Step: 0, Load: 2, Start: t0})
+	e.StepStarted(rundir.StepSummary{StepKey: rundir.StepKey{Repetition: 0, Step: 0}, Load: 2, Start: t0})
 	if got := testutil.ToFloat64(e.curStep.WithLabelValues("s", "", "1/1")); got != 1 {
 		t.Errorf("relaybench_step during step 1 = %v, want 1", got)
 	}
@@ -36,11 +36,11 @@ func feed(t *testing.T) *Exporter {
 		t.Errorf("relaybench_offered_load during step 1 = %v, want 2", got)
 	}
 	recs := []rundir.Record{
-		{Step: 0, Load: 2, Endpoint: 0, ConnectNS: 125 * ms / 4, WroteNS: 125 * ms / 4, TTFBNS: 375 * ms / 4, TTLBNS: 1500 * ms, Bytes: 1000},
-		{Step: 0, Load: 2, Endpoint: 0, TTFBNS: 125 * ms / 4, TTLBNS: 250 * ms, Bytes: 500},
-		{Step: 0, Load: 2, Endpoint: 0, TTLBNS: 20_000 * ms, Error: rundir.ClassTimeout, Detail: "first byte timeout after 20s via http://127.0.0.1:1234/bytes"},
-		{Step: 0, Load: 2, Endpoint: 0, ConnectNS: 500 * ms, WroteNS: 500 * ms, TTLBNS: 7500 * ms, Bytes: 0, Error: rundir.ClassStepEnd},
-		{Step: 0, Load: 2, Endpoint: -1, Error: rundir.ClassSocksUnreachable, Detail: "no live endpoint"},
+		{StepKey: rundir.StepKey{Step: 0}, Load: 2, Endpoint: 0, ConnectNS: 125 * ms / 4, WroteNS: 125 * ms / 4, TTFBNS: 375 * ms / 4, TTLBNS: 1500 * ms, Bytes: 1000},
+		{StepKey: rundir.StepKey{Step: 0}, Load: 2, Endpoint: 0, TTFBNS: 125 * ms / 4, TTLBNS: 250 * ms, Bytes: 500},
+		{StepKey: rundir.StepKey{Step: 0}, Load: 2, Endpoint: 0, TTLBNS: 20_000 * ms, Error: rundir.ClassTimeout, Detail: "first byte timeout after 20s via http://127.0.0.1:1234/bytes"},
+		{StepKey: rundir.StepKey{Step: 0}, Load: 2, Endpoint: 0, ConnectNS: 500 * ms, WroteNS: 500 * ms, TTLBNS: 7500 * ms, Bytes: 0, Error: rundir.ClassStepEnd},
+		{StepKey: rundir.StepKey{Step: 0}, Load: 2, Endpoint: -1, Error: rundir.ClassSocksUnreachable, Detail: "no live endpoint"},
 	}
 	for i := range recs {
 		e.Observe(&recs[i])
@@ -49,9 +49,9 @@ func feed(t *testing.T) *Exporter {
 		e.Circuit(rundir.CircuitRecord{Event: ev, ID: "7", Client: "load0"})
 	}
 	e.RelaySignal("oom")
-	e.StepDone(rundir.StepSummary{Step: 0})
-	e.StepStarted(rundir.StepSummary{Repetition: 0, Step: 1, Load: 4, Start: t0.Add(20 * time.Second)})
-	e.Observe(&rundir.Record{Step: 1, Load: 4, Endpoint: 0, ConnectNS: 500 * ms, TTFBNS: 1500 * ms, TTLBNS: 2000 * ms, Bytes: 4096})
+	e.StepDone(rundir.StepSummary{StepKey: rundir.StepKey{Step: 0}})
+	e.StepStarted(rundir.StepSummary{StepKey: rundir.StepKey{Repetition: 0, Step: 1}, Load: 4, Start: t0.Add(20 * time.Second)})
+	e.Observe(&rundir.Record{StepKey: rundir.StepKey{Step: 1}, Load: 4, Endpoint: 0, ConnectNS: 500 * ms, TTFBNS: 1500 * ms, TTLBNS: 2000 * ms, Bytes: 4096})
 	e.Circuit(rundir.CircuitRecord{Event: rundir.CircuitBuilt})
 	return e
 }
@@ -95,7 +95,7 @@ relaybench_step_start_timestamp_seconds{load="4",rep="1",scenario="s",segment="1
 	if err := testutil.GatherAndCompare(e.Registry(), strings.NewReader(want), names...); err != nil {
 		t.Error(err)
 	}
-	e.StepDone(rundir.StepSummary{Step: 1})
+	e.StepDone(rundir.StepSummary{StepKey: rundir.StepKey{Step: 1}})
 	if got := testutil.ToFloat64(e.curStep.WithLabelValues("s", "", "1/1")); got != 0 {
 		t.Errorf("relaybench_step after the last step = %v, want 0", got)
 	}
@@ -186,7 +186,7 @@ func TestSetRunStartsSeries(t *testing.T) {
 	if n := testutil.CollectAndCount(e.requests); n != 0 {
 		t.Errorf("%d request series before the first step, want 0", n)
 	}
-	e.StepStarted(rundir.StepSummary{Step: 0, Load: 5, Start: time.Unix(1, 0)})
+	e.StepStarted(rundir.StepSummary{StepKey: rundir.StepKey{Step: 0}, Load: 5, Start: time.Unix(1, 0)})
 	for _, c := range []struct {
 		name string
 		n    int

@@ -31,12 +31,12 @@ func merged(ws []*worker) *run {
 	m.mergeRecords(ws, loads)
 	byKey := map[rundir.StepKey][]rundir.Record{}
 	for _, r := range m.records {
-		k := r.Key()
+		k := r.StepKey
 		byKey[k] = append(byKey[k], r)
 	}
 	for i := range m.steps {
 		s := &m.steps[i]
-		runner.StepLatencies(s, byKey[s.Key()])
+		runner.StepLatencies(s, byKey[s.StepKey])
 	}
 	m.mergeSamples(ws)
 	return m
@@ -49,7 +49,7 @@ func (m *run) mergeSteps(ws []*worker) map[rundir.StepKey]int {
 	byKey := map[rundir.StepKey][]workerStep{}
 	for _, w := range ws {
 		for _, s := range w.run.Steps {
-			k := s.Key()
+			k := s.StepKey
 			byKey[k] = append(byKey[k], workerStep{w, s})
 		}
 	}
@@ -94,8 +94,7 @@ type workerStep struct {
 func sumStep(parts []workerStep) (rundir.StepSummary, time.Duration) {
 	first := slices.MinFunc(parts, func(a, b workerStep) int { return a.s.Start.Compare(b.s.Start) }).s
 	out := rundir.StepSummary{
-		Repetition: first.Repetition, Step: first.Step,
-		Start: first.Start, End: first.Start, WarmupEnd: first.Start.Add(first.WarmupEnd.Sub(first.Start)),
+		StepKey: first.StepKey, Start: first.Start, End: first.Start, WarmupEnd: first.Start.Add(first.WarmupEnd.Sub(first.Start)),
 	}
 	var spread time.Duration
 	for _, p := range parts {
@@ -168,7 +167,7 @@ func (m *run) mergeRecords(ws []*worker, loads map[rundir.StepKey]int) {
 	for _, w := range ws {
 		seg := w.segment()
 		for _, r := range w.run.Records {
-			k := r.Key()
+			k := r.StepKey
 			total := r.Load
 			if r.Step < len(w.seg.TotalLoads) {
 				total = w.seg.TotalLoads[r.Step]

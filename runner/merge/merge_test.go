@@ -102,7 +102,7 @@ func writeAll[T any](t *testing.T, dir, name string, recs []T) {
 // step is a worker's summary of a 10 s step with a 2 s warm-up that
 // began at start; second i carried bytes[i].
 func step(rep, index, load int, start time.Time, requests, ok int, errs map[string]int, bytes ...int64) rundir.StepSummary {
-	s := rundir.StepSummary{Repetition: rep, Step: index, Load: load, Start: start, End: start.Add(10 * time.Second),
+	s := rundir.StepSummary{StepKey: rundir.StepKey{Repetition: rep, Step: index}, Load: load, Start: start, End: start.Add(10 * time.Second),
 		WarmupEnd: start.Add(2 * time.Second), Requests: requests, OK: ok, Errors: errs, SecondBytes: bytes,
 		First: start, Last: start.Add(10 * time.Second)}
 	for i, b := range bytes {
@@ -122,7 +122,7 @@ func seconds(n int, v int64) []int64 {
 }
 
 func rec(step, load, worker, endpoint int, start time.Time, ttfb time.Duration, errClass string) rundir.Record {
-	return rundir.Record{Step: step, Load: load, Worker: worker, Endpoint: endpoint, Intended: start, Start: start,
+	return rundir.Record{StepKey: rundir.StepKey{Step: step}, Load: load, Worker: worker, Endpoint: endpoint, Intended: start, Start: start,
 		TTFBNS: int64(ttfb), TTLBNS: int64(ttfb + time.Second), Bytes: 1000, Status: 200, Error: errClass}
 }
 

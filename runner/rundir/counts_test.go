@@ -41,9 +41,9 @@ func TestCountsByWhereRequestsEnded(t *testing.T) {
 
 // TestStepKeyOrder: keys sort as the ramp runs: repetition, then step.
 func TestStepKeyOrder(t *testing.T) {
-	rec := Record{Repetition: 1, Step: 0}
-	sum := StepSummary{Repetition: 0, Step: 3}
-	if rec.Key().Compare(sum.Key()) <= 0 || sum.Key().Compare(rec.Key()) >= 0 || rec.Key().Compare(StepKey{1, 0}) != 0 {
-		t.Errorf("%v vs %v: repetition 1 step 0 must come after repetition 0 step 3", rec.Key(), sum.Key())
+	rec := Record{StepKey: StepKey{Repetition: 1, Step: 0}}
+	sum := StepSummary{StepKey: StepKey{Repetition: 0, Step: 3}}
+	if rec.StepKey.Compare(sum.StepKey) <= 0 || sum.StepKey.Compare(rec.StepKey) >= 0 || rec.StepKey.Compare(StepKey{1, 0}) != 0 {
+		t.Errorf("%v vs %v: repetition 1 step 0 must come after repetition 0 step 3", rec.StepKey, sum.StepKey)
 	}
 }

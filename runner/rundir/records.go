@@ -8,11 +8,8 @@ import (
 // Record is the outcome of one request: one JSON line in requests.jsonl.
 // Durations are nanoseconds measured from Start.
 type Record struct {
-	// Repetition is the 0-based repetition of the ramp (scenario
-	// repetitions run the whole ramp again).
-	Repetition int `json:"rep"`
-	// Step is the 0-based index of the ramp step the request belongs to.
-	Step int `json:"step"`
+	// StepKey is the step the request belongs to.
+	StepKey
 	// Load is the step's load: concurrent streams (bulk, slow-readers) or
 	// requests per second (churn).
 	Load int `json:"load"`
@@ -147,10 +144,8 @@ const (
 // received after the warm-up). Bytes and Goodput count the bytes received
 // after the warm-up, whenever their request started.
 type StepSummary struct {
-	// Repetition is the 0-based repetition of the ramp the step belongs to.
-	Repetition int `json:"rep"`
-	// Step is the 0-based step index.
-	Step int `json:"step"`
+	// StepKey is the step summarised.
+	StepKey
 	// Load is the step's streams or requests per second.
 	Load int `json:"load"`
 	// Start and End delimit the step; the measured window is
@@ -224,20 +219,20 @@ func (s *StepSummary) ErrorCount() int {
 }
 
 // StepKey names one step of one repetition of the ramp: a step's records
-// and its summary share it (Record.Key, StepSummary.Key).
-type StepKey struct{ Repetition, Step int }
+// and its summary embed it, so that it keys both.
+type StepKey struct {
+	// Repetition is the 0-based repetition of the ramp (scenario
+	// repetitions run the whole ramp again).
+	Repetition int `json:"rep"`
+	// Step is the 0-based index of the ramp step.
+	Step int `json:"step"`
+}
 
 // Compare orders keys as the ramp runs their steps: by repetition, then
 // by step.
 func (k StepKey) Compare(o StepKey) int {
 	return cmp.Or(cmp.Compare(k.Repetition, o.Repetition), cmp.Compare(k.Step, o.Step))
 }
-
-// Key is the step the request belongs to.
-func (r *Record) Key() StepKey { return StepKey{r.Repetition, r.Step} }
-
-// Key is the step s summarises.
-func (s *StepSummary) Key() StepKey { return StepKey{s.Repetition, s.Step} }
 
 // CircuitRecord is one line of circuits.jsonl: a circuit a pool client
 // built or failed to build, or the first stream a circuit carried.

@@ -19,7 +19,7 @@ func TestReadLinesTruncationRule(t *testing.T) {
 	var b bytes.Buffer
 	w := NewWriter[Record](&b, RequestsFile)
 	for i := range 3 {
-		if err := w.Write(Record{Step: i, Error: ClassTimeout}); err != nil {
+		if err := w.Write(Record{StepKey: StepKey{Step: i}, Error: ClassTimeout}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -80,11 +80,11 @@ func (f *failingWriter) Write(p []byte) (int, error) {
 func TestWriterKeepsFirstError(t *testing.T) {
 	fw := &failingWriter{}
 	w := NewWriter[StepSummary](fw, StepsFile)
-	err := w.Write(StepSummary{Step: 1})
+	err := w.Write(StepSummary{StepKey: StepKey{Step: 1}})
 	if err == nil || !strings.Contains(err.Error(), "write steps.jsonl: disk full") {
 		t.Fatalf("first write: %v", err)
 	}
-	if err2 := w.Write(StepSummary{Step: 2}); err2 != err || fw.writes != 1 {
+	if err2 := w.Write(StepSummary{StepKey: StepKey{Step: 2}}); err2 != err || fw.writes != 1 {
 		t.Errorf("second write: %v after %d writes; want the first error and no write", err2, fw.writes)
 	}
 	if w.Err() != err || w.Close() != err {
@@ -202,7 +202,7 @@ func TestReadSaysWhatIsWrong(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i := range 3 {
-			w.Write(Record{Step: i, Start: t0})
+			w.Write(Record{StepKey: StepKey{Step: i}, Start: t0})
 		}
 		w.Close()
 		if err := WriteRunInfo(dir, RunInfo{Scenario: "s", Started: t0}); err != nil {

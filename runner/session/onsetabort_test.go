@@ -59,7 +59,7 @@ func TestLiveSignalsAbortOnDeclared(t *testing.T) {
 	scrape() // the baseline
 	mp.AddRateLimitReached(0, 3)
 	scrape() // between steps: not our load
-	s.stepStarted(rundir.StepSummary{Repetition: 0, Step: 1, Load: 4})
+	s.stepStarted(rundir.StepSummary{StepKey: rundir.StepKey{Repetition: 0, Step: 1}, Load: 4})
 	mp.Update(func(st *testkit.RelayState) { st.SocketsOpened = st.SocketLimit })
 	scrape()
 	if len(calls) != 0 {

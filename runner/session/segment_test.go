@@ -100,11 +100,11 @@ func TestLateStepWarns(t *testing.T) {
 	sc.Repetitions = 2
 	at := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	o := Options{StartAt: at}
-	onTime := rundir.StepSummary{Repetition: 1, Step: 1, Start: at.Add(15*time.Second + 900*time.Millisecond)}
+	onTime := rundir.StepSummary{StepKey: rundir.StepKey{Repetition: 1, Step: 1}, Start: at.Add(15*time.Second + 900*time.Millisecond)}
 	if w := o.lateStep(sc, onTime); w != "" {
 		t.Errorf("0.9 s late: %q, want no warning", w)
 	}
-	late := rundir.StepSummary{Repetition: 0, Step: 0, Start: at.Add(2500 * time.Millisecond)}
+	late := rundir.StepSummary{StepKey: rundir.StepKey{Repetition: 0, Step: 0}, Start: at.Add(2500 * time.Millisecond)}
 	w := o.lateStep(sc, late)
 	if !strings.Contains(w, "step 1 of repetition 1 began 2.5s after its scheduled start 2026-05-01T12:00:00Z (more than 1s): the worker was not ready in time") {
 		t.Errorf("2.5 s late: %q", w)
