@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/relaybench/relaybench/runner/rundir"
 )
 
 // DescriptionFile is the name of the file in a network's dir that describes
@@ -63,7 +65,7 @@ func (d *Description) MarkStopped(dir string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, DescriptionFile), append(data, '\n')); err != nil {
+	if err := rundir.WriteFileAtomic(filepath.Join(dir, DescriptionFile), append(data, '\n'), 0o600); err != nil {
 		return err
 	}
 	d.State = StateStopped
@@ -183,21 +185,7 @@ func (n *Network) writeDescription(state State, cause error) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(n.Dir, DescriptionFile), append(data, '\n'))
-}
-
-// writeFileAtomic writes path (mode 0600) through a temporary file and a
-// rename, so that a reader never sees half of it.
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
-	}
-	return nil
+	return rundir.WriteFileAtomic(filepath.Join(n.Dir, DescriptionFile), append(data, '\n'), 0o600)
 }
 
 // ReadDescription reads dir/network.json.
