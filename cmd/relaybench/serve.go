@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/netip"
 	"os"
 	"time"
 
@@ -46,35 +44,21 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		return usagef("serve: -max-size %s: give the largest payload of one download, e.g. 1GiB", maxSize)
 	}
 
-	var token string
-	var err error
-	shown := true // the token is new: this is the one time it is printed
-	if *tokenFile == "" {
-		token, err = payload.NewToken()
-	} else if token, shown, err = payload.LoadOrCreateToken(*tokenFile); err != nil {
-		err = usagef("serve: -token-file: %w", err)
-	}
+	token, tokenNew, err := payload.TokenFrom(*tokenFile)
 	if err != nil {
-		return err
+		return usagef("serve: -token-file: %w", err)
 	}
-
 	notice := func(msg string) {
 		fmt.Fprintf(stderr, "%s relaybench serve: %s\n", time.Now().UTC().Format(time.RFC3339), msg)
 	}
 	pub := payload.Public{Token: token, MaxBytes: int64(maxBytes), Rate: int64(rate), Notice: notice}
-	var logFile *os.File
+	closeLog := func() error { return nil }
 	if *accessLog != "" {
 		f, err := os.OpenFile(*accessLog, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 		if err != nil {
 			return usagef("serve: -access-log: %w", err)
 		}
-		logFile, pub.AccessLog = f, f
-	}
-	closeLog := func() error {
-		if logFile == nil {
-			return nil
-		}
-		return logFile.Close()
+		pub.AccessLog, closeLog = f, f.Close
 	}
 
 	ctx, stop := stopsignal.Context()
@@ -84,67 +68,23 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		closeLog()
 		return usagef("serve: -listen: %w", err)
 	}
+	info := payload.ServeInfo{Public: pub, Addr: srv.Addr(), TokenFile: *tokenFile, TokenNew: tokenNew, MaxSize: int64(maxSize), AccessLogPath: *accessLog}
+	info.WriteBanner(stdout)
 
-	tokenShown := "$(cat " + *tokenFile + ")"
-	if shown {
-		tokenShown = token
-	}
-	fmt.Fprintf(stdout, "relaybench serve: relaybench's verified payload on %s, for Tor exits\n", srv.Addr())
-	fmt.Fprintf(stdout, "  payload URL  http://%s/%s/bytes/SIZE  (SIZE such as 10MiB, at most %s; ?seed=N for other content)\n", urlHostPort(srv.Addr()), tokenShown, maxSize)
-	switch {
-	case shown && *tokenFile == "":
-		fmt.Fprintln(stdout, "  token        new, shown only this once: keep it secret (--token-file FILE keeps one across restarts)")
-	case shown:
-		fmt.Fprintf(stdout, "  token        new, written to %s and shown only this once: keep it secret\n", *tokenFile)
-	default:
-		fmt.Fprintf(stdout, "  token        from %s\n", *tokenFile)
-	}
-	rateShown := "no rate cap"
-	if rate > 0 {
-		rateShown = "at most " + rate.String() + " across all clients"
-	}
-	fmt.Fprintf(stdout, "  budget       %s in all, %s\n", maxBytes, rateShown)
-	if *accessLog != "" {
-		fmt.Fprintf(stdout, "  access log   %s\n", *accessLog)
-	} else {
-		fmt.Fprintln(stdout, "  access log   none (--access-log FILE keeps one)")
-	}
-	fmt.Fprintln(stdout, "Set payload.url of a relay scenario to the URL, with payload.size the same SIZE: downloads are verified byte for byte.")
-	fmt.Fprintln(stdout, "Stop with Ctrl-C or SIGTERM.")
-
-	var serveErr error
+	cut := false
 	select {
 	case <-ctx.Done():
 		fmt.Fprintf(stdout, "\n%v: letting open downloads finish for up to %s\n", context.Cause(ctx), serveGrace)
-		sctx, cancel := context.WithTimeout(context.Background(), serveGrace)
-		if err := srv.Shutdown(sctx); errors.Is(err, context.DeadlineExceeded) {
-			fmt.Fprintln(stdout, "cut the downloads still running")
-		} else {
-			serveErr = err
-		}
-		cancel()
+		cut, err = srv.Stop(serveGrace)
 	case <-srv.Done():
+		err = srv.Close()
 	}
-	serveErr = errors.Join(serveErr, srv.Close(), closeLog())
-
-	st := srv.Stats()
-	fmt.Fprintf(stdout, "downloads served: %d (%s of the %s budget); refused: %d without the token, %d over the budget, %d other (a bad size or seed, or the access log down)\n",
-		st.Downloads, scenarios.ByteSize(st.BytesServed), maxBytes, st.WrongToken, st.OverBudget, st.Rejected)
-	if serveErr != nil {
-		return fmt.Errorf("serve: %w", serveErr)
+	if cut {
+		fmt.Fprintln(stdout, "cut the downloads still running")
+	}
+	info.WriteSummary(stdout, srv.Stats())
+	if err = errors.Join(err, closeLog()); err != nil {
+		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
-}
-
-// urlHostPort is how a URL names the listen address: an unspecified host
-// (all interfaces) becomes a placeholder for the host's public address.
-func urlHostPort(addr string) string {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return addr
-	}
-	if a, err := netip.ParseAddr(host); err == nil && a.IsUnspecified() {
-		host = "PUBLIC-ADDRESS"
-	}
-	return net.JoinHostPort(host, port)
 }
