@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -12,7 +13,7 @@ import (
 	"github.com/relaybench/relaybench/runner/session"
 )
 
-// runAnalyze is `relaybench analyze RUN_DIR...` and `relaybench report
+// analyzeFlags is `relaybench analyze RUN_DIR...` and `relaybench report
 // RUN_DIR...`: recompute the statistics, onset and capacity of finished
 // (or interrupted, or crashed) runs from their raw files, rewrite
 // summary.json and the report files, and print the verdict. analyze
@@ -23,16 +24,19 @@ import (
 // that stopped before its end, is not judged (exit 4), whatever its gates
 // say; a failed gate on intact data exits 1. Neither command replaces a
 // summary.json of intact raw files with the analysis of damaged ones.
-func runAnalyze(cmd string, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet(cmd, stderr)
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+func analyzeFlags(cmd string) func(*flag.FlagSet) action {
+	return func(*flag.FlagSet) action {
+		return func(dirs []string, stdout, stderr io.Writer) error { return analyzeDirs(cmd, dirs, stdout) }
 	}
-	if fs.NArg() == 0 {
+}
+
+// analyzeDirs is the action of analyze and report (cmd) on dirs.
+func analyzeDirs(cmd string, dirs []string, stdout io.Writer) error {
+	if len(dirs) == 0 {
 		return usagef("%s: name a run directory (runs/<time>-<scenario>)", cmd)
 	}
 	var failed, unjudged, kept []string
-	for i, dir := range fs.Args() {
+	for i, dir := range dirs {
 		if i > 0 {
 			fmt.Fprintln(stdout)
 		}

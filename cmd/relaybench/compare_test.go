@@ -51,17 +51,9 @@ func TestCompareUsage(t *testing.T) {
 	}
 }
 
-// runCompareCmd goes through run when main.go dispatches compare, and
-// straight to runCompare until then.
+// runCompareCmd runs `relaybench ARGS` (a compare).
 func runCompareCmd(args []string, stdout, stderr *bytes.Buffer) error {
-	err := run(args, stdout, stderr)
-	var ue usageError
-	if errors.As(err, &ue) && strings.Contains(err.Error(), `unknown command "compare"`) {
-		stdout.Reset()
-		stderr.Reset()
-		return runCompare(args[1:], stdout, stderr)
-	}
-	return err
+	return run(args, stdout, stderr)
 }
 
 func TestCompareNotARun(t *testing.T) {
