@@ -22,59 +22,51 @@ const serveGrace = 10 * time.Second
 // serveFlags is `relaybench serve`: relaybench's verified payload for Tor
 // exits, from a public host, until SIGINT or SIGTERM (payload.Public).
 func serveFlags(fs *flag.FlagSet) action {
-	c := serveConfig{maxBytes: scenarios.ByteSize(10 * units.GiB), maxSize: scenarios.ByteSize(payload.DefaultMaxSize)}
-	fs.StringVar(&c.listen, "listen", "", "`ADDR` to listen on, host:port: :8080 (all interfaces) or 203.0.113.7:80, say (required)")
-	fs.StringVar(&c.tokenFile, "token-file", "", "read the secret path token from `FILE`; if it does not exist, make one and write it there (mode 0600), so the URL survives restarts. Without it a new token is made and shown once")
-	fs.TextVar(&c.maxBytes, "max-bytes", c.maxBytes, "the byte budget, a `SIZE` such as 50GiB: payload bytes to serve in all; downloads that do not fit what is left get 503")
-	fs.TextVar(&c.rate, "rate", c.rate, "the most payload bytes per second (a `RATE` such as 20MiB/s) across all clients; 0 for no cap")
-	fs.TextVar(&c.maxSize, "max-size", c.maxSize, "the largest payload (a `SIZE`) of one download; larger sizes get 413")
-	fs.StringVar(&c.accessLog, "access-log", "", "append one JSON line per request to `FILE` (time, remote, path without the token, status, bytes, duration)")
-	return func(_ []string, stdout, stderr io.Writer) error { return serve(c, stdout, stderr) }
+	info := payload.ServeInfo{Public: payload.Public{MaxBytes: 10 * units.GiB}, MaxSize: payload.DefaultMaxSize}
+	listen := fs.String("listen", "", "`ADDR` to listen on, host:port: :8080 (all interfaces) or 203.0.113.7:80, say (required)")
+	fs.StringVar(&info.TokenFile, "token-file", "", "read the secret path token from `FILE`; if it does not exist, make one and write it there (mode 0600), so the URL survives restarts. Without it a new token is made and shown once")
+	fs.TextVar((*scenarios.ByteSize)(&info.MaxBytes), "max-bytes", scenarios.ByteSize(info.MaxBytes), "the byte budget, a `SIZE` such as 50GiB: payload bytes to serve in all; downloads that do not fit what is left get 503")
+	fs.TextVar((*scenarios.Rate)(&info.Rate), "rate", scenarios.Rate(0), "the most payload bytes per second (a `RATE` such as 20MiB/s) across all clients; 0 for no cap")
+	fs.TextVar((*scenarios.ByteSize)(&info.MaxSize), "max-size", scenarios.ByteSize(info.MaxSize), "the largest payload (a `SIZE`) of one download; larger sizes get 413")
+	fs.StringVar(&info.AccessLogPath, "access-log", "", "append one JSON line per request to `FILE` (time, remote, path without the token, status, bytes, duration)")
+	return func(_ []string, stdout, stderr io.Writer) error { return serve(*listen, info, stdout, stderr) }
 }
 
-// serveConfig is what the flags of serve set.
-type serveConfig struct {
-	listen, tokenFile, accessLog string
-	maxBytes, maxSize            scenarios.ByteSize
-	rate                         scenarios.Rate
-}
-
-func serve(c serveConfig, stdout, stderr io.Writer) error {
-	if c.listen == "" {
+// serve serves until a signal, as info says, and says what it served.
+func serve(listen string, info payload.ServeInfo, stdout, stderr io.Writer) error {
+	if listen == "" {
 		return usagef("serve: -listen is required: the address Tor exits connect to, e.g. --listen :8080")
 	}
-	if c.maxBytes <= 0 {
-		return usagef("serve: -max-bytes %s: give the payload bytes this host may serve, e.g. 50GiB", c.maxBytes)
+	if info.MaxBytes <= 0 {
+		return usagef("serve: -max-bytes %s: give the payload bytes this host may serve, e.g. 50GiB", scenarios.ByteSize(info.MaxBytes))
 	}
-	if c.maxSize <= 0 {
-		return usagef("serve: -max-size %s: give the largest payload of one download, e.g. 1GiB", c.maxSize)
+	if info.MaxSize <= 0 {
+		return usagef("serve: -max-size %s: give the largest payload of one download, e.g. 1GiB", scenarios.ByteSize(info.MaxSize))
 	}
-
-	token, tokenNew, err := payload.TokenFrom(c.tokenFile)
-	if err != nil {
+	var err error
+	if info.Token, info.TokenNew, err = payload.TokenFrom(info.TokenFile); err != nil {
 		return usagef("serve: -token-file: %w", err)
 	}
-	notice := func(msg string) {
+	info.Notice = func(msg string) {
 		fmt.Fprintf(stderr, "%s relaybench serve: %s\n", time.Now().UTC().Format(time.RFC3339), msg)
 	}
-	pub := payload.Public{Token: token, MaxBytes: int64(c.maxBytes), Rate: int64(c.rate), Notice: notice}
 	closeLog := func() error { return nil }
-	if c.accessLog != "" {
-		f, err := os.OpenFile(c.accessLog, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if info.AccessLogPath != "" {
+		f, err := os.OpenFile(info.AccessLogPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 		if err != nil {
 			return usagef("serve: -access-log: %w", err)
 		}
-		pub.AccessLog, closeLog = f, f.Close
+		info.AccessLog, closeLog = f, f.Close
 	}
 
 	ctx, stop := stopsignal.Context()
 	defer stop()
-	srv, err := payload.Listen(c.listen, payload.WithPublic(pub), payload.WithMaxSize(int64(c.maxSize)), payload.WithErrorLog(notice))
+	srv, err := payload.Listen(listen, payload.WithPublic(info.Public), payload.WithMaxSize(info.MaxSize), payload.WithErrorLog(info.Notice))
 	if err != nil {
 		closeLog()
 		return usagef("serve: -listen: %w", err)
 	}
-	info := payload.ServeInfo{Public: pub, Addr: srv.Addr(), TokenFile: c.tokenFile, TokenNew: tokenNew, MaxSize: int64(c.maxSize), AccessLogPath: c.accessLog}
+	info.Addr = srv.Addr()
 	info.WriteBanner(stdout)
 
 	cut := false
