@@ -25,6 +25,9 @@ type command struct {
 	// flags defines the command's flags and returns its action, which runs
 	// with the arguments left once the flags are parsed.
 	flags func(fs *flag.FlagSet) action
+	// run, instead of flags, is the action of a command that parses no
+	// flags: it gets every argument.
+	run action
 }
 
 type action func(args []string, stdout, stderr io.Writer) error
@@ -36,7 +39,6 @@ const (
 	noArgs         argRule = iota // any is a usage error
 	argsAfterFlags                // flags first: parsing stops at the first argument
 	argsAnywhere                  // flags anywhere among the arguments; after "--" all are arguments
-	argsUnparsed                  // no flags: the action gets every argument
 )
 
 // run runs the command args[0] names with the rest of args; without one,
@@ -57,17 +59,21 @@ func (cs commandSet) run(args []string, stdout, stderr io.Writer) error {
 	}
 	for _, c := range cs.commands {
 		if c.name == args[0] {
-			return c.run(strings.TrimSpace(cs.name+" "+c.name), args[1:], stdout, stderr)
+			if c.run != nil {
+				return c.run(args[1:], stdout, stderr)
+			}
+			return c.parseAndRun(strings.TrimSpace(cs.name+" "+c.name), args[1:], stdout, stderr)
 		}
 	}
 	fmt.Fprint(stderr, cs.usage)
 	return usagef("%sunknown %s %q", prefix, noun, args[0])
 }
 
-// run parses the flags of the command called name and runs its action.
+// parseAndRun parses the flags of the command called name and runs its
+// action.
 // -h prints the usage and returns flag.ErrHelp (exit 0); a bad flag or
 // argument is a usage error.
-func (c command) run(name string, args []string, stdout, stderr io.Writer) error {
+func (c command) parseAndRun(name string, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	act := c.flags(fs)
@@ -78,11 +84,9 @@ func (c command) run(name string, args []string, stdout, stderr io.Writer) error
 		}
 	}
 	var err error
-	switch c.args {
-	case argsUnparsed:
-	case argsAnywhere:
+	if c.args == argsAnywhere {
 		args, err = parseInterspersed(fs, args)
-	default:
+	} else {
 		err = fs.Parse(args)
 		args = fs.Args()
 	}

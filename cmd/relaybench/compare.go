@@ -4,13 +4,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/relaybench/relaybench/reports"
 	"github.com/relaybench/relaybench/runner/session"
+	"github.com/relaybench/relaybench/runner/units"
 )
 
 // compareUsage heads the flags of `relaybench compare -h`.
@@ -34,7 +33,7 @@ func compareFlags(fs *flag.FlagSet) action {
 	return func(runs []string, stdout, stderr io.Writer) error {
 		var failOn *float64
 		if failOnRaw != nil {
-			pct, err := parsePercent(*failOnRaw)
+			pct, err := units.ParsePercent(*failOnRaw)
 			if err != nil {
 				return usagef("--fail-on-regression: %v", err)
 			}
@@ -86,16 +85,4 @@ func compareRuns(runs []string, failOn *float64, format string, stdout, stderr i
 		return checkFailed{fmt.Errorf("compare: %d significant regression(s) beyond %g%%", len(check.Regressions), *failOn)}
 	}
 	return nil
-}
-
-// parsePercent reads "10" or "10%" as 10.
-func parsePercent(s string) (float64, error) {
-	v, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "%")), 64)
-	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, fmt.Errorf("%q is not a percentage (give a number such as 10 or 10%%)", s)
-	}
-	if v < 0 {
-		return 0, fmt.Errorf("%q is negative: give how much worse a change must be to fail, such as 10", s)
-	}
-	return v, nil
 }

@@ -181,19 +181,6 @@ func TestCompareFormats(t *testing.T) {
 	}
 }
 
-func TestParsePercent(t *testing.T) {
-	for in, want := range map[string]float64{"10": 10, "10%": 10, " 2.5 % ": 2.5, "0": 0} {
-		if got, err := parsePercent(in); err != nil || got != want {
-			t.Errorf("parsePercent(%q) = %v, %v; want %v", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "x", "NaN", "Inf", "-1", "10%%"} {
-		if _, err := parsePercent(in); err == nil {
-			t.Errorf("parsePercent(%q) succeeded", in)
-		}
-	}
-}
-
 // TestCompareEnvDifferences: env.json on both sides adds envinfo.Diff to
 // the torrc differences; on one side only, a note says what was left out.
 func TestCompareEnvDifferences(t *testing.T) {

@@ -166,8 +166,8 @@ var commands = commandSet{usage: usageText, commands: []command{
 	{name: "merge", args: argsAnywhere, flags: mergeFlags},
 	{name: "validate", args: argsAfterFlags, flags: validateFlags},
 	{name: "serve", flags: serveFlags},
-	{name: "testnet", args: argsUnparsed, flags: func(*flag.FlagSet) action { return testnetCommands.run }},
-	{name: "version", args: argsUnparsed, flags: func(*flag.FlagSet) action { return version }},
+	{name: "testnet", run: testnetCommands.run},
+	{name: "version", run: version},
 }}
 
 // run is the whole program, testable: args exclude the program name.
