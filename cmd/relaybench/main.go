@@ -32,6 +32,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"strings"
 	"syscall"
 
 	"github.com/relaybench/relaybench/chutney"
@@ -156,6 +158,19 @@ Commands:
 
 Run 'relaybench COMMAND -h' for a command's flags.
 `
+
+// version is `relaybench version`: relaybench's and tor's versions.
+func version(_ []string, stdout, _ io.Writer) error {
+	fmt.Fprintln(stdout, "relaybench (development build)")
+	out, err := exec.Command("tor", "--version").Output()
+	if err != nil {
+		fmt.Fprintln(stdout, "tor: not found (install it: scripts/setup.sh)")
+		return nil
+	}
+	first, _, _ := strings.Cut(string(out), "\n")
+	fmt.Fprintln(stdout, "tor:", strings.TrimSpace(first))
+	return nil
+}
 
 // commands are relaybench's commands, which run dispatches to.
 var commands = commandSet{usage: usageText, commands: []command{

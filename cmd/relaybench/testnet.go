@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 
 	"github.com/relaybench/relaybench/chutney"
 	"github.com/relaybench/relaybench/runner/payload"
@@ -116,18 +114,6 @@ func testnetDown(d *chutney.Description, dir string, stdout io.Writer) error {
 		return err
 	}
 	return td.Write(stdout)
-}
-
-func version(_ []string, stdout, _ io.Writer) error {
-	fmt.Fprintln(stdout, "relaybench (development build)")
-	out, err := exec.Command("tor", "--version").Output()
-	if err != nil {
-		fmt.Fprintln(stdout, "tor: not found (install it: scripts/setup.sh)")
-		return nil
-	}
-	first, _, _ := strings.Cut(string(out), "\n")
-	fmt.Fprintln(stdout, "tor:", strings.TrimSpace(first))
-	return nil
 }
 
 // testnetSmokeFlags is `relaybench testnet smoke`: start the embedded network,
