@@ -2,17 +2,19 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
 
 	"github.com/relaybench/relaybench/reports"
+	"github.com/relaybench/relaybench/runner/merge"
 	"github.com/relaybench/relaybench/runner/rundir"
 	"github.com/relaybench/relaybench/runner/session"
 )
 
-// runAnalyze is `relaybench analyze RUN_DIR...` and `relaybench report
+// analyzeFlags is `relaybench analyze RUN_DIR...` and `relaybench report
 // RUN_DIR...`: recompute the statistics, onset and capacity of finished
 // (or interrupted, or crashed) runs from their raw files, rewrite
 // summary.json and the report files, and print the verdict. analyze
@@ -23,16 +25,19 @@ import (
 // that stopped before its end, is not judged (exit 4), whatever its gates
 // say; a failed gate on intact data exits 1. Neither command replaces a
 // summary.json of intact raw files with the analysis of damaged ones.
-func runAnalyze(cmd string, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet(cmd, stderr)
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+func analyzeFlags(cmd string) func(*flag.FlagSet) action {
+	return func(*flag.FlagSet) action {
+		return func(dirs []string, stdout, stderr io.Writer) error { return analyzeDirs(cmd, dirs, stdout) }
 	}
-	if fs.NArg() == 0 {
+}
+
+// analyzeDirs is the action of analyze and report (cmd) on dirs.
+func analyzeDirs(cmd string, dirs []string, stdout io.Writer) error {
+	if len(dirs) == 0 {
 		return usagef("%s: name a run directory (runs/<time>-<scenario>)", cmd)
 	}
 	var failed, unjudged, kept []string
-	for i, dir := range fs.Args() {
+	for i, dir := range dirs {
 		if i > 0 {
 			fmt.Fprintln(stdout)
 		}
@@ -73,4 +78,26 @@ func runAnalyze(cmd string, args []string, stdout, stderr io.Writer) error {
 		return checkFailed{fmt.Errorf("thresholds failed in %s (see the FAIL lines above)", strings.Join(failed, ", "))}
 	}
 	return nil
+}
+
+// mergeFlags is `relaybench merge RUN_DIR... -o MERGED`: one run directory
+// from the run directories of the workers of a segmented run (runner/merge),
+// then analysed like `relaybench analyze MERGED`. Inputs that are not the
+// segments of one run are a usage error (exit 2) naming the conflict.
+func mergeFlags(fs *flag.FlagSet) action {
+	out := fs.String("o", "", "the merged run directory to create (new or empty)")
+	return func(dirs []string, stdout, stderr io.Writer) error {
+		if *out == "" {
+			return usagef("merge: name the merged run directory with -o MERGED")
+		}
+		if len(dirs) == 0 {
+			return usagef("merge: name the run directory of every worker (`relaybench run --segment i/N` writes <time>-<scenario>-segment-i-of-N)")
+		}
+		info, err := merge.Merge(*out, dirs...)
+		if err != nil {
+			return err // a *ConflictError or *InputError is a usage error (exitCode)
+		}
+		fmt.Fprintf(stdout, "merged the %d segments of scenario %s into %s\n\n", info.Merged.Count, info.Scenario, *out)
+		return analyzeDirs("analyze", []string{*out}, stdout)
+	}
 }

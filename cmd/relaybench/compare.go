@@ -1,67 +1,63 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/relaybench/relaybench/reports"
 	"github.com/relaybench/relaybench/runner/session"
+	"github.com/relaybench/relaybench/runner/units"
 )
 
-// runCompare is `relaybench compare [--fail-on-regression PCT] [--format
+// compareUsage heads the flags of `relaybench compare -h`.
+const compareUsage = "usage: relaybench compare [--fail-on-regression PCT] [--format text|markdown|json] RUN_A RUN_B [RUN_C ...]\n\n" +
+	"Compares each run with RUN_A (the baseline) step by step.\n\n"
+
+// compareFlags is `relaybench compare [--fail-on-regression PCT] [--format
 // text|markdown|json] RUN_A RUN_B [RUN_C ...]`: each run after the first
 // is compared with RUN_A, the baseline, benchstat's way (medians with
 // confidence intervals, Mann-Whitney U test). Runs are re-analysed from
 // their raw files, so a stale or missing summary.json does not matter; a
 // run directory without raw files falls back to its summary.json. Nothing
 // is written into the run directories.
-func runCompare(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("compare", stderr)
-	var failOn *float64
+func compareFlags(fs *flag.FlagSet) action {
 	var failOnRaw *string // set when the flag is given; checked once all are parsed
 	fs.Func("fail-on-regression", "exit 1 when a significant change is worse than `PCT` percent: median goodput or capacity down, or median TTFB p50 or p95 up (e.g. 10); a metric with fewer than 4 repetitions on a side is not tested, said so, and does not fail the check", func(s string) error {
 		failOnRaw = &s
 		return nil
 	})
 	format := fs.String("format", "text", "output `format`: text, markdown or json (a JSON array, one comparison per run after the baseline)")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: relaybench compare [--fail-on-regression PCT] [--format text|markdown|json] RUN_A RUN_B [RUN_C ...]\n\n"+
-			"Compares each run with RUN_A (the baseline) step by step.\n\n")
-		fs.PrintDefaults()
-	}
-	runs, err := parseInterspersed(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
+	return func(runs []string, stdout, stderr io.Writer) error {
+		var failOn *float64
+		if failOnRaw != nil {
+			pct, err := units.ParsePercent(*failOnRaw)
+			if err != nil {
+				return usagef("--fail-on-regression: %v", err)
+			}
+			failOn = &pct
 		}
-		return usageError{err}
-	}
-	if failOnRaw != nil {
-		pct, err := parsePercent(*failOnRaw)
-		if err != nil {
-			return usagef("--fail-on-regression: %v", err)
+		if !slices.Contains(reports.CompareFormats, *format) {
+			return usagef("--format: %q is not one of %s", *format, strings.Join(reports.CompareFormats, ", "))
 		}
-		failOn = &pct
+		if len(runs) < 2 {
+			return usagef("compare: name at least two run directories, the baseline first: relaybench compare RUN_A RUN_B (got %d)", len(runs))
+		}
+		return compareRuns(runs, failOn, *format, stdout, stderr)
 	}
-	if !slices.Contains(reports.CompareFormats, *format) {
-		return usagef("--format: %q is not one of %s", *format, strings.Join(reports.CompareFormats, ", "))
-	}
-	if len(runs) < 2 {
-		return usagef("compare: name at least two run directories, the baseline first: relaybench compare RUN_A RUN_B (got %d)", len(runs))
-	}
+}
 
+// compareRuns compares runs, prints the comparisons and, with failOn, the
+// regression check.
+func compareRuns(runs []string, failOn *float64, format string, stdout, stderr io.Writer) error {
 	loaded, comps, err := session.CompareRuns(runs, func(note string) { fmt.Fprintf(stderr, "relaybench: %s\n", note) })
 	if err != nil {
 		return err
 	}
 
-	if err := reports.RenderComparisons(stdout, comps, *format); err != nil {
+	if err := reports.RenderComparisons(stdout, comps, format); err != nil {
 		return err
 	}
 	why := session.Unjudged(loaded)
@@ -74,12 +70,12 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	// The check goes where a reader of the format looks, except into
 	// JSON, which must stay parseable.
 	out := stdout
-	if *format == "json" {
+	if format == "json" {
 		out = stderr
 	}
 	check := reports.CheckRegressions(comps, *failOn)
 	check.Unjudged = why
-	check.Render(out, *format == "markdown")
+	check.Render(out, format == "markdown")
 	switch {
 	case len(check.Unjudged) > 0:
 		// Fail closed: a run that cannot be judged does not pass as
@@ -89,37 +85,4 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 		return checkFailed{fmt.Errorf("compare: %d significant regression(s) beyond %g%%", len(check.Regressions), *failOn)}
 	}
 	return nil
-}
-
-// parseInterspersed parses flags wherever they are among the run
-// directories, so that `compare A B --format json` works as well as the
-// flags first; after "--" everything is a directory.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
-}
-
-// parsePercent reads "10" or "10%" as 10.
-func parsePercent(s string) (float64, error) {
-	v, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "%")), 64)
-	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, fmt.Errorf("%q is not a percentage (give a number such as 10 or 10%%)", s)
-	}
-	if v < 0 {
-		return 0, fmt.Errorf("%q is negative: give how much worse a change must be to fail, such as 10", s)
-	}
-	return v, nil
 }

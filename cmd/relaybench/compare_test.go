@@ -51,17 +51,9 @@ func TestCompareUsage(t *testing.T) {
 	}
 }
 
-// runCompareCmd goes through run when main.go dispatches compare, and
-// straight to runCompare until then.
+// runCompareCmd runs `relaybench ARGS` (a compare).
 func runCompareCmd(args []string, stdout, stderr *bytes.Buffer) error {
-	err := run(args, stdout, stderr)
-	var ue usageError
-	if errors.As(err, &ue) && strings.Contains(err.Error(), `unknown command "compare"`) {
-		stdout.Reset()
-		stderr.Reset()
-		return runCompare(args[1:], stdout, stderr)
-	}
-	return err
+	return run(args, stdout, stderr)
 }
 
 func TestCompareNotARun(t *testing.T) {
@@ -186,19 +178,6 @@ func TestCompareFormats(t *testing.T) {
 	}
 	if md := stdout.String(); !strings.Contains(md, "### goodput, MiB/s: median of the repetitions' goodput") || !strings.Contains(md, "|-----") {
 		t.Errorf("markdown:\n%s", md)
-	}
-}
-
-func TestParsePercent(t *testing.T) {
-	for in, want := range map[string]float64{"10": 10, "10%": 10, " 2.5 % ": 2.5, "0": 0} {
-		if got, err := parsePercent(in); err != nil || got != want {
-			t.Errorf("parsePercent(%q) = %v, %v; want %v", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "x", "NaN", "Inf", "-1", "10%%"} {
-		if _, err := parsePercent(in); err == nil {
-			t.Errorf("parsePercent(%q) succeeded", in)
-		}
 	}
 }
 

@@ -32,6 +32,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"strings"
 	"syscall"
 
 	"github.com/relaybench/relaybench/chutney"
@@ -157,34 +159,33 @@ Commands:
 Run 'relaybench COMMAND -h' for a command's flags.
 `
 
+// version is `relaybench version`: relaybench's and tor's versions.
+func version(_ []string, stdout, _ io.Writer) error {
+	fmt.Fprintln(stdout, "relaybench (development build)")
+	out, err := exec.Command("tor", "--version").Output()
+	if err != nil {
+		fmt.Fprintln(stdout, "tor: not found (install it: scripts/setup.sh)")
+		return nil
+	}
+	first, _, _ := strings.Cut(string(out), "\n")
+	fmt.Fprintln(stdout, "tor:", strings.TrimSpace(first))
+	return nil
+}
+
+// commands are relaybench's commands, which run dispatches to.
+var commands = commandSet{usage: usageText, commands: []command{
+	{name: "run", args: argsAfterFlags, flags: runFlags},
+	{name: "analyze", args: argsAfterFlags, flags: analyzeFlags("analyze")},
+	{name: "report", args: argsAfterFlags, flags: analyzeFlags("report")},
+	{name: "compare", args: argsAnywhere, usage: compareUsage, flags: compareFlags},
+	{name: "merge", args: argsAnywhere, flags: mergeFlags},
+	{name: "validate", args: argsAfterFlags, flags: validateFlags},
+	{name: "serve", flags: serveFlags},
+	{name: "testnet", run: testnetCommands.run},
+	{name: "version", run: version},
+}}
+
 // run is the whole program, testable: args exclude the program name.
 func run(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usageText)
-		return usagef("no command given")
-	}
-	switch args[0] {
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usageText)
-		return nil
-	case "testnet":
-		return runTestnet(args[1:], stdout, stderr)
-	case "run":
-		return runRun(args[1:], stdout, stderr)
-	case "compare":
-		return runCompare(args[1:], stdout, stderr)
-	case "analyze", "report":
-		return runAnalyze(args[0], args[1:], stdout, stderr)
-	case "merge":
-		return runMerge(args[1:], stdout, stderr)
-	case "validate":
-		return runValidate(args[1:], stdout, stderr)
-	case "serve":
-		return runServe(args[1:], stdout, stderr)
-	case "version":
-		return runVersion(stdout)
-	default:
-		fmt.Fprint(stderr, usageText)
-		return usagef("unknown command %q", args[0])
-	}
+	return commands.run(args, stdout, stderr)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -16,10 +17,9 @@ import (
 	"github.com/relaybench/relaybench/scenarios"
 )
 
-// runRun is `relaybench run [SCENARIO]`.
-func runRun(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("run", stderr)
-	opts := session.Options{Progress: stderr}
+// runFlags is `relaybench run [SCENARIO]`.
+func runFlags(fs *flag.FlagSet) action {
+	var opts session.Options
 	fs.StringVar(&opts.OutDir, "out", "runs", "directory that receives the run directory")
 	metricsAddr := fs.String("metrics-addr", "", "serve live Prometheus metrics of the run at http://`ADDR`/metrics, e.g. 127.0.0.1:9464 (see deploy/)")
 	metricsLinger := fs.Duration("metrics-linger", 0, "with --metrics-addr, keep serving this long after the run, so that Prometheus scrapes the final counts")
@@ -37,35 +37,35 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 		return nil
 	})
 	fs.BoolVar(&opts.ScrapeRelay, "scrape-relay", false, "with --segment: scrape the relay's MetricsPort and write env.json on this worker too (segment 0 always does)")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
-	}
-	var sc *scenarios.Scenario
-	switch fs.NArg() {
-	case 0:
-		sc = scenarios.Default()
-	case 1:
-		var err error
-		if sc, err = scenarios.LoadFileOrBuiltin(fs.Arg(0)); err != nil {
-			return usageError{err}
+	return func(args []string, stdout, stderr io.Writer) error {
+		opts.Progress = stderr
+		var sc *scenarios.Scenario
+		switch len(args) {
+		case 0:
+			sc = scenarios.Default()
+		case 1:
+			var err error
+			if sc, err = scenarios.LoadFileOrBuiltin(args[0]); err != nil {
+				return usageError{err}
+			}
+		default:
+			return usagef("run: one scenario at a time (got %d arguments)", len(args))
 		}
-	default:
-		return usagef("run: one scenario at a time (got %d arguments)", fs.NArg())
-	}
-	ctx, stop := stopsignal.Context()
-	defer stop()
-	if *metricsAddr != "" {
-		exp := promexport.New()
-		srv, err := promexport.Listen(*metricsAddr, exp)
-		if err != nil {
-			return usageError{err}
+		ctx, stop := stopsignal.Context()
+		defer stop()
+		if *metricsAddr != "" {
+			exp := promexport.New()
+			srv, err := promexport.Listen(*metricsAddr, exp)
+			if err != nil {
+				return usageError{err}
+			}
+			opts.Metrics = exp
+			fmt.Fprintf(stderr, "serving live metrics at %s\n", srv.URL())
+			// Serve the final counts for --metrics-linger after the run.
+			defer srv.Linger(ctx, *metricsLinger, stderr)
 		}
-		opts.Metrics = exp
-		fmt.Fprintf(stderr, "serving live metrics at %s\n", srv.URL())
-		// Serve the final counts for --metrics-linger after the run.
-		defer srv.Linger(ctx, *metricsLinger, stderr)
+		return runScenario(ctx, sc, opts, stdout)
 	}
-	return runScenario(ctx, sc, opts, stdout)
 }
 
 // runScenario runs sc and says what came of it: the ranking of its

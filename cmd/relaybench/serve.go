@@ -3,10 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/netip"
 	"os"
 	"time"
 
@@ -20,131 +19,70 @@ import (
 // once told to stop, before it cuts them.
 const serveGrace = 10 * time.Second
 
-// runServe is `relaybench serve`: relaybench's verified payload for Tor
+// serveFlags is `relaybench serve`: relaybench's verified payload for Tor
 // exits, from a public host, until SIGINT or SIGTERM (payload.Public).
-func runServe(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", stderr)
+func serveFlags(fs *flag.FlagSet) action {
+	info := payload.ServeInfo{Public: payload.Public{MaxBytes: 10 * units.GiB}, MaxSize: payload.DefaultMaxSize}
 	listen := fs.String("listen", "", "`ADDR` to listen on, host:port: :8080 (all interfaces) or 203.0.113.7:80, say (required)")
-	tokenFile := fs.String("token-file", "", "read the secret path token from `FILE`; if it does not exist, make one and write it there (mode 0600), so the URL survives restarts. Without it a new token is made and shown once")
-	maxBytes := scenarios.ByteSize(10 * units.GiB)
-	fs.TextVar(&maxBytes, "max-bytes", maxBytes, "the byte budget, a `SIZE` such as 50GiB: payload bytes to serve in all; downloads that do not fit what is left get 503")
-	var rate scenarios.Rate
-	fs.TextVar(&rate, "rate", rate, "the most payload bytes per second (a `RATE` such as 20MiB/s) across all clients; 0 for no cap")
-	maxSize := scenarios.ByteSize(payload.DefaultMaxSize)
-	fs.TextVar(&maxSize, "max-size", maxSize, "the largest payload (a `SIZE`) of one download; larger sizes get 413")
-	accessLog := fs.String("access-log", "", "append one JSON line per request to `FILE` (time, remote, path without the token, status, bytes, duration)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if *listen == "" {
+	fs.StringVar(&info.TokenFile, "token-file", "", "read the secret path token from `FILE`; if it does not exist, make one and write it there (mode 0600), so the URL survives restarts. Without it a new token is made and shown once")
+	fs.TextVar((*scenarios.ByteSize)(&info.MaxBytes), "max-bytes", scenarios.ByteSize(info.MaxBytes), "the byte budget, a `SIZE` such as 50GiB: payload bytes to serve in all; downloads that do not fit what is left get 503")
+	fs.TextVar((*scenarios.Rate)(&info.Rate), "rate", scenarios.Rate(0), "the most payload bytes per second (a `RATE` such as 20MiB/s) across all clients; 0 for no cap")
+	fs.TextVar((*scenarios.ByteSize)(&info.MaxSize), "max-size", scenarios.ByteSize(info.MaxSize), "the largest payload (a `SIZE`) of one download; larger sizes get 413")
+	fs.StringVar(&info.AccessLogPath, "access-log", "", "append one JSON line per request to `FILE` (time, remote, path without the token, status, bytes, duration)")
+	return func(_ []string, stdout, stderr io.Writer) error { return serve(*listen, info, stdout, stderr) }
+}
+
+// serve serves until a signal, as info says, and says what it served.
+func serve(listen string, info payload.ServeInfo, stdout, stderr io.Writer) error {
+	if listen == "" {
 		return usagef("serve: -listen is required: the address Tor exits connect to, e.g. --listen :8080")
 	}
-	if maxBytes <= 0 {
-		return usagef("serve: -max-bytes %s: give the payload bytes this host may serve, e.g. 50GiB", maxBytes)
+	if info.MaxBytes <= 0 {
+		return usagef("serve: -max-bytes %s: give the payload bytes this host may serve, e.g. 50GiB", scenarios.ByteSize(info.MaxBytes))
 	}
-	if maxSize <= 0 {
-		return usagef("serve: -max-size %s: give the largest payload of one download, e.g. 1GiB", maxSize)
+	if info.MaxSize <= 0 {
+		return usagef("serve: -max-size %s: give the largest payload of one download, e.g. 1GiB", scenarios.ByteSize(info.MaxSize))
 	}
-
-	var token string
 	var err error
-	shown := true // the token is new: this is the one time it is printed
-	if *tokenFile == "" {
-		token, err = payload.NewToken()
-	} else if token, shown, err = payload.LoadOrCreateToken(*tokenFile); err != nil {
-		err = usagef("serve: -token-file: %w", err)
+	if info.Token, info.TokenNew, err = payload.TokenFrom(info.TokenFile); err != nil {
+		return usagef("serve: -token-file: %w", err)
 	}
-	if err != nil {
-		return err
-	}
-
-	notice := func(msg string) {
+	info.Notice = func(msg string) {
 		fmt.Fprintf(stderr, "%s relaybench serve: %s\n", time.Now().UTC().Format(time.RFC3339), msg)
 	}
-	pub := payload.Public{Token: token, MaxBytes: int64(maxBytes), Rate: int64(rate), Notice: notice}
-	var logFile *os.File
-	if *accessLog != "" {
-		f, err := os.OpenFile(*accessLog, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	closeLog := func() error { return nil }
+	if info.AccessLogPath != "" {
+		f, err := os.OpenFile(info.AccessLogPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 		if err != nil {
 			return usagef("serve: -access-log: %w", err)
 		}
-		logFile, pub.AccessLog = f, f
-	}
-	closeLog := func() error {
-		if logFile == nil {
-			return nil
-		}
-		return logFile.Close()
+		info.AccessLog, closeLog = f, f.Close
 	}
 
 	ctx, stop := stopsignal.Context()
 	defer stop()
-	srv, err := payload.Listen(*listen, payload.WithPublic(pub), payload.WithMaxSize(int64(maxSize)), payload.WithErrorLog(notice))
+	srv, err := payload.Listen(listen, payload.WithPublic(info.Public), payload.WithMaxSize(info.MaxSize), payload.WithErrorLog(info.Notice))
 	if err != nil {
 		closeLog()
 		return usagef("serve: -listen: %w", err)
 	}
+	info.Addr = srv.Addr()
+	info.WriteBanner(stdout)
 
-	tokenShown := "$(cat " + *tokenFile + ")"
-	if shown {
-		tokenShown = token
-	}
-	fmt.Fprintf(stdout, "relaybench serve: relaybench's verified payload on %s, for Tor exits\n", srv.Addr())
-	fmt.Fprintf(stdout, "  payload URL  http://%s/%s/bytes/SIZE  (SIZE such as 10MiB, at most %s; ?seed=N for other content)\n", urlHostPort(srv.Addr()), tokenShown, maxSize)
-	switch {
-	case shown && *tokenFile == "":
-		fmt.Fprintln(stdout, "  token        new, shown only this once: keep it secret (--token-file FILE keeps one across restarts)")
-	case shown:
-		fmt.Fprintf(stdout, "  token        new, written to %s and shown only this once: keep it secret\n", *tokenFile)
-	default:
-		fmt.Fprintf(stdout, "  token        from %s\n", *tokenFile)
-	}
-	rateShown := "no rate cap"
-	if rate > 0 {
-		rateShown = "at most " + rate.String() + " across all clients"
-	}
-	fmt.Fprintf(stdout, "  budget       %s in all, %s\n", maxBytes, rateShown)
-	if *accessLog != "" {
-		fmt.Fprintf(stdout, "  access log   %s\n", *accessLog)
-	} else {
-		fmt.Fprintln(stdout, "  access log   none (--access-log FILE keeps one)")
-	}
-	fmt.Fprintln(stdout, "Set payload.url of a relay scenario to the URL, with payload.size the same SIZE: downloads are verified byte for byte.")
-	fmt.Fprintln(stdout, "Stop with Ctrl-C or SIGTERM.")
-
-	var serveErr error
+	cut := false
 	select {
 	case <-ctx.Done():
 		fmt.Fprintf(stdout, "\n%v: letting open downloads finish for up to %s\n", context.Cause(ctx), serveGrace)
-		sctx, cancel := context.WithTimeout(context.Background(), serveGrace)
-		if err := srv.Shutdown(sctx); errors.Is(err, context.DeadlineExceeded) {
-			fmt.Fprintln(stdout, "cut the downloads still running")
-		} else {
-			serveErr = err
-		}
-		cancel()
+		cut, err = srv.Stop(serveGrace)
 	case <-srv.Done():
+		err = srv.Close()
 	}
-	serveErr = errors.Join(serveErr, srv.Close(), closeLog())
-
-	st := srv.Stats()
-	fmt.Fprintf(stdout, "downloads served: %d (%s of the %s budget); refused: %d without the token, %d over the budget, %d other (a bad size or seed, or the access log down)\n",
-		st.Downloads, scenarios.ByteSize(st.BytesServed), maxBytes, st.WrongToken, st.OverBudget, st.Rejected)
-	if serveErr != nil {
-		return fmt.Errorf("serve: %w", serveErr)
+	if cut {
+		fmt.Fprintln(stdout, "cut the downloads still running")
+	}
+	info.WriteSummary(stdout, srv.Stats())
+	if err = errors.Join(err, closeLog()); err != nil {
+		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
-}
-
-// urlHostPort is how a URL names the listen address: an unspecified host
-// (all interfaces) becomes a placeholder for the host's public address.
-func urlHostPort(addr string) string {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return addr
-	}
-	if a, err := netip.ParseAddr(host); err == nil && a.IsUnspecified() {
-		host = "PUBLIC-ADDRESS"
-	}
-	return net.JoinHostPort(host, port)
 }

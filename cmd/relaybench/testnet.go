@@ -1,16 +1,29 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os/exec"
-	"strings"
+	"os"
+	"path/filepath"
 
 	"github.com/relaybench/relaybench/chutney"
+	"github.com/relaybench/relaybench/runner/payload"
+	"github.com/relaybench/relaybench/runner/session"
 	"github.com/relaybench/relaybench/runner/stopsignal"
 )
+
+// testnetCommands are the subcommands of `relaybench testnet`; serve is
+// the detached owner that up starts, not in the usage.
+var testnetCommands = commandSet{name: "testnet", usage: testnetUsage, commands: []command{
+	{name: "up", flags: testnetUpFlags},
+	{name: "serve", flags: networkFlags(func(cfg *chutney.Config, _ []string, stdout, _ io.Writer) error {
+		return serveNetwork(cfg, stdout, false)
+	})},
+	{name: "status", flags: networkDirFlags(testnetStatus)},
+	{name: "down", flags: networkDirFlags(testnetDown)},
+	{name: "smoke", flags: testnetSmokeFlags},
+}}
 
 const testnetUsage = `usage: relaybench testnet up|status|down|smoke [flags]
 
@@ -20,86 +33,37 @@ const testnetUsage = `usage: relaybench testnet up|status|down|smoke [flags]
   smoke   start a network, prove bridge and entry downloads, stop it
 `
 
-func runTestnet(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, testnetUsage)
-		return usagef("testnet: no subcommand given")
-	}
-	switch args[0] {
-	case "up":
-		return testnetUp(args[1:], stdout, stderr)
-	case "serve":
-		return testnetServe(args[1:], stdout, stderr)
-	case "status":
-		return testnetStatus(args[1:], stdout, stderr)
-	case "down":
-		return testnetDown(args[1:], stdout, stderr)
-	case "smoke":
-		return testnetSmoke(args[1:], stdout, stderr)
-	case "-h", "--help", "help":
-		fmt.Fprint(stdout, testnetUsage)
-		return nil
-	default:
-		fmt.Fprint(stderr, testnetUsage)
-		return usagef("testnet: unknown subcommand %q", args[0])
+// networkFlags defines the flags of a test network (chutney.Config) for
+// act.
+func networkFlags(act func(cfg *chutney.Config, args []string, stdout, stderr io.Writer) error) func(*flag.FlagSet) action {
+	return func(fs *flag.FlagSet) action {
+		var cfg chutney.Config
+		cfg.RegisterFlags(fs)
+		return func(args []string, stdout, stderr io.Writer) error { return act(&cfg, args, stdout, stderr) }
 	}
 }
 
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err // usage printed; the caller stops, main exits 0
-		}
-		return usageError{err}
-	}
-	if fs.NArg() > 0 {
-		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
-	}
-	return nil
-}
-
-func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
-}
-
-// testnetUp starts the network owned by a detached `testnet serve` process
-// (or, with --foreground, by this process until Ctrl-C) and prints how to
-// use and stop it.
-func testnetUp(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("testnet up", stderr)
-	var cfg chutney.Config
-	cfg.RegisterFlags(fs)
+// testnetUpFlags is `testnet up`: it starts the network owned by a detached
+// `testnet serve` process (or, with --foreground, by this process until
+// Ctrl-C) and prints how to use and stop it.
+func testnetUpFlags(fs *flag.FlagSet) action {
 	foreground := fs.Bool("foreground", false, "keep the network in this process until Ctrl-C instead of detaching")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if *foreground {
-		return serveNetwork(&cfg, stdout, true)
-	}
-	// Ctrl-C while waiting stops the owner, which stops every tor.
-	ctx, stop := stopsignal.Context()
-	defer stop()
-	d, err := cfg.StartOwner(ctx, []string{"testnet", "serve"}, stderr)
-	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("%w: network stopped", err)
+	return networkFlags(func(cfg *chutney.Config, _ []string, stdout, stderr io.Writer) error {
+		if *foreground {
+			return serveNetwork(cfg, stdout, true)
 		}
-		return err
-	}
-	return d.WriteReady(stdout)
-}
-
-// testnetServe is the detached owner that `testnet up` starts.
-func testnetServe(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("testnet serve", stderr)
-	var cfg chutney.Config
-	cfg.RegisterFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	return serveNetwork(&cfg, stdout, false)
+		// Ctrl-C while waiting stops the owner, which stops every tor.
+		ctx, stop := stopsignal.Context()
+		defer stop()
+		d, err := cfg.StartOwner(ctx, []string{"testnet", "serve"}, stderr)
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("%w: network stopped", err)
+			}
+			return err
+		}
+		return d.WriteReady(stdout)
+	})(fs)
 }
 
 // serveNetwork keeps the network cfg describes until a signal or its
@@ -119,26 +83,22 @@ func serveNetwork(cfg *chutney.Config, stdout io.Writer, foreground bool) error 
 	})
 }
 
-// readNetworkDir parses a subcommand's --dir flag and reads that
-// network's description; it returns the dir too.
-func readNetworkDir(name string, args []string, stderr io.Writer) (*chutney.Description, string, error) {
-	fs := newFlagSet(name, stderr)
-	dir := fs.String("dir", chutney.DefaultDir(), "network directory")
-	if err := parseFlags(fs, args); err != nil {
-		return nil, "", err
+// networkDirFlags defines the --dir flag of a running network for act,
+// which gets that network's description.
+func networkDirFlags(act func(d *chutney.Description, dir string, stdout io.Writer) error) func(*flag.FlagSet) action {
+	return func(fs *flag.FlagSet) action {
+		dir := fs.String("dir", chutney.DefaultDir(), "network directory")
+		return func(_ []string, stdout, _ io.Writer) error {
+			d, err := chutney.ReadDescription(*dir)
+			if err != nil {
+				return usageError{err}
+			}
+			return act(d, *dir, stdout)
+		}
 	}
-	d, err := chutney.ReadDescription(*dir)
-	if err != nil {
-		return nil, "", usageError{err}
-	}
-	return d, *dir, nil
 }
 
-func testnetStatus(args []string, stdout, stderr io.Writer) error {
-	d, _, err := readNetworkDir("testnet status", args, stderr)
-	if err != nil {
-		return err
-	}
+func testnetStatus(d *chutney.Description, _ string, stdout io.Writer) error {
 	state, status := d.CurrentState(), d.Status()
 	if err := d.WriteStatus(stdout, state, status); err != nil {
 		return err
@@ -148,11 +108,7 @@ func testnetStatus(args []string, stdout, stderr io.Writer) error {
 
 // testnetDown asks the owner process to stop the network, waits, and kills
 // whatever tor process of the network is left.
-func testnetDown(args []string, stdout, stderr io.Writer) error {
-	d, dir, err := readNetworkDir("testnet down", args, stderr)
-	if err != nil {
-		return err
-	}
+func testnetDown(d *chutney.Description, dir string, stdout io.Writer) error {
 	td, err := d.Down(dir)
 	if err != nil {
 		return err
@@ -160,14 +116,41 @@ func testnetDown(args []string, stdout, stderr io.Writer) error {
 	return td.Write(stdout)
 }
 
-func runVersion(stdout io.Writer) error {
-	fmt.Fprintln(stdout, "relaybench (development build)")
-	out, err := exec.Command("tor", "--version").Output()
-	if err != nil {
-		fmt.Fprintln(stdout, "tor: not found (install it: scripts/setup.sh)")
-		return nil
+// testnetSmokeFlags is `relaybench testnet smoke`: start the embedded network,
+// run session.Smoke (a verified download through the relay under test as a
+// bridge and as an entry guard), show what the relay itself counted, and
+// stop everything.
+func testnetSmokeFlags(fs *flag.FlagSet) action {
+	sizeFlag := fs.String("size", "10MiB", "bytes to download through each client")
+	return networkFlags(func(cfg *chutney.Config, _ []string, stdout, _ io.Writer) error {
+		return smoke(cfg, *sizeFlag, stdout)
+	})(fs)
+}
+
+func smoke(cfg *chutney.Config, sizeFlag string, stdout io.Writer) error {
+	size, err := payload.ParseSize(sizeFlag)
+	if err != nil || size <= 0 {
+		return usagef("invalid value %q for flag -size: use a size like 10MiB", sizeFlag)
 	}
-	first, _, _ := strings.Cut(string(out), "\n")
-	fmt.Fprintln(stdout, "tor:", strings.TrimSpace(first))
+	if cfg.Dir == chutney.DefaultDir() {
+		cfg.Dir = filepath.Join(os.TempDir(), fmt.Sprintf("relaybench-smoke-%d", os.Getpid()))
+		defer os.RemoveAll(cfg.Dir)
+	}
+	ctx, stop := stopsignal.Notify()
+	defer stop()
+
+	fmt.Fprintf(stdout, "starting the embedded test network in %s\n", cfg.Dir)
+	res, err := session.SmokeTestnet(ctx, cfg, size, session.Indent(stdout, "  "), func(target string) {
+		fmt.Fprintf(stdout, "\ndownloading %s through the relay under test (%s):\n", sizeFlag, target)
+	})
+	if res != nil {
+		if terr := res.WriteTable(stdout); terr != nil && err == nil {
+			err = terr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nnetwork ready in %.1f s; every byte verified; all tor processes stopped.\n", res.ReadyIn.Seconds())
 	return nil
 }

@@ -2,40 +2,40 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 
 	"github.com/relaybench/relaybench/scenarios"
 )
 
-// runValidate checks scenario files without running them.
-func runValidate(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("validate", stderr)
+// validateFlags is `relaybench validate FILE...`: it checks scenario files
+// without running them.
+func validateFlags(fs *flag.FlagSet) action {
 	resolved := fs.Bool("resolved", false, "print each scenario with every default filled in")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
-	}
-	if fs.NArg() == 0 {
-		return usagef("validate: name at least one scenario file (built-in ones: %v)", scenarios.Names())
-	}
-	var bad []error
-	for _, path := range fs.Args() {
-		sc, err := scenarios.Load(path)
-		if err != nil {
-			bad = append(bad, err)
-			continue
+	return func(paths []string, stdout, stderr io.Writer) error {
+		if len(paths) == 0 {
+			return usagef("validate: name at least one scenario file (built-in ones: %v)", scenarios.Names())
 		}
-		fmt.Fprintf(stdout, "%s: ok (scenario %q, %d steps, about %s)\n", path, sc.Name, len(sc.Ramp.Steps), sc.PlannedDuration())
-		if *resolved {
-			out, err := sc.Marshal()
+		var bad []error
+		for _, path := range paths {
+			sc, err := scenarios.Load(path)
 			if err != nil {
-				return err
+				bad = append(bad, err)
+				continue
 			}
-			stdout.Write(out)
+			fmt.Fprintf(stdout, "%s: ok (scenario %q, %d steps, about %s)\n", path, sc.Name, len(sc.Ramp.Steps), sc.PlannedDuration())
+			if *resolved {
+				out, err := sc.Marshal()
+				if err != nil {
+					return err
+				}
+				stdout.Write(out)
+			}
 		}
+		if len(bad) > 0 {
+			return usageError{errors.Join(bad...)}
+		}
+		return nil
 	}
-	if len(bad) > 0 {
-		return usageError{errors.Join(bad...)}
-	}
-	return nil
 }

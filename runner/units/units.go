@@ -1,7 +1,7 @@
 // Package units owns relaybench's units and their scaling, as
 // golang.org/x/perf/benchunit does for benchmarks: the byte multiples
-// (binary KiB..TiB, decimal kB..TB), reading byte sizes written by people
-// (ParseBytes), bytes and bytes per second in the MiB and MB every report
+// (binary KiB..TiB, decimal kB..TB), reading byte sizes and percentages written
+// by people (ParseBytes, ParsePercent), bytes and bytes per second in the MiB and MB every report
 // prints, byte sizes in words, and durations in milliseconds. Raw data and summary.json keep bytes, bytes per second and
 // nanoseconds or seconds; only what is shown to people is scaled, here.
 //
@@ -136,3 +136,16 @@ func Bytes(n int64) string {
 
 // Millis returns d in milliseconds.
 func Millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// ParsePercent reads a percentage written by people: "10" or "10%" as
+// 10. It must be a finite number, not negative (a threshold).
+func ParsePercent(s string) (float64, error) {
+	v, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "%")), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("%q is not a percentage (give a number such as 10 or 10%%)", s)
+	}
+	if v < 0 {
+		return 0, fmt.Errorf("%q is negative: give how much worse a change must be to fail, such as 10", s)
+	}
+	return v, nil
+}

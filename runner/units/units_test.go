@@ -53,3 +53,16 @@ func TestParseBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestParsePercent(t *testing.T) {
+	for in, want := range map[string]float64{"10": 10, "10%": 10, " 2.5 % ": 2.5, "0": 0} {
+		if got, err := ParsePercent(in); err != nil || got != want {
+			t.Errorf("ParsePercent(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "x", "NaN", "Inf", "-1", "10%%"} {
+		if _, err := ParsePercent(in); err == nil {
+			t.Errorf("ParsePercent(%q) succeeded", in)
+		}
+	}
+}
