@@ -30,6 +30,11 @@ const (
 	PayloadAddress = "127.0.0.3"
 	// RelayAddress is the address of every relay and authority.
 	RelayAddress = "127.0.0.1"
+	// ownClientAddress is the network's own client's (Network.Client),
+	// which holds a connection to the target for the network's lifetime:
+	// on ClientAddress it would count as a load client towards the
+	// target's DoSCircuitCreationMinConnections.
+	ownClientAddress = "127.0.0.4"
 )
 
 // egress is an HTTP CONNECT proxy through which a test network client's
