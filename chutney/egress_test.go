@@ -6,13 +6,14 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
 
 // connectThrough sends "CONNECT target" to the proxy at proxyAddr and
 // returns the connection and the proxy's answer.
-func connectThrough(t *testing.T, proxyAddr, target string) (net.Conn, *bufio.Reader, *http.Response) {
+func connectThrough(t testing.TB, proxyAddr, target string) (net.Conn, *bufio.Reader, *http.Response) {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", proxyAddr, 5*time.Second)
 	if err != nil {
@@ -116,5 +117,73 @@ func TestEgressRefuses(t *testing.T) {
 	}
 	if _, err := startEgress("192.0.2.2"); err == nil || !strings.Contains(err.Error(), "loopback") {
 		t.Errorf("startEgress(192.0.2.2) = %v, want an error asking for a loopback address", err)
+	}
+}
+
+// BenchmarkEgress moves 256 MiB from a loopback sender to a reader, once
+// directly and once through the egress proxy, and reports the proxy's
+// throughput and the harness CPU per MiB against the direct copy of the
+// same run (the proxy's CPU is the harness's, where relaybench's clients
+// would otherwise spend none).
+//
+//	go test -run '^$' -bench Egress -benchtime 1x ./chutney/
+func BenchmarkEgress(b *testing.B) {
+	const size = 256 << 20
+	sink, err := net.Listen("tcp", RelayAddress+":0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sink.Close()
+	go func() {
+		for {
+			c, err := sink.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				chunk := make([]byte, 64<<10)
+				for left := size; left > 0; left -= len(chunk) {
+					if _, err := c.Write(chunk); err != nil {
+						break
+					}
+				}
+				c.Close()
+			}()
+		}
+	}()
+	e, err := startEgress(ClientAddress)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.close()
+	read := func(c net.Conn, r io.Reader) (mibps, cpuMsPerMiB float64) {
+		var before, after syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+		start := time.Now()
+		n, err := io.Copy(io.Discard, r)
+		took := time.Since(start)
+		syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+		c.Close()
+		if err != nil || n != size {
+			b.Fatalf("read %d of %d bytes: %v", n, size, err)
+		}
+		cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
+		return size / (1 << 20) / took.Seconds(), float64(cpu.Milliseconds()) / (size / (1 << 20))
+	}
+	for range b.N {
+		direct, err := net.Dial("tcp", sink.Addr().String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		dMiBps, dCPU := read(direct, direct)
+		proxied, br, resp := connectThrough(b, e.Addr(), sink.Addr().String())
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("CONNECT: %s", resp.Status)
+		}
+		proxied.SetDeadline(time.Time{})
+		pMiBps, pCPU := read(proxied, br)
+		b.ReportMetric(pMiBps/dMiBps, "goodput-x-direct")
+		b.ReportMetric(pCPU/dCPU, "cpu-per-MiB-x-direct")
+		b.Logf("direct %.0f MiB/s, %.2f ms CPU/MiB; through the proxy %.0f MiB/s, %.2f ms CPU/MiB (the reader's and the proxy's)", dMiBps, dCPU, pMiBps, pCPU)
 	}
 }
