@@ -371,6 +371,29 @@ func TestChutneyFilesNetwork(t *testing.T) {
 	}
 }
 
+// The chutney network's authorities vote what the embedded network's do.
+func TestChutneyFilesConsensusParams(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(chutneyTemplatesDir, "relaybench-authority.tmpl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for line := range strings.SplitSeq(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "ConsensusParams "); ok {
+			lines = append(lines, v)
+		}
+	}
+	if want := consensusParamsLine(LiveConsensusParams); len(lines) != 1 || lines[0] != want {
+		t.Errorf("relaybench-authority.tmpl votes %q, want one line with LiveConsensusParams:\nConsensusParams %s", lines, want)
+	}
+	net := parseChutneyNetwork(t, chutneyNetworkFile)
+	for _, n := range net.nodes {
+		if n.is("authority") && n.torrc() != "relaybench-authority.tmpl" {
+			t.Errorf("authority %d uses %s, which votes no consensus parameters", n.num, n.torrc())
+		}
+	}
+}
+
 func TestChutneyFilesTemplates(t *testing.T) {
 	ours, err := filepath.Glob(filepath.Join(chutneyTemplatesDir, "*"))
 	if err != nil {

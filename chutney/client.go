@@ -41,6 +41,12 @@ type ClientConfig struct {
 	// (TestingTorNetwork 1 with these DirAuthority lines) whose streams may
 	// only go to loopback addresses. Empty means the real Tor network.
 	DirAuthorities []string
+	// SourceAddress is the loopback address a client of a test network
+	// connects to relays from: empty means ClientAddress, so that relays
+	// see their load clients apart from each other, as on the live
+	// network. RelayAddress (127.0.0.1) connects directly, from the
+	// relays' own address. Ignored without DirAuthorities.
+	SourceAddress string
 	// MetricsPort, when non-zero, opens the client's MetricsPort on
 	// 127.0.0.1 so the harness can watch its own load generator.
 	MetricsPort int
@@ -69,16 +75,36 @@ type Client struct {
 	SocksAddr string
 	// MetricsPort is its MetricsPort on 127.0.0.1, or 0.
 	MetricsPort int
+	// SourceAddress is the address its connections to relays come from
+	// (a client of a test network), "" when the kernel picks it.
+	SourceAddress string
 
 	loopbackOnly bool
+	egress       *egress
 }
 
-// clientTorrc builds the torrc of a client.
-func clientTorrc(cfg ClientConfig) (*torrc, error) {
+// sourceAddress returns the address cfg's connections to relays must come
+// from, or "" when they go out directly.
+func (cfg ClientConfig) sourceAddress() string {
+	switch {
+	case len(cfg.DirAuthorities) == 0, cfg.SourceAddress == RelayAddress:
+		return ""
+	case cfg.SourceAddress == "":
+		return ClientAddress
+	}
+	return cfg.SourceAddress
+}
+
+// clientTorrc builds the torrc of a client; egress, when not empty, is the
+// HTTP CONNECT proxy its connections to relays go through.
+func clientTorrc(cfg ClientConfig, egress string) (*torrc, error) {
 	t := &torrc{}
 	commonOptions(t, cfg.DataDir)
 	if len(cfg.DirAuthorities) > 0 {
 		testNetworkOptions(t, cfg.DirAuthorities)
+	}
+	if egress != "" {
+		t.add("HTTPSProxy", egress)
 	}
 	t.add("SocksPort", "127.0.0.1:auto IsolateSOCKSAuth")
 	switch cfg.Mode {
@@ -149,7 +175,20 @@ func StartClient(ctx context.Context, cfg ClientConfig) (*Client, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("client %s: %w", cfg.Name, err)
 	}
-	t, err := clientTorrc(cfg)
+	c := &Client{Name: cfg.Name, Mode: cfg.Mode, MetricsPort: cfg.MetricsPort, loopbackOnly: len(cfg.DirAuthorities) > 0}
+	proxy := ""
+	if c.SourceAddress = cfg.sourceAddress(); c.SourceAddress != "" {
+		if c.egress, err = startEgress(c.SourceAddress); err != nil {
+			return nil, fmt.Errorf("client %s: %w", cfg.Name, err)
+		}
+		proxy = c.egress.Addr()
+	}
+	defer func() {
+		if c.Process == nil && c.egress != nil {
+			c.egress.close()
+		}
+	}()
+	t, err := clientTorrc(cfg, proxy)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +199,7 @@ func StartClient(ctx context.Context, cfg ClientConfig) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{Name: cfg.Name, Mode: cfg.Mode, Process: proc, MetricsPort: cfg.MetricsPort, loopbackOnly: len(cfg.DirAuthorities) > 0}
+	c.Process = proc
 	listeners, err := proc.GetInfo("net/listeners/socks")
 	if err == nil {
 		fields := strings.Fields(listeners)
@@ -171,7 +210,7 @@ func StartClient(ctx context.Context, cfg ClientConfig) (*Client, error) {
 		}
 	}
 	if err != nil {
-		proc.Stop()
+		c.Stop()
 		return nil, fmt.Errorf("read back SocksPort: %w\n%s", err, proc.LogTail(10))
 	}
 	return c, nil
@@ -261,8 +300,13 @@ func (c *Client) WaitBootstrapped(ctx context.Context) error {
 	}
 }
 
-// Stop ends the client's tor process.
-func (c *Client) Stop() { c.Process.Stop() }
+// Stop ends the client's tor process, then its egress proxy.
+func (c *Client) Stop() {
+	c.Process.Stop()
+	if c.egress != nil {
+		c.egress.close()
+	}
+}
 
 // RandomAuth returns SOCKS credentials no other stream uses, so that with
 // IsolateSOCKSAuth the stream gets a circuit of its own.

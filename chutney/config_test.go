@@ -120,7 +120,9 @@ func TestDownMarksStopped(t *testing.T) {
 func TestStartOwnerRefusesADirWithRunningTor(t *testing.T) {
 	dir := t.TempDir()
 	node := filepath.Join(dir, "target")
-	decoy := exec.Command("sh", "-c", "sleep 60", "tor", "-f", filepath.Join(node, torrcFile))
+	// "; exit 0" keeps sh from exec-ing sleep (dash does for a lone
+	// command), which would drop the command line the test depends on.
+	decoy := exec.Command("sh", "-c", "sleep 60; exit 0", "tor", "-f", filepath.Join(node, torrcFile))
 	if err := decoy.Start(); err != nil {
 		t.Fatal(err)
 	}

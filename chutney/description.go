@@ -100,6 +100,11 @@ type Description struct {
 	// TargetTorVersion is the version of the target's tor, which may be
 	// another build than the rest of the network's (WithTargetTor).
 	TargetTorVersion string `json:"target_tor_version,omitempty"`
+	// ConsensusParams are the consensus parameters the authorities vote
+	// (LiveConsensusParams and a scenario's overrides): the DoS defences
+	// every relay of the network enforces, the target included unless its
+	// torrc overrides them.
+	ConsensusParams map[string]int `json:"consensus_params,omitempty"`
 }
 
 // NodeDescription describes one tor process of the network.
@@ -150,6 +155,7 @@ func (n *Network) Describe(state State, cause error) Description {
 		d.Error = cause.Error()
 	}
 	d.TargetTorVersion = n.TargetTorVersion
+	d.ConsensusParams = n.ConsensusParams
 	for _, node := range n.Nodes {
 		nd := NodeDescription{
 			Role: node.Role, Nickname: node.Nickname, Fingerprint: node.Fingerprint, V3Ident: node.V3Ident,

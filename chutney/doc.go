@@ -17,9 +17,17 @@
 // own (package chutney/cgroup), removed once its process has exited; a group
 // left by a SIGKILLed harness is removed by the next Start.
 //
-// Everything binds 127.0.0.1, and clients refuse to open streams to anything
+// Relays listen on 127.0.0.1, and clients refuse to open streams to anything
 // but loopback addresses: the exit relay's policy must accept *:* for clients
 // that use microdescriptors to see it at all (their policy summary ignores
 // private addresses, as measured with tor 0.4.9.11), so the refusal is
 // enforced here, before a single cell is sent.
+//
+// Where DoS defences matter the network is like the live one: its
+// authorities vote LiveConsensusParams (tor's DoS defences on, as in the
+// live consensus), and load clients reach the relays from ClientAddress, an
+// address of their own, through a small egress proxy each (tor cannot bind
+// its connections to loopback destinations itself), so that the relays
+// count their circuits and connections apart from each other's, as they
+// would count a load machine's. Payload servers listen on PayloadAddress.
 package chutney

@@ -16,7 +16,9 @@ import (
 // test ends.
 func startDecoy(t *testing.T, dir string) *exec.Cmd {
 	t.Helper()
-	decoy := exec.Command("sh", "-c", "sleep 60", "relaybench", "testnet", "serve", "--dir", dir)
+	// "; exit 0" keeps sh from exec-ing sleep (dash does for a lone
+	// command), which would drop the command line the test depends on.
+	decoy := exec.Command("sh", "-c", "sleep 60; exit 0", "relaybench", "testnet", "serve", "--dir", dir)
 	if err := decoy.Start(); err != nil {
 		t.Fatal(err)
 	}

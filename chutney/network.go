@@ -80,6 +80,8 @@ type config struct {
 	readyTimeout         time.Duration
 	readyBytes           int64
 	progress             io.Writer
+	// consensusParams override LiveConsensusParams (WithConsensusParams).
+	consensusParams map[string]int
 }
 
 // WithTorBinary sets the tor and tor-gencert executables (default: from PATH).
@@ -145,6 +147,9 @@ type Network struct {
 	TorVersion string
 	// TargetTorVersion is the same for the target's tor (WithTargetTor).
 	TargetTorVersion string
+	// ConsensusParams are the consensus parameters the authorities vote:
+	// LiveConsensusParams with WithConsensusParams' overrides.
+	ConsensusParams map[string]int
 
 	cfg       config
 	startedAt time.Time
@@ -190,13 +195,17 @@ func Start(ctx context.Context, dir string, opts ...Option) (_ *Network, err err
 	if cfg.targetTorPath == "" {
 		cfg.targetTorPath = cfg.torPath
 	}
+	params, err := consensusParams(cfg.consensusParams)
+	if err != nil {
+		return nil, err
+	}
 	// tor runs in its data dir and reads paths from its torrc: a relative
 	// dir would be resolved twice.
 	dir, err = filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("network dir: %w", err)
 	}
-	net := &Network{Dir: dir, cfg: cfg, startedAt: time.Now()}
+	net := &Network{Dir: dir, cfg: cfg, startedAt: time.Now(), ConsensusParams: params}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create network dir: %w", err)
 	}
@@ -415,6 +424,7 @@ func (n *Network) relayTorrc(node *Node) *torrc {
 		// busy machine may never get it; EntryNodes clients need it.
 		// Uptime >= 0 guarantees it.
 		t.add("AuthDirVoteStableGuaranteeMinUptime", "0")
+		t.add("ConsensusParams", consensusParamsLine(n.ConsensusParams))
 		t.add("ExitRelay", "0")
 		t.add("ExitPolicy", "reject *:*")
 	case RoleExit:

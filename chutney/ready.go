@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -74,6 +75,7 @@ func (n *Network) proveReady(ctx context.Context) error {
 	// its directory source, so a working download proves both.
 	cfg := n.ClientConfig("rbclient", scenarios.RoleBridge, metricsPort)
 	cfg.DataDir = filepath.Join(n.Dir, "nodes", "rbclient")
+	cfg.SourceAddress = ownClientAddress
 	client, err := StartClient(ctx, cfg)
 	if err != nil {
 		return err
@@ -147,11 +149,11 @@ func (n *Network) checkPath(path []string, mode scenarios.Role) error {
 	return fmt.Errorf("circuit %v does not end at an exit of the network", path)
 }
 
-// serveZeros serves size zero bytes at the returned URL on 127.0.0.1, the
-// smallest proof that bytes crossed the network (the runner's payload server
-// checks content; readiness only needs bytes to arrive).
+// serveZeros serves size zero bytes at the returned URL on PayloadAddress,
+// the smallest proof that bytes crossed the network (the runner's payload
+// server checks content; readiness only needs bytes to arrive).
 func serveZeros(size int64) (string, func(), error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", PayloadAddress+":0")
 	if err != nil {
 		return "", nil, fmt.Errorf("readiness probe server: %w", err)
 	}
@@ -181,7 +183,8 @@ func (n *Network) diagnose(err error) error {
 			return fmt.Errorf("%s", b.String())
 		}
 	}
-	flags, cerr := n.consensusFlags()
+	cons, cerr := n.fetchConsensus()
+	flags := cons.flags
 	switch {
 	case cerr != nil:
 		auth := n.byRole(RoleAuthority)[0]
@@ -196,8 +199,8 @@ func (n *Network) diagnose(err error) error {
 		}
 		switch {
 		case missing:
-		case n.consensusComplete(flags) != nil:
-			fmt.Fprintf(&b, "\n%v", n.consensusComplete(flags))
+		case n.consensusComplete(cons) != nil:
+			fmt.Fprintf(&b, "\n%v", n.consensusComplete(cons))
 		case n.Client != nil:
 			fmt.Fprintf(&b, "\nevery relay is in the consensus; client %s:\n%s", n.Client.Name, n.Client.Process.LogTail(15))
 		}
@@ -280,15 +283,16 @@ func (n *Network) targetComplete() bool {
 
 // waitConsensus polls the first authority until its consensus lists every
 // relay as Running, the exits with the Exit flag and the target with every
-// flag an entry guard needs.
+// flag an entry guard needs, and carries the parameters the authorities
+// vote.
 func (n *Network) waitConsensus(ctx context.Context) error {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	var last error
 	for {
-		flags, err := n.consensusFlags()
+		cons, err := n.fetchConsensus()
 		if err == nil {
-			if err = n.consensusComplete(flags); err == nil {
+			if err = n.consensusComplete(cons); err == nil {
 				return nil
 			}
 		}
@@ -303,7 +307,8 @@ func (n *Network) waitConsensus(ctx context.Context) error {
 	}
 }
 
-func (n *Network) consensusComplete(flags map[string][]string) error {
+func (n *Network) consensusComplete(cons authorityConsensus) error {
+	flags := cons.flags
 	for _, node := range n.Nodes {
 		want := []string{"Running", "Valid"}
 		switch node.Role {
@@ -325,42 +330,72 @@ func (n *Network) consensusComplete(flags map[string][]string) error {
 			}
 		}
 	}
+	// Every authority votes the same parameters, so the first consensus
+	// carries them all; one that does not would measure another network.
+	// (Authorities of a testing network add AuthDirMaxServersPerAddr=0
+	// of their own.)
+	return missingParams(cons.params, n.ConsensusParams)
+}
+
+// missingParams says which of the voted parameters a consensus's params
+// lack or carry with another value, or nil.
+func missingParams(got, voted map[string]int) error {
+	var wrong []string
+	for _, name := range slices.Sorted(maps.Keys(voted)) {
+		if v, ok := got[name]; !ok || v != voted[name] {
+			wrong = append(wrong, fmt.Sprintf("%s=%d", name, voted[name]))
+		}
+	}
+	if len(wrong) > 0 {
+		return fmt.Errorf("the consensus params %q lack the voted %s", consensusParamsLine(got), strings.Join(wrong, " "))
+	}
 	return nil
 }
 
-// consensusFlags fetches the current consensus from the first authority
-// and returns the flags of every relay it lists, by nickname.
-func (n *Network) consensusFlags() (map[string][]string, error) {
+// authorityConsensus is what readiness needs of a consensus: every relay's
+// flags by nickname, and the parameters.
+type authorityConsensus struct {
+	flags  map[string][]string
+	params map[string]int
+}
+
+// fetchConsensus fetches the current consensus from the first authority
+// and returns the flags of every relay it lists and its parameters.
+func (n *Network) fetchConsensus() (authorityConsensus, error) {
+	cons := authorityConsensus{flags: map[string][]string{}, params: map[string]int{}}
 	auth := n.byRole(RoleAuthority)[0]
 	hc := &http.Client{Timeout: 3 * time.Second}
 	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/tor/status-vote/current/consensus", auth.DirPort), nil)
 	if err != nil {
-		return nil, err
+		return cons, err
 	}
 	// Go asks for gzip by default and tor then answers with deflate, which
 	// Go does not undo: ask for plain text.
 	req.Header.Set("Accept-Encoding", "identity")
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, err
+		return cons, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("status %s", resp.Status)
+		return cons, fmt.Errorf("status %s", resp.Status)
 	}
-	flags := map[string][]string{}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	nick := ""
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
 		switch {
+		case len(f) > 0 && f[0] == "params" && nick == "":
+			if cons.params, err = parseParamsLine(strings.Join(f[1:], " ")); err != nil {
+				return cons, err
+			}
 		case len(f) > 1 && f[0] == "r":
 			nick = f[1]
-			flags[nick] = []string{}
+			cons.flags[nick] = []string{}
 		case len(f) > 0 && f[0] == "s" && nick != "":
-			flags[nick] = f[1:]
+			cons.flags[nick] = f[1:]
 		}
 	}
-	return flags, sc.Err()
+	return cons, sc.Err()
 }

@@ -6,8 +6,8 @@ import (
 
 // ShapeOptions translates a scenario's testnet section, beyond its torrc
 // and nofile, into chutney options: the number of exits and middles, the
-// target's CPU quota and memory limit, and its tor executable. Zero values
-// keep chutney's defaults.
+// target's CPU quota and memory limit, its tor executable and the consensus
+// parameters the authorities vote. Zero values keep chutney's defaults.
 func ShapeOptions(tn *scenarios.TestnetTarget) []Option {
 	var opts []Option
 	if tn == nil {
@@ -27,6 +27,9 @@ func ShapeOptions(tn *scenarios.TestnetTarget) []Option {
 	}
 	if tn.Tor != "" {
 		opts = append(opts, WithTargetTor(tn.Tor))
+	}
+	if len(tn.ConsensusParams) > 0 {
+		opts = append(opts, WithConsensusParams(tn.ConsensusParams))
 	}
 	return opts
 }

@@ -54,7 +54,7 @@ func TestClientTorrcModes(t *testing.T) {
 	} {
 		cfg := base
 		cfg.Mode = mode
-		tc, err := clientTorrc(cfg)
+		tc, err := clientTorrc(cfg, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,17 +65,17 @@ func TestClientTorrcModes(t *testing.T) {
 	}
 	cfg := base
 	cfg.Mode = "guard"
-	if _, err := clientTorrc(cfg); err == nil {
+	if _, err := clientTorrc(cfg, ""); err == nil {
 		t.Error("unknown mode accepted")
 	}
 	cfg.Mode, cfg.BridgeLine = scenarios.RoleBridge, ""
-	if _, err := clientTorrc(cfg); err == nil {
+	if _, err := clientTorrc(cfg, ""); err == nil {
 		t.Error("bridge mode without a bridge line accepted")
 	}
 	// A client of the real network gets no testing options.
 	cfg = base
 	cfg.Mode, cfg.DirAuthorities = scenarios.RoleEntry, nil
-	tc, _ := clientTorrc(cfg)
+	tc, _ := clientTorrc(cfg, "")
 	if strings.Contains(tc.String(), "TestingTorNetwork") || strings.Contains(tc.String(), "DirAuthority") {
 		t.Errorf("real-network client has test network options:\n%s", tc)
 	}
@@ -87,7 +87,7 @@ func TestClientTorrcModes(t *testing.T) {
 func TestClientTorrcPathNodes(t *testing.T) {
 	cfg := ClientConfig{Name: "c", DataDir: "/tmp/x", Mode: scenarios.RoleEntry, Fingerprint: "AB",
 		ExitNodes: []string{"E1", "E2"}, MiddleNodes: []string{"M1"}}
-	tc, err := clientTorrc(cfg)
+	tc, err := clientTorrc(cfg, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestClientTorrcPathNodes(t *testing.T) {
 		}
 	}
 	cfg.ExitNodes, cfg.MiddleNodes = nil, nil
-	tc, err = clientTorrc(cfg)
+	tc, err = clientTorrc(cfg, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestClientTorrcPathNodes(t *testing.T) {
 		t.Errorf("client torrc without path nodes has some:\n%s", s)
 	}
 	cfg.Mode, cfg.ExitNodes = scenarios.RoleMiddle, []string{"E1"}
-	tc, err = clientTorrc(cfg)
+	tc, err = clientTorrc(cfg, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,8 +114,40 @@ func TestClientTorrcPathNodes(t *testing.T) {
 		t.Errorf("middle-mode client torrc with exit nodes:\n%s", s)
 	}
 	cfg.MiddleNodes = []string{"M1"}
-	if _, err := clientTorrc(cfg); err == nil {
+	if _, err := clientTorrc(cfg, ""); err == nil {
 		t.Error("middle mode with other middle nodes accepted")
+	}
+}
+
+// A client of a test network connects to relays from ClientAddress through
+// its egress proxy unless told to use the relays' own address; a client of
+// the real network connects directly.
+func TestClientSourceAddress(t *testing.T) {
+	for _, tc := range []struct {
+		dirAuthorities []string
+		source, want   string
+	}{
+		{[]string{"a"}, "", ClientAddress},
+		{[]string{"a"}, "127.0.0.9", "127.0.0.9"},
+		{[]string{"a"}, RelayAddress, ""},
+		{nil, "", ""},
+		{nil, "127.0.0.9", ""},
+	} {
+		cfg := ClientConfig{DirAuthorities: tc.dirAuthorities, SourceAddress: tc.source}
+		if got := cfg.sourceAddress(); got != tc.want {
+			t.Errorf("DirAuthorities %v, SourceAddress %q: source %q, want %q", tc.dirAuthorities, tc.source, got, tc.want)
+		}
+	}
+	cfg := ClientConfig{Name: "c", DataDir: "/tmp/x", Mode: scenarios.RoleEntry, Fingerprint: "AB", DirAuthorities: []string{"a"}}
+	tc, err := clientTorrc(cfg, "127.0.0.1:4567")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(tc.String(), "HTTPSProxy 127.0.0.1:4567\n") {
+		t.Errorf("client torrc does not send its connections through the egress proxy:\n%s", tc)
+	}
+	if tc, _ = clientTorrc(cfg, ""); strings.Contains(tc.String(), "HTTPSProxy") {
+		t.Errorf("client torrc without an egress proxy names one:\n%s", tc)
 	}
 }
 

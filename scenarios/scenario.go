@@ -133,6 +133,16 @@ type TestnetTarget struct {
 	// compare: an absolute path, or a command name looked up in PATH. Empty
 	// means tor from PATH, as for the rest of the network.
 	Tor string `yaml:"tor,omitempty"`
+	// ConsensusParams are consensus parameters the network's authorities
+	// vote, name -> value, over the live-like set relaybench votes by
+	// default (chutney.LiveConsensusParams: tor's DoS defences enabled
+	// with tor's defaults, as the live network's consensus enables them),
+	// e.g. DoSCircuitCreationEnabled: 0 to switch the circuit creation
+	// defence off, or DoSCircuitCreationRate: 2. Names are tor's exact
+	// spelling (letters, digits, '_', '-'); a DoS parameter's value must
+	// be in tor's range for it (scenarios.ConsensusParamRanges), any
+	// other a 32-bit integer.
+	ConsensusParams map[string]int `yaml:"consensus_params,omitempty"`
 }
 
 // RelayTarget identifies a relay on the real Tor network.

@@ -34,6 +34,9 @@ func (t *TestnetTarget) applyDefaults() {
 	if t.Middles == 0 {
 		t.Middles = defaultTestnetRelays
 	}
+	if len(t.ConsensusParams) == 0 {
+		t.ConsensusParams = nil
+	}
 }
 
 // check checks the network shape, the confinement and the tor binary.
@@ -58,7 +61,10 @@ func (t *TestnetTarget) check(c *checker) *Error {
 			return c.errf("target.testnet."+f.name, "%d is out of range: use 1 to %d (default %d)", f.n, MaxTestnetRelays, defaultTestnetRelays)
 		}
 	}
-	return checkTorBinary(c, "target.testnet.tor", t.Tor)
+	if err := checkTorBinary(c, "target.testnet.tor", t.Tor); err != nil {
+		return err
+	}
+	return checkConsensusParams(c, "target.testnet.consensus_params", t.ConsensusParams)
 }
 
 // checkTorBinary checks that a tor field names an executable file: an

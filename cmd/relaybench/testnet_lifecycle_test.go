@@ -23,7 +23,9 @@ import (
 // refused by up at once.
 func TestTestnetLifecycleWithoutTor(t *testing.T) {
 	dir := t.TempDir()
-	decoy := exec.Command("sh", "-c", "sleep 60", "relaybench", "testnet", "serve", "--dir", dir)
+	// "; exit 0" keeps sh from exec-ing sleep (dash does for a lone
+	// command), which would drop the command line the test depends on.
+	decoy := exec.Command("sh", "-c", "sleep 60; exit 0", "relaybench", "testnet", "serve", "--dir", dir)
 	if err := decoy.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package envinfo
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/textproto"
 	"os"
 	"path/filepath"
@@ -69,6 +70,9 @@ func TestCaptureWithControlPort(t *testing.T) {
 		"process/pid":              "4242",
 		"process/descriptor-limit": "19968",
 		"limits/max-mem-in-queues": "8589934592",
+		ConsensusDocKey: "network-status-version 3\nvote-status consensus\n" +
+			"params DoSCircuitCreationEnabled=1 DoSCircuitCreationRate=3\n" +
+			"r rbtarget AAAA BBBB 2026-01-01 00:00:00 127.0.0.1 5000 0\nparams not=this\n",
 	}}
 	bin, runs := fakeTorBinary(t, "0.4.8.12")
 	env := Capture(context.Background(), []Source{
@@ -114,9 +118,14 @@ func TestCaptureWithControlPort(t *testing.T) {
 		b.Rule != "40% of 23.5 GiB RAM (RAM >= 8 GiB) = 9.4 GiB, capped at 8 GiB" || b.LowThresholdBytes != 6<<30 {
 		t.Errorf("budget = %+v", b)
 	}
-	if n := len(target.requests); n != 2+len(TargetOptions)+1 || !strings.HasPrefix(target.requests[1], "GETCONF BandwidthRate BandwidthBurst") {
-		// GETINFO, the batched GETCONF, then one GETCONF per key, then GETINFO limits/max-mem-in-queues.
+	if n := len(target.requests); n != 2+len(TargetOptions)+2 || !strings.HasPrefix(target.requests[1], "GETCONF BandwidthRate BandwidthBurst") {
+		// GETINFO, the batched GETCONF, then one GETCONF per key, then
+		// GETINFO limits/max-mem-in-queues and the consensus.
 		t.Errorf("%d requests: %q", n, target.requests)
+	}
+	// The params line of the consensus header, not what follows it.
+	if want := map[string]string{"DoSCircuitCreationEnabled": "1", "DoSCircuitCreationRate": "3"}; !maps.Equal(tc.ConsensusParams, want) {
+		t.Errorf("consensus params %v, want %v", tc.ConsensusParams, want)
 	}
 	if hasNote(env, "memory budget: tor reports") {
 		t.Errorf("tor agrees with the rule, yet: %q", env.Notes)

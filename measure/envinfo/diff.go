@@ -97,6 +97,9 @@ func flatten(e *Env) map[string]string {
 			putInt("target/memory_budget/bytes", mb.Bytes)
 			put("target/memory_budget/rule", mb.Rule)
 		}
+		for k, v := range t.ConsensusParams {
+			m["target/consensus_param/"+k] = v
+		}
 	}
 	return m
 }

@@ -65,6 +65,7 @@ func TestDiff(t *testing.T) {
 	b.Target.Options["BandwidthRate"] = "2097152"
 	b.Target.Options["MaxMemInQueues"] = ""
 	b.Target.MemoryBudget = &MemoryBudget{Bytes: 3 << 30, Source: "tor", Rule: "75% of 4 GiB RAM (RAM < 8 GiB)"}
+	b.Target.ConsensusParams = map[string]string{"DoSCircuitCreationRate": "2"}
 
 	want := []Difference{
 		{"machine/ram_bytes", "25769803776", "4294967296"},
@@ -74,6 +75,7 @@ func TestDiff(t *testing.T) {
 		{"sysctl/net.core.somaxconn", "4096", "128"},
 		{"sysctl/net.ipv4.ip_local_port_range", "32768 60999", Absent},
 		{"sysctl/net.netfilter.nf_conntrack_max", Absent, "262144"},
+		{"target/consensus_param/DoSCircuitCreationRate", Absent, "2"},
 		{"target/memory_budget/bytes", "8589934592", "3221225472"},
 		{"target/memory_budget/rule", "40% of 24 GiB RAM (RAM >= 8 GiB) = 9.6 GiB, capped at 8 GiB", "75% of 4 GiB RAM (RAM < 8 GiB)"},
 		{"target/option/BandwidthRate", "1073741824", "2097152"},

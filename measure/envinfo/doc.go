@@ -62,6 +62,10 @@
 //	      "configured_bytes": 314572800,   // MaxMemInQueues from GETCONF; 0 = unset (tor picks from RAM)
 //	      "low_threshold_bytes": 235929600, // 75 %: tor records memory pressure
 //	      "oom_threshold_bytes": 314572800  // 100 %: the OOM handler kills circuits (down to 90 %)
+//	    },
+//	    "consensus_params": {              // "params" of the consensus the target holds (relays only):
+//	      "DoSCircuitCreationEnabled": "1", // what the DoS* options left at "auto" follow
+//	      "DoSCircuitCreationRate": "3"
 //	    }
 //	  },
 //	  "notes": ["sysctl net.core.somaxconn: permission denied"]

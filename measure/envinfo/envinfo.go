@@ -112,7 +112,15 @@ type TargetConfig struct {
 	Options map[string]string `json:"options,omitempty"`
 	// MemoryBudget is tor's effective MaxMemInQueues and why.
 	MemoryBudget *MemoryBudget `json:"memory_budget,omitempty"`
+	// ConsensusParams are the parameters of the consensus the target
+	// holds, name -> value (the "params" line of GETINFO
+	// ConsensusDocKey): the DoS defences it enforces where Options say
+	// "auto". Absent when not readable.
+	ConsensusParams map[string]string `json:"consensus_params,omitempty"`
 }
+
+// ConsensusDocKey is the GETINFO key of the consensus a relay holds.
+const ConsensusDocKey = "dir/status-vote/current/consensus"
 
 // QueryFunc asks a tor process's control port for keys (GETCONF or
 // GETINFO) and returns the values by key. GetConfFunc and GetInfoFunc make
@@ -419,12 +427,45 @@ func (c *capturer) target(ctx context.Context, s Source, p Process) *TargetConfi
 		}
 	}
 	t.MemoryBudget = &b
+	// Only a relay caches the consensus document (a client holds the
+	// microdescriptor flavour, and tor answers 551).
+	if s.GetInfo != nil && server {
+		info, err := c.getInfo(ctx, s.GetInfo, ConsensusDocKey)
+		if doc, ok := info[ConsensusDocKey]; ok {
+			t.ConsensusParams = paramsLine(doc)
+		} else if err != nil {
+			errs = append(errs, "GETINFO "+ConsensusDocKey+": "+err.Error())
+		}
+	}
 	if lim := p.CgroupMemoryLimitBytes; lim > 0 && lim < b.Bytes {
 		c.notef("target memory budget %s exceeds the cgroup memory limit %s of %s: the kernel may kill tor before its OOM handler runs",
 			units.Bytes(b.Bytes), units.Bytes(lim), p.Name)
 	}
 	t.Err = strings.Join(errs, "; ")
 	return t
+}
+
+// paramsLine returns the name=value pairs of a consensus document's
+// "params" line, which comes before the first relay ("r ") line; nil
+// when there is none.
+func paramsLine(doc string) map[string]string {
+	for line := range strings.SplitSeq(doc, "\n") {
+		if strings.HasPrefix(line, "r ") {
+			break
+		}
+		rest, ok := strings.CutPrefix(line, "params ")
+		if !ok {
+			continue
+		}
+		params := map[string]string{}
+		for kv := range strings.FieldsSeq(rest) {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				params[k] = v
+			}
+		}
+		return params
+	}
+	return nil
 }
 
 // crossChecks adds notes about facts that make a run unusual.

@@ -262,7 +262,14 @@ func runInDir(ctx context.Context, sc *scenarios.Scenario, dir string, reps []in
 
 	plan := runner.Plan{Scenario: opts.workerScenario(sc), Endpoints: tgt.endpoints, LoopbackOnly: tgt.loopbackOnly}
 	if sc.Payload.URL == "" {
-		srv, err := payload.Listen("127.0.0.1:0", payload.WithErrorLog(warn.serverErrors()))
+		// A test network's exits reach the payload on an address of its
+		// own, apart from the relays' and the load clients'; a socks
+		// target's tor keeps the default.
+		addr := payload.DefaultAddr
+		if sc.Target.Kind == scenarios.TargetTestnet {
+			addr = chutney.PayloadAddress + ":0"
+		}
+		srv, err := payload.Listen(addr, payload.WithErrorLog(warn.serverErrors()))
 		if err != nil {
 			return res, err
 		}

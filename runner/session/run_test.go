@@ -319,13 +319,17 @@ func TestRunSocksPortNotListening(t *testing.T) {
 }
 
 // startNetwork starts an embedded network for a test that loads an
-// existing one, stopped when the test ends; skipped with -short.
+// existing one, stopped when the test ends; skipped with -short. Its target
+// stands in for a bridge (chutney.RoleTorrc): most of these tests use it as
+// one, and their loads of a circuit per request from three clients would
+// otherwise trip the DoS defences a real bridge does not run.
 func startNetwork(t *testing.T) *chutney.Network {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a tor test network; skipped with -short")
 	}
-	net, err := chutney.Start(context.Background(), filepath.Join(t.TempDir(), "net"))
+	net, err := chutney.Start(context.Background(), filepath.Join(t.TempDir(), "net"),
+		chutney.WithTargetTorrc(chutney.RoleTorrc(scenarios.RoleBridge)...))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@ type SmokeDownload struct {
 // what the relay itself counted. ready is called once both clients are up,
 // before the first download.
 func Smoke(ctx context.Context, net *chutney.Network, size int64, bootTimeout time.Duration, ready func()) ([]SmokeDownload, error) {
-	srv, err := payload.Listen("127.0.0.1:0")
+	srv, err := payload.Listen(chutney.PayloadAddress + ":0")
 	if err != nil {
 		return nil, err
 	}

@@ -76,7 +76,8 @@ func setUpTarget(ctx context.Context, sc *scenarios.Scenario, dir, netDir string
 	var clientCfgs []chutney.ClientConfig
 	switch sc.Target.Kind {
 	case scenarios.TargetTestnet:
-		netOpts := []chutney.Option{chutney.WithProgress(prefixWriter{opts.Progress, "  testnet: "})}
+		// The role's own options first, so that the scenario's torrc wins.
+		netOpts := []chutney.Option{chutney.WithProgress(prefixWriter{opts.Progress, "  testnet: "}), chutney.WithTargetTorrc(chutney.RoleTorrc(mode)...)}
 		keys := make([]string, 0, len(sc.Target.Testnet.Torrc))
 		for k := range sc.Target.Testnet.Torrc {
 			keys = append(keys, k)
