@@ -66,16 +66,16 @@ func analyzeDirs(cmd string, dirs []string, stdout io.Writer) error {
 		}
 	}
 	if len(kept) > 0 {
-		return notJudged{fmt.Errorf("the raw files of %s are damaged: their summary.json of intact files was kept, and nothing judged", strings.Join(kept, ", "))}
+		return reports.Judged(reports.NotJudged, fmt.Errorf("the raw files of %s are damaged: their summary.json of intact files was kept, and nothing judged", strings.Join(kept, ", ")))
 	}
 	if cmd != "analyze" {
 		return nil
 	}
 	if len(unjudged) > 0 {
-		return notJudged{fmt.Errorf("not judged, so not passed: %s", strings.Join(unjudged, ", "))}
+		return reports.Judged(reports.NotJudged, fmt.Errorf("not judged, so not passed: %s", strings.Join(unjudged, ", ")))
 	}
 	if len(failed) > 0 {
-		return checkFailed{fmt.Errorf("thresholds failed in %s (see the FAIL lines above)", strings.Join(failed, ", "))}
+		return reports.Judged(reports.Failed, fmt.Errorf("thresholds failed in %s (see the FAIL lines above)", strings.Join(failed, ", ")))
 	}
 	return nil
 }
