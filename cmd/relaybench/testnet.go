@@ -20,8 +20,8 @@ var testnetCommands = commandSet{name: "testnet", usage: testnetUsage, commands:
 	{name: "serve", flags: networkFlags(func(cfg *chutney.Config, _ []string, stdout, _ io.Writer) error {
 		return serveNetwork(cfg, stdout, false)
 	})},
-	{name: "status", flags: networkDirFlags(testnetStatus)},
-	{name: "down", flags: networkDirFlags(testnetDown)},
+	{name: "status", flags: networkDirFlags(func(d *chutney.Description, _ string, stdout io.Writer) error { return d.ShowStatus(stdout) })},
+	{name: "down", flags: networkDirFlags((*chutney.Description).ShowDown)},
 	{name: "smoke", flags: testnetSmokeFlags},
 }}
 
@@ -71,16 +71,7 @@ func testnetUpFlags(fs *flag.FlagSet) action {
 func serveNetwork(cfg *chutney.Config, stdout io.Writer, foreground bool) error {
 	ctx, stop := stopsignal.Notify()
 	defer stop()
-	if !foreground {
-		return cfg.Serve(ctx, stdout, nil)
-	}
-	return cfg.Serve(ctx, stdout, func(d *chutney.Description) error {
-		if err := d.WriteReady(stdout); err != nil {
-			return err
-		}
-		fmt.Fprintln(stdout, "Press Ctrl-C to stop it.")
-		return nil
-	})
+	return cfg.Serve(ctx, stdout, foreground)
 }
 
 // networkDirFlags defines the --dir flag of a running network for act,
@@ -96,24 +87,6 @@ func networkDirFlags(act func(d *chutney.Description, dir string, stdout io.Writ
 			return act(d, *dir, stdout)
 		}
 	}
-}
-
-func testnetStatus(d *chutney.Description, _ string, stdout io.Writer) error {
-	state, status := d.CurrentState(), d.Status()
-	if err := d.WriteStatus(stdout, state, status); err != nil {
-		return err
-	}
-	return d.Problem(state, status)
-}
-
-// testnetDown asks the owner process to stop the network, waits, and kills
-// whatever tor process of the network is left.
-func testnetDown(d *chutney.Description, dir string, stdout io.Writer) error {
-	td, err := d.Down(dir)
-	if err != nil {
-		return err
-	}
-	return td.Write(stdout)
 }
 
 // testnetSmokeFlags is `relaybench testnet smoke`: start the embedded network,
