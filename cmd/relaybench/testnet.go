@@ -4,8 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/relaybench/relaybench/chutney"
 	"github.com/relaybench/relaybench/runner/payload"
@@ -105,25 +103,7 @@ func smoke(cfg *chutney.Config, sizeFlag string, stdout io.Writer) error {
 	if err != nil || size <= 0 {
 		return usagef("invalid value %q for flag -size: use a size like 10MiB", sizeFlag)
 	}
-	if cfg.Dir == chutney.DefaultDir() {
-		cfg.Dir = filepath.Join(os.TempDir(), fmt.Sprintf("relaybench-smoke-%d", os.Getpid()))
-		defer os.RemoveAll(cfg.Dir)
-	}
 	ctx, stop := stopsignal.Notify()
 	defer stop()
-
-	fmt.Fprintf(stdout, "starting the embedded test network in %s\n", cfg.Dir)
-	res, err := session.SmokeTestnet(ctx, cfg, size, session.Indent(stdout, "  "), func(target string) {
-		fmt.Fprintf(stdout, "\ndownloading %s through the relay under test (%s):\n", sizeFlag, target)
-	})
-	if res != nil {
-		if terr := res.WriteTable(stdout); terr != nil && err == nil {
-			err = terr
-		}
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "\nnetwork ready in %.1f s; every byte verified; all tor processes stopped.\n", res.ReadyIn.Seconds())
-	return nil
+	return session.SmokeTestnet(ctx, *cfg, size, sizeFlag, stdout)
 }
