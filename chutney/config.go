@@ -98,21 +98,24 @@ func (e stillRunningError) Unwrap() error { return ErrInUse }
 
 // Serve starts the network c describes and keeps it until ctx ends or
 // c.Lifetime passes (Network.Serve), stopping it on every way out, panics
-// included. ready, unless nil, is given the ready network's description
-// first; its error stops the network.
-func (c *Config) Serve(ctx context.Context, progress io.Writer, ready func(*Description) error) error {
-	net, err := Start(ctx, c.Dir, c.Options(progress)...)
+// included; its progress goes to w. In the foreground (`testnet up
+// --foreground`) it first writes to w how to use the ready network
+// (WriteReady) and that Ctrl-C stops it; the detached owner that `testnet
+// up` starts (`testnet serve`) has no one to tell.
+func (c *Config) Serve(ctx context.Context, w io.Writer, foreground bool) error {
+	net, err := Start(ctx, c.Dir, c.Options(w)...)
 	if err != nil {
 		return err
 	}
 	defer net.Stop()
-	if ready != nil {
+	if foreground {
 		d := net.Describe(StateReady, nil)
-		if err := ready(&d); err != nil {
+		if err := d.WriteReady(w); err != nil {
 			return err
 		}
+		fmt.Fprintln(w, "Press Ctrl-C to stop it.")
 	}
-	return net.Serve(ctx, c.Lifetime, progress)
+	return net.Serve(ctx, c.Lifetime, w)
 }
 
 // TargetOverrides are torrc overrides of the relay under test, given as

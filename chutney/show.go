@@ -71,6 +71,27 @@ func (d *Description) WriteStatus(w io.Writer, state State, status []NodeStatus)
 	return tw.Flush()
 }
 
+// ShowStatus is `relaybench testnet status`: it writes the network's
+// state and its nodes as they are now (WriteStatus) and returns what is
+// wrong with it (Problem), if anything.
+func (d *Description) ShowStatus(w io.Writer) error {
+	state, status := d.CurrentState(), d.Status()
+	if err := d.WriteStatus(w, state, status); err != nil {
+		return err
+	}
+	return d.Problem(state, status)
+}
+
+// ShowDown is `relaybench testnet down`: it stops the described network
+// in dir (Down) and says what it did (Teardown.Write).
+func (d *Description) ShowDown(dir string, w io.Writer) error {
+	td, err := d.Down(dir)
+	if err != nil {
+		return err
+	}
+	return td.Write(w)
+}
+
 // Write says what Down did: the cgroups it removed, and how many tor
 // processes ended, and how many of them it killed.
 func (t Teardown) Write(w io.Writer) error {

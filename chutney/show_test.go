@@ -2,6 +2,8 @@ package chutney
 
 import (
 	"bytes"
+	"errors"
+	"strings"
 	"testing"
 )
 
@@ -81,5 +83,43 @@ func TestTeardownWrite(t *testing.T) {
 		if err := tc.td.Write(&b); err != nil || b.String() != tc.want {
 			t.Errorf("%+v: %q, %v; want %q", tc.td, b.String(), err, tc.want)
 		}
+	}
+}
+
+// TestShowStatus: status writes the network as it is now and returns its
+// problem: a ready network whose owner is gone is orphaned; a stopped one
+// has none.
+func TestShowStatus(t *testing.T) {
+	d := showDescription()
+	d.State = StateReady
+	var b bytes.Buffer
+	err := d.ShowStatus(&b)
+	if err == nil || !strings.Contains(err.Error(), "owner process 7 is gone") || !strings.HasPrefix(b.String(), "network in /tmp/net: state orphaned, owner pid 7") {
+		t.Errorf("ready without its owner: %v, said %q; want orphaned", err, b.String())
+	}
+	d.State = StateStopped
+	b.Reset()
+	if err := d.ShowStatus(&b); err != nil || !strings.HasPrefix(b.String(), "network in /tmp/net: state stopped") || !strings.Contains(b.String(), "target  target    5    false") {
+		t.Errorf("stopped: %v, said %q", err, b.String())
+	}
+}
+
+// TestShowDown: down says what it stopped, and nothing when the network
+// still holds its dir.
+func TestShowDown(t *testing.T) {
+	dir := t.TempDir()
+	d := &Description{Dir: dir, State: StateReady}
+	lock, err := lockDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := d.ShowDown(dir, &b); !errors.Is(err, ErrInUse) || b.Len() != 0 {
+		t.Errorf("a held dir: %v, said %q; want ErrInUse and nothing said", err, b.String())
+	}
+	lock.Close()
+	// Stale cgroups of other stopped networks may be removed and said first.
+	if err := d.ShowDown(dir, &b); err != nil || !strings.HasSuffix(b.String(), "test network in "+dir+" stopped (0 tor processes ended)\n") {
+		t.Errorf("a stopped network: %v, said %q", err, b.String())
 	}
 }

@@ -1,16 +1,11 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
-	"strings"
 
-	"github.com/relaybench/relaybench/reports"
 	"github.com/relaybench/relaybench/runner/merge"
-	"github.com/relaybench/relaybench/runner/rundir"
 	"github.com/relaybench/relaybench/runner/session"
 )
 
@@ -36,48 +31,7 @@ func analyzeDirs(cmd string, dirs []string, stdout io.Writer) error {
 	if len(dirs) == 0 {
 		return usagef("%s: name a run directory (runs/<time>-<scenario>)", cmd)
 	}
-	var failed, unjudged, kept []string
-	for i, dir := range dirs {
-		if i > 0 {
-			fmt.Fprintln(stdout)
-		}
-		a, err := session.AnalyzeDir(dir)
-		if a == nil {
-			return err
-		}
-		if terr := reports.Terminal(stdout, a); terr != nil {
-			return terr
-		}
-		switch {
-		case errors.Is(err, session.ErrSummaryKept):
-			fmt.Fprintf(stdout, "%v\n", err)
-			kept = append(kept, dir)
-			continue
-		case err != nil:
-			return err
-		}
-		fmt.Fprintf(stdout, "wrote %s and the reports (%s, %s, %s, %s)\n", filepath.Join(dir, rundir.SummaryFile),
-			rundir.StepsCSVFile, rundir.MarkdownFile, rundir.HTMLFile, rundir.BenchFile)
-		switch {
-		case len(a.Unjudged()) > 0:
-			unjudged = append(unjudged, fmt.Sprintf("%s (%s)", dir, strings.Join(a.Unjudged(), "; ")))
-		case len(a.Failed()) > 0:
-			failed = append(failed, dir)
-		}
-	}
-	if len(kept) > 0 {
-		return notJudged{fmt.Errorf("the raw files of %s are damaged: their summary.json of intact files was kept, and nothing judged", strings.Join(kept, ", "))}
-	}
-	if cmd != "analyze" {
-		return nil
-	}
-	if len(unjudged) > 0 {
-		return notJudged{fmt.Errorf("not judged, so not passed: %s", strings.Join(unjudged, ", "))}
-	}
-	if len(failed) > 0 {
-		return checkFailed{fmt.Errorf("thresholds failed in %s (see the FAIL lines above)", strings.Join(failed, ", "))}
-	}
-	return nil
+	return session.AnalyzeDirs(stdout, dirs, cmd == "analyze")
 }
 
 // mergeFlags is `relaybench merge RUN_DIR... -o MERGED`: one run directory

@@ -76,13 +76,5 @@ func compareRuns(runs []string, failOn *float64, format string, stdout, stderr i
 	check := reports.CheckRegressions(comps, *failOn)
 	check.Unjudged = why
 	check.Render(out, format == "markdown")
-	switch {
-	case len(check.Unjudged) > 0:
-		// Fail closed: a run that cannot be judged does not pass as
-		// "no regression".
-		return notJudged{fmt.Errorf("compare: %d run(s) cannot be judged for regressions: %s", len(why), strings.Join(why, "; "))}
-	case len(check.Regressions) > 0:
-		return checkFailed{fmt.Errorf("compare: %d significant regression(s) beyond %g%%", len(check.Regressions), *failOn)}
-	}
-	return nil
+	return check.Err()
 }

@@ -34,12 +34,13 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 
 	"github.com/relaybench/relaybench/chutney"
+	"github.com/relaybench/relaybench/reports"
 	"github.com/relaybench/relaybench/runner/merge"
 	"github.com/relaybench/relaybench/runner/rundir"
 	"github.com/relaybench/relaybench/runner/session"
+	"github.com/relaybench/relaybench/runner/stopsignal"
 )
 
 func main() {
@@ -72,52 +73,24 @@ func usagef(format string, args ...any) error {
 	return usageError{fmt.Errorf(format, args...)}
 }
 
-// checkFailed marks a check that ran and failed (exit code 1): a
-// threshold of the scenario, or a regression found by compare
-// --fail-on-regression. The measurement itself succeeded.
-type checkFailed struct{ err error }
-
-func (e checkFailed) Error() string { return e.err.Error() }
-func (e checkFailed) Unwrap() error { return e.err }
-
-// notJudged marks a check that could not be judged because its input is
-// damaged, missing or cut short (exit code 4): it fails closed, never
-// passes.
-type notJudged struct{ err error }
-
-func (e notJudged) Error() string { return e.err.Error() }
-func (e notJudged) Unwrap() error { return e.err }
-
-// interrupted is the error of a command stopped by a signal (exit code
-// 128 + the signal's number).
-type interrupted struct {
-	sig syscall.Signal
-	err error
-}
-
-func (e interrupted) Error() string { return e.err.Error() }
-func (e interrupted) Unwrap() error { return e.err }
-
 // errQuiet is returned after the message was already printed (e.g. by the
 // flag package), so main only sets the exit code.
 var errQuiet = errors.New("quiet")
 
 func exitCode(err error) int {
 	var ue usageError
-	var cf checkFailed
-	var nj notJudged
-	var in interrupted
+	var in *stopsignal.Interrupted
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return exitOK
 	case errors.As(err, &in):
-		return exitSignal + int(in.sig)
+		return exitSignal + int(in.Signal)
 	case errors.As(err, &ue), errors.Is(err, rundir.ErrNotRunDir), errors.As(err, new(*session.ConfigError)), errors.As(err, new(*session.OptionError)), errors.Is(err, chutney.ErrInUse),
 		errors.As(err, new(*merge.ConflictError)), errors.As(err, new(*merge.InputError)):
 		return exitUsage
-	case errors.As(err, &cf):
+	case reports.JudgementOf(err) == reports.Failed:
 		return exitCheckFail
-	case errors.As(err, &nj), errors.Is(err, rundir.ErrDamaged):
+	case reports.JudgementOf(err) == reports.NotJudged, errors.Is(err, rundir.ErrDamaged):
 		return exitNotJudged
 	default:
 		return exitRunFailure

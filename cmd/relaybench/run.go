@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/relaybench/relaybench/measure/promexport"
@@ -70,41 +68,13 @@ func runFlags(fs *flag.FlagSet) action {
 
 // runScenario runs sc and says what came of it: the ranking of its
 // variants, the verdict, and where the files are (only those that were
-// written). A run stopped by a signal returns an interrupted error (exit
-// 128 + the signal) once what it measured is written; one whose gates
-// cannot be judged (nothing recorded, say) returns notJudged.
+// written); session.Judge makes of that the error the command exits with.
 func runScenario(ctx context.Context, sc *scenarios.Scenario, opts session.Options, stdout io.Writer) error {
 	res, err := session.Run(ctx, sc, opts)
 	if res != nil {
 		if werr := reports.RunOutcome(stdout, res.Dir, res.Ranking, res.Analysis); err == nil {
 			err = werr
 		}
-		if r := res.Ranking; r != nil && err == nil {
-			for _, e := range r.Entries {
-				if len(e.Failed) > 0 {
-					err = checkFailed{fmt.Errorf("variant %s failed thresholds: %s", e.Variant, strings.Join(e.Failed, ", "))}
-					break
-				}
-			}
-		}
-		if a := res.Analysis; a != nil && err == nil && len(a.Gates) > 0 {
-			switch {
-			case len(a.Unjudged()) > 0:
-				err = notJudged{fmt.Errorf("the thresholds of scenario %s were not judged: %s", sc.Name, strings.Join(a.Unjudged(), "; "))}
-			case len(a.Failed()) > 0:
-				err = checkFailed{fmt.Errorf("%d threshold(s) of scenario %s failed (see the FAIL lines above)", len(a.Failed()), sc.Name)}
-			}
-		}
 	}
-	if sig, ok := stopsignal.Of(ctx); ok && err != nil {
-		where := ""
-		if res != nil {
-			where = fmt.Sprintf("; every request measured so far is in %s", res.Dir)
-		}
-		return interrupted{sig, fmt.Errorf("interrupted by %v: the run stopped early%s", sig, where)}
-	}
-	if res != nil && errors.Is(err, context.Canceled) {
-		return fmt.Errorf("interrupted: the run stopped early; every request measured so far is in %s", res.Dir)
-	}
-	return err
+	return session.Judge(ctx, sc.Name, res, err)
 }

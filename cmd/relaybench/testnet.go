@@ -4,8 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/relaybench/relaybench/chutney"
 	"github.com/relaybench/relaybench/runner/payload"
@@ -20,8 +18,8 @@ var testnetCommands = commandSet{name: "testnet", usage: testnetUsage, commands:
 	{name: "serve", flags: networkFlags(func(cfg *chutney.Config, _ []string, stdout, _ io.Writer) error {
 		return serveNetwork(cfg, stdout, false)
 	})},
-	{name: "status", flags: networkDirFlags(testnetStatus)},
-	{name: "down", flags: networkDirFlags(testnetDown)},
+	{name: "status", flags: networkDirFlags(func(d *chutney.Description, _ string, stdout io.Writer) error { return d.ShowStatus(stdout) })},
+	{name: "down", flags: networkDirFlags((*chutney.Description).ShowDown)},
 	{name: "smoke", flags: testnetSmokeFlags},
 }}
 
@@ -71,16 +69,7 @@ func testnetUpFlags(fs *flag.FlagSet) action {
 func serveNetwork(cfg *chutney.Config, stdout io.Writer, foreground bool) error {
 	ctx, stop := stopsignal.Notify()
 	defer stop()
-	if !foreground {
-		return cfg.Serve(ctx, stdout, nil)
-	}
-	return cfg.Serve(ctx, stdout, func(d *chutney.Description) error {
-		if err := d.WriteReady(stdout); err != nil {
-			return err
-		}
-		fmt.Fprintln(stdout, "Press Ctrl-C to stop it.")
-		return nil
-	})
+	return cfg.Serve(ctx, stdout, foreground)
 }
 
 // networkDirFlags defines the --dir flag of a running network for act,
@@ -96,24 +85,6 @@ func networkDirFlags(act func(d *chutney.Description, dir string, stdout io.Writ
 			return act(d, *dir, stdout)
 		}
 	}
-}
-
-func testnetStatus(d *chutney.Description, _ string, stdout io.Writer) error {
-	state, status := d.CurrentState(), d.Status()
-	if err := d.WriteStatus(stdout, state, status); err != nil {
-		return err
-	}
-	return d.Problem(state, status)
-}
-
-// testnetDown asks the owner process to stop the network, waits, and kills
-// whatever tor process of the network is left.
-func testnetDown(d *chutney.Description, dir string, stdout io.Writer) error {
-	td, err := d.Down(dir)
-	if err != nil {
-		return err
-	}
-	return td.Write(stdout)
 }
 
 // testnetSmokeFlags is `relaybench testnet smoke`: start the embedded network,
@@ -132,25 +103,7 @@ func smoke(cfg *chutney.Config, sizeFlag string, stdout io.Writer) error {
 	if err != nil || size <= 0 {
 		return usagef("invalid value %q for flag -size: use a size like 10MiB", sizeFlag)
 	}
-	if cfg.Dir == chutney.DefaultDir() {
-		cfg.Dir = filepath.Join(os.TempDir(), fmt.Sprintf("relaybench-smoke-%d", os.Getpid()))
-		defer os.RemoveAll(cfg.Dir)
-	}
 	ctx, stop := stopsignal.Notify()
 	defer stop()
-
-	fmt.Fprintf(stdout, "starting the embedded test network in %s\n", cfg.Dir)
-	res, err := session.SmokeTestnet(ctx, cfg, size, session.Indent(stdout, "  "), func(target string) {
-		fmt.Fprintf(stdout, "\ndownloading %s through the relay under test (%s):\n", sizeFlag, target)
-	})
-	if res != nil {
-		if terr := res.WriteTable(stdout); terr != nil && err == nil {
-			err = terr
-		}
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "\nnetwork ready in %.1f s; every byte verified; all tor processes stopped.\n", res.ReadyIn.Seconds())
-	return nil
+	return session.SmokeTestnet(ctx, *cfg, size, sizeFlag, stdout)
 }

@@ -2,9 +2,13 @@ package session
 
 import (
 	"bytes"
+	"fmt"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/relaybench/relaybench/chutney"
 	"github.com/relaybench/relaybench/scenarios"
 )
 
@@ -24,5 +28,17 @@ entry   2097152  2.00     1.0    target>exit         2.1 MiB
 `
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+// TestSmokeDir: smoke leaves the dir of `testnet up` alone and uses a
+// temporary dir of its own instead; a dir asked for is used and kept.
+func TestSmokeDir(t *testing.T) {
+	if dir, temporary := smokeDir("/srv/net"); dir != "/srv/net" || temporary {
+		t.Errorf("a dir asked for: %q, temporary %v", dir, temporary)
+	}
+	dir, temporary := smokeDir(chutney.DefaultDir())
+	if dir == chutney.DefaultDir() || !temporary || !strings.HasSuffix(dir, fmt.Sprintf("relaybench-smoke-%d", os.Getpid())) {
+		t.Errorf("the default dir: %q, temporary %v; want a temporary dir of this process", dir, temporary)
 	}
 }

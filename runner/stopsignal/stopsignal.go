@@ -71,3 +71,14 @@ func Of(ctx context.Context) (syscall.Signal, bool) {
 	}
 	return 0, false
 }
+
+// Interrupted is the error of a command that Signal stopped after it kept
+// what it had done; the command exits 128 + Signal, as a shell reports a
+// process killed by it.
+type Interrupted struct {
+	Signal syscall.Signal
+	Err    error
+}
+
+func (e *Interrupted) Error() string { return e.Err.Error() }
+func (e *Interrupted) Unwrap() error { return e.Err }
