@@ -15,6 +15,7 @@ import (
 
 	"github.com/relaybench/relaybench/measure"
 	"github.com/relaybench/relaybench/runner/rundir"
+	"github.com/relaybench/relaybench/runner/stopsignal"
 	"github.com/relaybench/relaybench/runner/testkit"
 )
 
@@ -368,7 +369,7 @@ func TestInterruptedRuns(t *testing.T) {
 					t.Errorf("exit %d, want %d:\n%s", o.exit, tc.exit, o.said)
 				}
 				if tc.sig != syscall.SIGKILL {
-					if !strings.Contains(o.said, "interrupted by "+tc.sig.String()) || !strings.Contains(o.said, "every request measured so far is in "+dir) {
+					if !strings.Contains(o.said, "interrupted by "+stopsignal.Name(tc.sig)) || !strings.Contains(o.said, "every request measured so far is in "+dir) {
 						t.Errorf("the message does not say the run was interrupted and where its data is:\n%s", o.said)
 					}
 					a, err := measure.ReadSummary(dir)

@@ -32,7 +32,7 @@ func Judge(ctx context.Context, name string, res *Result, err error) error {
 		if res != nil {
 			where = fmt.Sprintf("; every request measured so far is in %s", res.Dir)
 		}
-		return &stopsignal.Interrupted{Signal: sig, Err: fmt.Errorf("interrupted by %v: the run stopped early%s", sig, where)}
+		return &stopsignal.Interrupted{Signal: sig, Err: fmt.Errorf("interrupted by %s: the run stopped early%s", stopsignal.Name(sig), where)}
 	}
 	if res != nil && errors.Is(err, context.Canceled) {
 		return fmt.Errorf("interrupted: the run stopped early; every request measured so far is in %s", res.Dir)

@@ -64,7 +64,7 @@ func TestJudgeSignalled(t *testing.T) {
 	failed := &Result{Dir: "d", Analysis: &measure.Analysis{Steps: []measure.StepResult{{Requests: 3, Bytes: 1000}}, Gates: []measure.Gate{{Name: "min_capacity"}}}}
 	var in *stopsignal.Interrupted
 	err := Judge(ctx, "sc", failed, nil)
-	if !errors.As(err, &in) || in.Signal != syscall.SIGHUP || !strings.HasSuffix(err.Error(), "the run stopped early; every request measured so far is in d") {
+	if !errors.As(err, &in) || in.Signal != syscall.SIGHUP || !strings.HasPrefix(err.Error(), "interrupted by SIGHUP: ") || !strings.HasSuffix(err.Error(), "the run stopped early; every request measured so far is in d") {
 		t.Errorf("a failed gate after SIGHUP: %v, want interrupted by SIGHUP naming d", err)
 	}
 	if err := Judge(ctx, "sc", nil, context.Cause(ctx)); !errors.As(err, &in) || strings.Contains(err.Error(), "measured so far") {

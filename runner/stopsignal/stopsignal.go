@@ -7,7 +7,6 @@ package stopsignal
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -21,7 +20,22 @@ var Signals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
 // cause is the cause of a context ended by one of Signals.
 type cause struct{ sig syscall.Signal }
 
-func (c cause) Error() string { return fmt.Sprintf("interrupted by %v", c.sig) }
+func (c cause) Error() string { return "interrupted by " + Name(c.sig) }
+
+// Name is how messages name a signal: SIGINT, SIGTERM, SIGHUP as the user
+// sent them (Go's own names read "interrupted by terminated"), others by
+// Go's description.
+func Name(sig syscall.Signal) string {
+	switch sig {
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	}
+	return sig.String()
+}
 
 // Is makes a signal cause match context.Canceled, like Ctrl-C's.
 func (c cause) Is(target error) bool { return target == context.Canceled }

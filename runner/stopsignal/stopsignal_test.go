@@ -30,8 +30,8 @@ func TestContext(t *testing.T) {
 	if !ok || sig != syscall.SIGHUP {
 		t.Errorf("Of = %v, %v; want SIGHUP", sig, ok)
 	}
-	if err := context.Cause(ctx); !errors.Is(err, context.Canceled) || err.Error() != "interrupted by hangup" {
-		t.Errorf("cause %q: want one matching context.Canceled saying interrupted by hangup", err)
+	if err := context.Cause(ctx); !errors.Is(err, context.Canceled) || err.Error() != "interrupted by SIGHUP" {
+		t.Errorf("cause %q: want one matching context.Canceled saying interrupted by SIGHUP", err)
 	}
 }
 
