@@ -22,17 +22,15 @@ type cause struct{ sig syscall.Signal }
 
 func (c cause) Error() string { return "interrupted by " + Name(c.sig) }
 
-// Name is how messages name a signal: SIGINT, SIGTERM, SIGHUP as the user
-// sent them (Go's own names read "interrupted by terminated"), others by
-// Go's description.
+// names are the signals of Signals as the user sent them: Go's own
+// descriptions read "interrupted by terminated".
+var names = map[syscall.Signal]string{syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM", syscall.SIGHUP: "SIGHUP"}
+
+// Name is how messages name a signal: SIGINT, SIGTERM or SIGHUP, others
+// by Go's description.
 func Name(sig syscall.Signal) string {
-	switch sig {
-	case syscall.SIGINT:
-		return "SIGINT"
-	case syscall.SIGTERM:
-		return "SIGTERM"
-	case syscall.SIGHUP:
-		return "SIGHUP"
+	if n, ok := names[sig]; ok {
+		return n
 	}
 	return sig.String()
 }
