@@ -65,6 +65,15 @@ type Run struct {
 	Missing []string
 }
 
+// SummaryOnly reports whether dir keeps a run's summary.json without its
+// raw requests.jsonl: raw files deleted to save space, or a copy of the
+// summary alone. Such a run can be read back from its summary only.
+func SummaryOnly(dir string) bool {
+	_, rerr := os.Stat(filepath.Join(dir, RequestsFile))
+	_, serr := os.Stat(filepath.Join(dir, SummaryFile))
+	return errors.Is(rerr, fs.ErrNotExist) && serr == nil
+}
+
 // Read reads the raw files of run directory dir (not the scenario, whose
 // type belongs to package scenarios). Only requests.jsonl is required;
 // every other file missing is left out, one that cannot be read or is

@@ -1,11 +1,7 @@
 package session
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/relaybench/relaybench/measure"
@@ -31,9 +27,7 @@ type LoadedRun struct {
 // run is an error naming dir.
 func LoadRun(dir string) (*LoadedRun, error) {
 	lr := &LoadedRun{Dir: dir, Name: RunName(dir)}
-	_, rerr := os.Stat(filepath.Join(dir, rundir.RequestsFile))
-	_, serr := os.Stat(filepath.Join(dir, rundir.SummaryFile))
-	if errors.Is(rerr, fs.ErrNotExist) && serr == nil {
+	if rundir.SummaryOnly(dir) {
 		a, err := measure.ReadSummary(dir)
 		if err != nil {
 			return nil, fmt.Errorf("%s has no raw files and its summary cannot be read: %w", dir, err)
