@@ -120,6 +120,11 @@ func TestDamagedRunDirs(t *testing.T) {
 		"summary.json of version 99 and no raw files": {fmt.Sprintf("summary.json is version 99, newer than this relaybench reads (%d)", measure.AnalysisVersion)},
 		"summary.json cut short and no raw files":     {"summary.json is damaged: unexpected end of JSON input"},
 	}
+	// cutJSON keeps the first 1/part of a JSON file, up to a comma: a cut
+	// inside a number such as "0." reads as an invalid character after the
+	// decimal point, not as the end of the input, and where the cut falls
+	// varies with the run's numbers.
+	cutJSON := func(b []byte, part int) []byte { return b[:bytes.LastIndexByte(b[:len(b)/part], ',')+1] }
 	summaryOnly := func(dir string) {
 		for _, name := range []string{rundir.RequestsFile, rundir.StepsFile, rundir.MetricsFile, rundir.ProcessesFile, rundir.CircuitsFile} {
 			os.Remove(filepath.Join(dir, name))
@@ -164,7 +169,7 @@ func TestDamagedRunDirs(t *testing.T) {
 			editFile(t, filepath.Join(dir, rundir.RunInfoFile), func(b []byte) []byte { return bytes.Replace(b, []byte(`"version": 1`), []byte(`"version": 99`), 1) })
 		}, exitNotJudged, exitNotJudged, []string{"run.json is version 99, newer than this relaybench reads (1)"}},
 		{"run.json cut short", func(dir string) {
-			editFile(t, filepath.Join(dir, rundir.RunInfoFile), func(b []byte) []byte { return b[:len(b)/2] })
+			editFile(t, filepath.Join(dir, rundir.RunInfoFile), func(b []byte) []byte { return cutJSON(b, 2) })
 		}, exitNotJudged, exitNotJudged, []string{"run.json is damaged: unexpected end of JSON input"}},
 		{"summary.json of version 99 and no raw files", func(dir string) {
 			summaryOnly(dir)
@@ -174,11 +179,7 @@ func TestDamagedRunDirs(t *testing.T) {
 		}, exitNotJudged, exitNotJudged, nil},
 		{"summary.json cut short and no raw files", func(dir string) {
 			summaryOnly(dir)
-			// Cut after a comma: a cut inside a number such as "0." reads
-			// as "invalid character after decimal point", not as the end
-			// of the input, and where len/3 falls varies with the run's
-			// numbers.
-			editFile(t, filepath.Join(dir, rundir.SummaryFile), func(b []byte) []byte { return b[:bytes.LastIndexByte(b[:len(b)/3], ',')+1] })
+			editFile(t, filepath.Join(dir, rundir.SummaryFile), func(b []byte) []byte { return cutJSON(b, 3) })
 		}, exitNotJudged, exitNotJudged, nil},
 		{"no summary.json and no raw files", func(dir string) {
 			summaryOnly(dir)
