@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -371,7 +372,8 @@ func TestChutneyFilesNetwork(t *testing.T) {
 	}
 }
 
-// The chutney network's authorities vote what the embedded network's do.
+// The chutney network's authorities vote what the embedded network's do,
+// and guarantee the same flags.
 func TestChutneyFilesConsensusParams(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join(chutneyTemplatesDir, "relaybench-authority.tmpl"))
 	if err != nil {
@@ -385,6 +387,11 @@ func TestChutneyFilesConsensusParams(t *testing.T) {
 	}
 	if want := consensusParamsLine(LiveConsensusParams); len(lines) != 1 || lines[0] != want {
 		t.Errorf("relaybench-authority.tmpl votes %q, want one line with LiveConsensusParams:\nConsensusParams %s", lines, want)
+	}
+	for _, o := range authorityFlagGuarantees {
+		if !slices.Contains(strings.Split(string(raw), "\n"), o.String()) {
+			t.Errorf("relaybench-authority.tmpl lacks the line %q of the embedded network's authorities", o)
+		}
 	}
 	net := parseChutneyNetwork(t, chutneyNetworkFile)
 	for _, n := range net.nodes {

@@ -399,6 +399,30 @@ func lastLine(out []byte) string {
 	return lines[len(lines)-1]
 }
 
+// authorityFlagGuarantees make the authorities give the target every flag
+// an EntryNodes client needs of its guard (node_is_possible_guard: Guard,
+// Stable, Fast, V2Dir; Guard comes from TestingDirAuthVoteGuard *), however
+// little it was used. The chutney network's authority template carries the
+// same lines.
+var authorityFlagGuarantees = []TorrcOption{
+	// Stable goes to relays above the network's median uptime, so in a
+	// network that started together a relay that restarted (the target,
+	// when it refreshes its consensus) or published late on a busy machine
+	// may never get it. Uptime >= 0 guarantees it.
+	{Key: "AuthDirVoteStableGuaranteeMinUptime", Value: "0"},
+	// Fast goes to relays at or above the 25th percentile of the
+	// network's bandwidths while they are all below 37 KB/s (tor's
+	// dirserv_compute_performance_thresholds), so in an idle network of
+	// six the least used relay loses it, often the target between runs,
+	// for as long as it stays the least used. A client whose EntryNodes is
+	// the target then has no guard it may use and builds no circuit
+	// ("Failed to find node for hop #1": CI, tor 0.4.9.11, target at
+	// Bandwidth=2 against 6 to 12), and MiddleNodes finds no middle. A
+	// guarantee under 1000 bytes a second makes the threshold 0: every
+	// relay is Fast.
+	{Key: "AuthDirFastGuarantee", Value: "1 byte"},
+}
+
 // relayTorrc builds a relay's torrc.
 func (n *Network) relayTorrc(node *Node) *torrc {
 	t := &torrc{}
@@ -418,12 +442,7 @@ func (n *Network) relayTorrc(node *Node) *torrc {
 	case RoleAuthority:
 		t.add("AuthoritativeDirectory", "1")
 		t.add("V3AuthoritativeDirectory", "1")
-		// Stable goes to relays above the network's median uptime, so in a
-		// network that started together a relay that restarted (the
-		// target, when it refreshes its consensus) or published late on a
-		// busy machine may never get it; EntryNodes clients need it.
-		// Uptime >= 0 guarantees it.
-		t.add("AuthDirVoteStableGuaranteeMinUptime", "0")
+		t.lines = append(t.lines, authorityFlagGuarantees...)
 		t.add("ConsensusParams", consensusParamsLine(n.ConsensusParams))
 		t.add("ExitRelay", "0")
 		t.add("ExitPolicy", "reject *:*")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -61,4 +62,39 @@ func consensusTimes(url string) (validAfter, freshUntil time.Time, err error) {
 		err = fmt.Errorf("no valid-after or fresh-until in the consensus from %s", url)
 	}
 	return
+}
+
+// TestEveryRelayStaysFast: each authority's vote puts the Fast threshold
+// at 0 (its flag-thresholds line says fast-speed=0), so the least used
+// relay keeps the flag. Without AuthDirFastGuarantee the threshold is the
+// second smallest bandwidth of six, and an idle target fell below it: its
+// EntryNodes clients then had no guard (CI on tor 0.4.9.11).
+func TestEveryRelayStaysFast(t *testing.T) {
+	net := sharedNetwork(t)
+	for _, auth := range net.byRole(RoleAuthority) {
+		url := fmt.Sprintf("http://127.0.0.1:%d/tor/status-vote/current/authority", auth.DirPort)
+		req, err := http.NewRequest(http.MethodGet, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept-Encoding", "identity")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var thresholds string
+		for line := range strings.SplitSeq(string(body), "\n") {
+			if v, ok := strings.CutPrefix(line, "flag-thresholds "); ok {
+				thresholds = v
+			}
+		}
+		if !slices.Contains(strings.Fields(thresholds), "fast-speed=0") {
+			t.Errorf("%s votes flag-thresholds %q, want fast-speed=0 (%s: %s)", auth.Nickname, thresholds, url, resp.Status)
+		}
+	}
 }
