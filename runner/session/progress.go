@@ -42,9 +42,9 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// Indent returns a writer that puts prefix before each Write to w: the
+// indent returns a writer that puts prefix before each Write to w: the
 // indented progress of a network starting inside a run or a smoke test.
-func Indent(w io.Writer, prefix string) io.Writer { return prefixWriter{w, prefix} }
+func indent(w io.Writer, prefix string) io.Writer { return prefixWriter{w, prefix} }
 
 // prefixWriter indents progress lines.
 type prefixWriter struct {

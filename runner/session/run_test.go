@@ -3,7 +3,9 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -130,7 +132,7 @@ func TestRunTestnetBridgeRamp(t *testing.T) {
 // standing in for the real one), `socks` (a SocksPort we did not start),
 // the churn workload, and a pool client killed mid-run.
 func TestRunOnExistingNetwork(t *testing.T) {
-	net := startNetwork(t)
+	net := sharedNetwork(t)
 	target := net.Target()
 	relayScenario := func(role scenarios.Role, steps ...int) *scenarios.Scenario {
 		sc := shortScenario(t, "local", steps...)
@@ -318,21 +320,114 @@ func TestRunSocksPortNotListening(t *testing.T) {
 	}
 }
 
-// startNetwork starts an embedded network for a test that loads an
-// existing one, stopped when the test ends; skipped with -short. Its target
-// stands in for a bridge (chutney.RoleTorrc): most of these tests use it as
-// one, and their loads of a circuit per request from three clients would
-// otherwise trip the DoS defences a real bridge does not run.
-func startNetwork(t *testing.T) *chutney.Network {
+// shared is the embedded network of the tests that only load an existing
+// network (sharedNetwork), started by the first of them and stopped by
+// TestMain: one start-up (15 to 20 s) instead of one per test.
+var shared struct {
+	once sync.Once
+	dir  string
+	net  *chutney.Network
+	err  error
+}
+
+// sharedNetwork returns the package's shared embedded network, starting it
+// on first use; skipped with -short. Its target stands in for a bridge
+// (chutney.RoleTorrc): most of these tests use it as one, and their loads
+// of a circuit per request from three clients would otherwise trip the DoS
+// defences a real bridge does not run, and mark the client address for
+// the tests after them.
+func sharedNetwork(t *testing.T) *chutney.Network {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a tor test network; skipped with -short")
 	}
-	net, err := chutney.Start(context.Background(), filepath.Join(t.TempDir(), "net"),
-		chutney.WithTargetTorrc(chutney.RoleTorrc(scenarios.RoleBridge)...))
+	shared.once.Do(func() {
+		if shared.dir, shared.err = os.MkdirTemp("", "relaybench-session-test-"); shared.err != nil {
+			return
+		}
+		shared.net, shared.err = chutney.Start(context.Background(), filepath.Join(shared.dir, "net"),
+			chutney.WithTargetTorrc(chutney.RoleTorrc(scenarios.RoleBridge)...))
+	})
+	if shared.err != nil {
+		t.Fatalf("start the shared network: %v", shared.err)
+	}
+	return shared.net
+}
+
+// TestMain stops the shared network, whatever the tests' outcome, and
+// fails the package if any tor process of its tests outlived them.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.net != nil {
+		shared.net.Stop()
+	}
+	if shared.dir != "" {
+		os.RemoveAll(shared.dir)
+	}
+	if left := torChildren(); len(left) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: tor processes left running after the tests: %v\n", left)
+		for _, pid := range left {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+		code = 1
+	}
+	os.Exit(code)
+}
+
+// torChildren lists the live tor processes this test binary started (every
+// tor of a session is its child: chutney execs tor directly).
+func torChildren() []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so split after
+		// its closing parenthesis.
+		i := strings.LastIndexByte(string(stat), ')')
+		open := strings.IndexByte(string(stat), '(')
+		if i < 0 || open < 0 {
+			continue
+		}
+		f := strings.Fields(string(stat[i+1:]))
+		if len(f) < 2 || f[0] == "Z" || string(stat[open+1:i]) != "tor" {
+			continue
+		}
+		if ppid, err := strconv.Atoi(f[1]); err == nil && ppid == os.Getpid() {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// TestTorChildrenFindsALeak: the leak check of TestMain sees a child whose
+// command is tor (a copy of sleep named tor) and stops seeing it once it
+// is gone.
+func TestTorChildrenFindsALeak(t *testing.T) {
+	sleep, err := os.ReadFile("/bin/sleep")
 	if err != nil {
+		t.Skip("no /bin/sleep to stand in for tor")
+	}
+	fake := filepath.Join(t.TempDir(), "tor")
+	if err := os.WriteFile(fake, sleep, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(net.Stop)
-	return net
+	cmd := exec.Command(fake, "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if got := torChildren(); !slices.Contains(got, cmd.Process.Pid) {
+		t.Errorf("torChildren() = %v while tor %d runs", got, cmd.Process.Pid)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if got := torChildren(); slices.Contains(got, cmd.Process.Pid) {
+		t.Errorf("torChildren() = %v after tor %d ended", got, cmd.Process.Pid)
+	}
 }

@@ -35,7 +35,7 @@ func SmokeTestnet(ctx context.Context, cfg chutney.Config, size int64, label str
 		defer os.RemoveAll(cfg.Dir)
 	}
 	fmt.Fprintf(w, "starting the embedded test network in %s\n", cfg.Dir)
-	res, err := smokeTestnet(ctx, &cfg, size, Indent(w, "  "), func(target string) {
+	res, err := smokeTestnet(ctx, &cfg, size, indent(w, "  "), func(target string) {
 		fmt.Fprintf(w, "\ndownloading %s through the relay under test (%s):\n", label, target)
 	})
 	if res != nil {

@@ -92,7 +92,7 @@ func TestVariantTeardownAfterFailedSetup(t *testing.T) {
 // runs with a context of its own, the setting is restored, and the
 // records measured so far are on disk.
 func TestVariantTeardownAfterInterrupt(t *testing.T) {
-	net := startNetwork(t)
+	net := sharedNetwork(t)
 	s := newStandIn(t)
 	sc := shortScenario(t, "local", 1, 2, 4)
 	sc.Target = scenarios.Target{Kind: scenarios.TargetSocks, Socks: &scenarios.SocksTarget{Addresses: []string{net.Client.SocksAddr}}}
