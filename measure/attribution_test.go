@@ -418,3 +418,38 @@ func TestUpgradeAttributesOldSummaries(t *testing.T) {
 		t.Errorf("version 3 upgraded: version %d, capacity %+v; want %d and an unknown lower bound", v3.Version, v3.Capacity, AnalysisVersion)
 	}
 }
+
+// TestLiveRelayCountsVerifiedDownloads: a relay target's analysis counts
+// the run's successful requests, warm-up included, and those whose body
+// was verified; failures count in neither.
+func TestLiveRelayCountsVerifiedDownloads(t *testing.T) {
+	r := flatRun(t)
+	sc, err := scenarios.Parse([]byte("name: live\ntarget: {kind: relay, role: middle, relay: {fingerprint: 0123456789ABCDEF0123456789ABCDEF01234567}}\npayload: {url: https://example.org/10MB}\nworkload: {kind: bulk}\nramp: {steps: [1, 2, 4, 8], step_duration: 10s, warmup: 2s}\n"), "live.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Scenario = sc
+	// Count by hand what the analysis must find, after marking every
+	// third success verified and failing every fifth request.
+	var ok, verified int
+	for i := range r.Records {
+		rec := &r.Records[i]
+		if i%5 == 4 {
+			rec.Error, rec.Verified = rundir.ClassTimeout, false
+		}
+		if rec.OK() {
+			ok++
+			if i%3 == 0 {
+				rec.Verified = true
+				verified++
+			}
+		}
+	}
+	if ok == 0 || verified == 0 || verified == ok {
+		t.Fatalf("fixture: %d ok, %d verified; want some of each", ok, verified)
+	}
+	l := Analyze(r).LiveRelay
+	if l == nil || l.Succeeded != ok || l.Verified != verified {
+		t.Errorf("live_relay %+v; want %d succeeded, %d verified", l, ok, verified)
+	}
+}

@@ -12,6 +12,13 @@ type LiveRelay struct {
 	// Proof is run.json's relay_proof; nil for a run from before
 	// relaybench asked for one.
 	Proof *rundir.RelayProof `json:"proof,omitempty"`
+	// Succeeded counts the run's successful requests, warm-up included;
+	// Verified those among them whose body was relaybench's payload,
+	// checked byte for byte (requests.jsonl "verified"). Through exits
+	// the operator does not run, a body that is not verified may be
+	// anything that answered the URL.
+	Succeeded int `json:"succeeded"`
+	Verified  int `json:"verified"`
 }
 
 // liveRelay is the LiveRelay of r, nil unless its target is a relay.
@@ -22,6 +29,14 @@ func liveRelay(r *Run) *LiveRelay {
 	l := &LiveRelay{}
 	if r.Info != nil {
 		l.Proof = r.Info.RelayProof
+	}
+	for i := range r.Records {
+		if r.Records[i].OK() {
+			l.Succeeded++
+			if r.Records[i].Verified {
+				l.Verified++
+			}
+		}
 	}
 	return l
 }

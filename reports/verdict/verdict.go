@@ -279,12 +279,32 @@ func (v Verdict) liveRelay() Section {
 	default:
 		s.item(fmt.Sprintf("proof of operating it (%s): %s", p.Kind, p.Detail))
 	}
+	if c := liveRelayContent(v.LiveRelay); c != "" {
+		s.item(c)
+	}
 	// bwhist.c: the observed bandwidth is the lower of read and write of
 	// the highest 10-second total of each of the last 5 days.
 	s.item("this test raised the relay's advertised bandwidth for up to 5 days: tor advertises the highest rate it sustained for 10 seconds in the last 5 days, " +
 		"so the bandwidth scanners may give it more weight and the network send it more clients until that rate ages out; " +
 		"its traffic in the coming days is not its usual load, and a rerun meanwhile meets a busier relay")
 	return s
+}
+
+// liveRelayContent says whether the bytes a relay target's run counted
+// were relaybench's payload: through other volunteers' exits, whatever
+// answered the URL is counted unless relaybench could check it. "" for a
+// run without a successful download (or from before the counts).
+func liveRelayContent(l *measure.LiveRelay) string {
+	switch {
+	case l.Succeeded == 0:
+		return ""
+	case l.Verified == l.Succeeded:
+		return fmt.Sprintf("content: all %d successful downloads were relaybench's payload, checked byte for byte", l.Succeeded)
+	case l.Verified == 0:
+		return fmt.Sprintf("content: not verified: none of the %d successful downloads came from a relaybench payload server, so the bytes counted may be anything that answered payload.url; serve it with `relaybench serve`", l.Succeeded)
+	}
+	return fmt.Sprintf("content: %d of %d successful downloads verified as relaybench's payload; the other %d came without its X-Payload-Seed header (another server answered, or something on the path changed the response)",
+		l.Verified, l.Succeeded, l.Succeeded-l.Verified)
 }
 
 func (s *Section) item(text string) { s.Lines = append(s.Lines, Line{Kind: LineItem, Text: text}) }

@@ -2,6 +2,7 @@ package verdict
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/relaybench/relaybench/measure"
@@ -270,4 +271,47 @@ func TestSectionsOfADoSOnset(t *testing.T) {
 				{LineLimitOther, "limited by the relay's DoS defence (it refused relaybench's client address), not its capacity:"},
 				{LineItem, "also at its limit: machine"}}},
 	})
+}
+
+// TestSectionsOfALiveRelaySayWhetherTheContentWasVerified: a relay
+// target's section says whether the bytes counted were relaybench's
+// payload, from the run's counts of successful and verified downloads.
+func TestSectionsOfALiveRelaySayWhetherTheContentWasVerified(t *testing.T) {
+	for _, tc := range []struct {
+		name                string
+		succeeded, verified int
+		want                string
+	}{
+		{"all", 120, 120, "content: all 120 successful downloads were relaybench's payload, checked byte for byte"},
+		{"none", 120, 0, "content: not verified: none of the 120 successful downloads came from a relaybench payload server, so the bytes counted may be anything that answered payload.url; serve it with `relaybench serve`"},
+		{"some", 120, 117, "content: 117 of 120 successful downloads verified as relaybench's payload; the other 3 came without its X-Payload-Seed header (another server answered, or something on the path changed the response)"},
+		{"no download", 0, 0, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := &measure.Analysis{RunHeader: measure.RunHeader{LoadUnit: "streams"},
+				LiveRelay: &measure.LiveRelay{Proof: &rundir.RelayProof{Kind: rundir.ProofSkipped}, Succeeded: tc.succeeded, Verified: tc.verified}}
+			var got []string
+			for _, s := range Of(a).Sections() {
+				if s.Kind == KindLiveRelay {
+					for _, l := range s.Lines {
+						got = append(got, l.Text)
+					}
+				}
+			}
+			var content []string
+			for _, l := range got {
+				if strings.HasPrefix(l, "content: ") {
+					content = append(content, l)
+				}
+			}
+			switch {
+			case tc.want == "" && len(content) != 0:
+				t.Errorf("content lines %q; want none", content)
+			case tc.want != "" && (len(content) != 1 || content[0] != tc.want):
+				t.Errorf("content lines %q; want\n%s", content, tc.want)
+			case len(got) != 2+len(content):
+				t.Errorf("lines %q; want the proof, the content and the bandwidth note", got)
+			}
+		})
+	}
 }

@@ -171,6 +171,9 @@ func TestRunOnExistingNetwork(t *testing.T) {
 		}
 		if l := res.Analysis.LiveRelay; l == nil || l.Proof == nil || l.Proof.Kind != rundir.ProofMetricsPort {
 			t.Errorf("summary live_relay %+v; want the MetricsPort proof", l)
+		} else if l.Succeeded == 0 || l.Verified != l.Succeeded {
+			// The harness served the payload: every body was checked.
+			t.Errorf("summary live_relay: %d of %d successful downloads verified; want all", l.Verified, l.Succeeded)
 		}
 	})
 
