@@ -1,6 +1,8 @@
 package runner
 
 import (
+	"cmp"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -43,9 +45,20 @@ func TestObserverHooks(t *testing.T) {
 	if len(seen) != len(written) || len(seen) == 0 {
 		t.Fatalf("the hook saw %d records, %d were written; want the same, more than 0", len(seen), len(written))
 	}
+	// The hook runs on each request's goroutine right after its write:
+	// records ending together reach it in either order. Compare them in
+	// one order: by start, then worker.
+	byStart := func(a, b rundir.Record) int {
+		if c := a.Start.Compare(b.Start); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Worker, b.Worker)
+	}
+	slices.SortFunc(seen, byStart)
+	slices.SortFunc(written, byStart)
 	for i := range seen {
 		a, b := seen[i], written[i]
-		if a.Step != b.Step || a.Bytes != b.Bytes || a.TTFBNS != b.TTFBNS || a.Error != b.Error || !a.Start.Equal(b.Start) {
+		if a.Step != b.Step || a.Worker != b.Worker || a.Bytes != b.Bytes || a.TTFBNS != b.TTFBNS || a.Error != b.Error || !a.Start.Equal(b.Start) {
 			t.Errorf("record %d: the hook saw %+v, the file has %+v", i, a, b)
 		}
 	}
