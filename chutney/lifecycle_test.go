@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/relaybench/relaybench/runner/testkit"
 )
 
 // startDecoy starts a process that is not a network's owner but whose
@@ -181,7 +183,7 @@ func TestInterruptedStartSaysSo(t *testing.T) {
 	if err != nil && (strings.Contains(err.Error(), "timeout") || strings.Contains(err.Error(), "busy")) {
 		t.Errorf("interrupted start is diagnosed as a slow one: %v", err)
 	}
-	if left := torProcessesUnder(dir); len(left) > 0 {
+	if left := testkit.TorProcessesUnder(dir); len(left) > 0 {
 		t.Errorf("tor processes left after an interrupted start: %v", left)
 	}
 	if d, err := ReadDescription(dir); err == nil && d.CurrentState() == StateReady {

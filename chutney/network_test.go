@@ -17,6 +17,7 @@ import (
 
 	"github.com/relaybench/relaybench/measure/metricsport"
 	"github.com/relaybench/relaybench/runner/payload"
+	"github.com/relaybench/relaybench/runner/testkit"
 	"github.com/relaybench/relaybench/scenarios"
 )
 
@@ -45,7 +46,7 @@ func TestMain(m *testing.M) {
 	if shared.net != nil {
 		shared.net.Stop()
 	}
-	if left := torProcessesUnder(testRoot); len(left) > 0 {
+	if left := testkit.TorProcessesUnder(testRoot); len(left) > 0 {
 		fmt.Fprintf(os.Stderr, "FAIL: tor processes left running after the tests: %v\n", left)
 		for _, pid := range left {
 			syscall.Kill(pid, syscall.SIGKILL)
@@ -68,28 +69,6 @@ func runOwner(dir string) int {
 	}
 	defer net.Stop()
 	select {}
-}
-
-// torProcessesUnder lists the PIDs of live tor processes whose command line
-// mentions a path under root.
-func torProcessesUnder(root string) []int {
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range entries {
-		var pid int
-		if _, err := fmt.Sscan(e.Name(), &pid); err != nil || pid == os.Getpid() {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || !Running(pid) {
-			continue
-		}
-		args := strings.Split(string(cmdline), "\x00")
-		if filepath.Base(args[0]) == "tor" && strings.Contains(string(cmdline), root) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
 }
 
 var shared struct {
@@ -441,7 +420,7 @@ func TestFailedStartCleansUp(t *testing.T) {
 	if d.State != StateFailed || len(d.AlivePIDs()) != 0 {
 		t.Errorf("after a failed start: state %s, alive %v; want failed, none", d.State, d.AlivePIDs())
 	}
-	if left := torProcessesUnder(dir); len(left) > 0 {
+	if left := testkit.TorProcessesUnder(dir); len(left) > 0 {
 		t.Errorf("tor processes left after a failed start: %v", left)
 	}
 }
@@ -464,7 +443,7 @@ func TestReadyTimeoutNamesStage(t *testing.T) {
 	if !strings.Contains(msg, "not ready") || !strings.Contains(msg, "last lines of") {
 		t.Errorf("timeout error does not say what is not ready or quote a log:\n%s", msg)
 	}
-	if left := torProcessesUnder(dir); len(left) > 0 {
+	if left := testkit.TorProcessesUnder(dir); len(left) > 0 {
 		t.Errorf("tor processes left after a timeout: %v", left)
 	}
 }

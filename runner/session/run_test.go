@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/relaybench/relaybench/chutney"
 	"github.com/relaybench/relaybench/runner/rundir"
+	"github.com/relaybench/relaybench/runner/testkit"
 	"github.com/relaybench/relaybench/scenarios"
 )
 
@@ -328,7 +328,6 @@ func TestRunSocksPortNotListening(t *testing.T) {
 // TestMain: one start-up (15 to 20 s) instead of one per test.
 var shared struct {
 	once sync.Once
-	dir  string
 	net  *chutney.Network
 	err  error
 }
@@ -345,11 +344,11 @@ func sharedNetwork(t *testing.T) *chutney.Network {
 		t.Skip("starts a tor test network; skipped with -short")
 	}
 	shared.once.Do(func() {
-		if shared.dir, shared.err = os.MkdirTemp("", "relaybench-session-test-"); shared.err != nil {
-			return
+		var dir string
+		if dir, shared.err = os.MkdirTemp("", "shared-"); shared.err == nil {
+			shared.net, shared.err = chutney.Start(context.Background(), filepath.Join(dir, "net"),
+				chutney.WithTargetTorrc(chutney.RoleTorrc(scenarios.RoleBridge)...))
 		}
-		shared.net, shared.err = chutney.Start(context.Background(), filepath.Join(shared.dir, "net"),
-			chutney.WithTargetTorrc(chutney.RoleTorrc(scenarios.RoleBridge)...))
 	})
 	if shared.err != nil {
 		t.Fatalf("start the shared network: %v", shared.err)
@@ -357,80 +356,30 @@ func sharedNetwork(t *testing.T) *chutney.Network {
 	return shared.net
 }
 
-// TestMain stops the shared network, whatever the tests' outcome, and
-// fails the package if any tor process of its tests outlived them.
+// TestMain puts every directory of the tests under one root (TMPDIR, which
+// t.TempDir and os.MkdirTemp use), stops the shared network whatever the
+// tests' outcome, and fails the package if a tor process under the root
+// outlived the tests.
 func TestMain(m *testing.M) {
+	root, err := os.MkdirTemp("", "relaybench-session-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("TMPDIR", root)
 	code := m.Run()
 	if shared.net != nil {
 		shared.net.Stop()
 	}
-	if shared.dir != "" {
-		os.RemoveAll(shared.dir)
-	}
-	if left := torChildren(); len(left) > 0 {
+	if left := testkit.TorProcessesUnder(root); len(left) > 0 {
 		fmt.Fprintf(os.Stderr, "FAIL: tor processes left running after the tests: %v\n", left)
 		for _, pid := range left {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 		code = 1
 	}
+	if code == 0 {
+		os.RemoveAll(root)
+	}
 	os.Exit(code)
-}
-
-// torChildren lists the live tor processes this test binary started (every
-// tor of a session is its child: chutney execs tor directly).
-func torChildren() []int {
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...: comm may hold spaces, so split after
-		// its closing parenthesis.
-		i := strings.LastIndexByte(string(stat), ')')
-		open := strings.IndexByte(string(stat), '(')
-		if i < 0 || open < 0 {
-			continue
-		}
-		f := strings.Fields(string(stat[i+1:]))
-		if len(f) < 2 || f[0] == "Z" || string(stat[open+1:i]) != "tor" {
-			continue
-		}
-		if ppid, err := strconv.Atoi(f[1]); err == nil && ppid == os.Getpid() {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
-// TestTorChildrenFindsALeak: the leak check of TestMain sees a child whose
-// command is tor (a copy of sleep named tor) and stops seeing it once it
-// is gone.
-func TestTorChildrenFindsALeak(t *testing.T) {
-	sleep, err := os.ReadFile("/bin/sleep")
-	if err != nil {
-		t.Skip("no /bin/sleep to stand in for tor")
-	}
-	fake := filepath.Join(t.TempDir(), "tor")
-	if err := os.WriteFile(fake, sleep, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(fake, "60")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if got := torChildren(); !slices.Contains(got, cmd.Process.Pid) {
-		t.Errorf("torChildren() = %v while tor %d runs", got, cmd.Process.Pid)
-	}
-	cmd.Process.Kill()
-	cmd.Wait()
-	if got := torChildren(); slices.Contains(got, cmd.Process.Pid) {
-		t.Errorf("torChildren() = %v after tor %d ended", got, cmd.Process.Pid)
-	}
 }

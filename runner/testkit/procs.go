@@ -1,0 +1,44 @@
+package testkit
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// TorProcessesUnder lists the PIDs of live tor processes (zombies left
+// out) whose command line mentions a path under root: what a test
+// package's TestMain checks after its tests, with root the directory all
+// its networks and run directories live in, so that no tor outlives the
+// tests whatever their outcome.
+func TorProcessesUnder(root string) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || !live(pid) {
+			continue
+		}
+		args := strings.Split(string(cmdline), "\x00")
+		if filepath.Base(args[0]) == "tor" && strings.Contains(string(cmdline), root) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// live reports whether pid exists and is not a zombie: the state follows
+// the parenthesised command name in /proc/PID/stat.
+func live(pid int) bool {
+	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(stat), ')')
+	return i >= 0 && i+2 < len(stat) && stat[i+2] != 'Z'
+}
