@@ -46,7 +46,7 @@ func TestPrometheusScrapesARun(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc.Ramp.Steps = []int{1, 2, 4}
-	sc.Ramp.StepDuration = scenarios.Duration(20 * time.Second)
+	sc.Ramp.StepDuration = scenarios.Duration(10 * time.Second)
 	sc.Ramp.Warmup = scenarios.Duration(2 * time.Second)
 	sc.Repetitions = 1
 	sc.Payload.Size = 1 << 20
