@@ -359,28 +359,39 @@ type authorityConsensus struct {
 	params map[string]int
 }
 
-// fetchConsensus fetches the current consensus from the first authority
-// and returns the flags of every relay it lists and its parameters.
-func (n *Network) fetchConsensus() (authorityConsensus, error) {
-	cons := authorityConsensus{flags: map[string][]string{}, params: map[string]int{}}
-	auth := n.byRole(RoleAuthority)[0]
+// dirDocument asks the directory server on 127.0.0.1:dirPort for path
+// (such as /tor/status-vote/current/consensus) as plain text. The caller
+// closes the body.
+func dirDocument(dirPort int, path string) (io.ReadCloser, error) {
 	hc := &http.Client{Timeout: 3 * time.Second}
-	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/tor/status-vote/current/consensus", auth.DirPort), nil)
+	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d%s", dirPort, path), nil)
 	if err != nil {
-		return cons, err
+		return nil, err
 	}
 	// Go asks for gzip by default and tor then answers with deflate, which
 	// Go does not undo: ask for plain text.
 	req.Header.Set("Accept-Encoding", "identity")
 	resp, err := hc.Do(req)
 	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, fmt.Errorf("%s: status %s", req.URL, resp.Status)
+	}
+	return resp.Body, nil
+}
+
+// fetchConsensus fetches the current consensus from the first authority
+// and returns the flags of every relay it lists and its parameters.
+func (n *Network) fetchConsensus() (authorityConsensus, error) {
+	cons := authorityConsensus{flags: map[string][]string{}, params: map[string]int{}}
+	body, err := dirDocument(n.byRole(RoleAuthority)[0].DirPort, "/tor/status-vote/current/consensus")
+	if err != nil {
 		return cons, err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return cons, fmt.Errorf("status %s", resp.Status)
-	}
-	sc := bufio.NewScanner(resp.Body)
+	defer body.Close()
+	sc := bufio.NewScanner(body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	nick := ""
 	for sc.Scan() {

@@ -3,7 +3,6 @@ package chutney
 import (
 	"fmt"
 	"io"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -16,11 +15,10 @@ import (
 func TestVotingRelaxedOnceReady(t *testing.T) {
 	net := sharedNetwork(t)
 	auth := net.byRole(RoleAuthority)[0]
-	url := fmt.Sprintf("http://127.0.0.1:%d/tor/status-vote/current/consensus", auth.DirPort)
 	deadline := time.Now().Add(2*ReadyVotingInterval + 30*time.Second)
 	var last time.Duration
 	for time.Now().Before(deadline) {
-		validAfter, freshUntil, err := consensusTimes(url)
+		validAfter, freshUntil, err := consensusTimes(auth.DirPort)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -32,18 +30,13 @@ func TestVotingRelaxedOnceReady(t *testing.T) {
 	t.Errorf("the consensus is still fresh for %s, want %s", last, ReadyVotingInterval)
 }
 
-func consensusTimes(url string) (validAfter, freshUntil time.Time, err error) {
-	req, err := http.NewRequest(http.MethodGet, url, nil)
+func consensusTimes(dirPort int) (validAfter, freshUntil time.Time, err error) {
+	doc, err := dirDocument(dirPort, "/tor/status-vote/current/consensus")
 	if err != nil {
 		return
 	}
-	req.Header.Set("Accept-Encoding", "identity")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	defer doc.Close()
+	body, err := io.ReadAll(doc)
 	if err != nil {
 		return
 	}
@@ -59,7 +52,7 @@ func consensusTimes(url string) (validAfter, freshUntil time.Time, err error) {
 		}
 	}
 	if validAfter.IsZero() || freshUntil.IsZero() {
-		err = fmt.Errorf("no valid-after or fresh-until in the consensus from %s", url)
+		err = fmt.Errorf("no valid-after or fresh-until in the consensus from 127.0.0.1:%d", dirPort)
 	}
 	return
 }
@@ -72,18 +65,12 @@ func consensusTimes(url string) (validAfter, freshUntil time.Time, err error) {
 func TestEveryRelayStaysFast(t *testing.T) {
 	net := sharedNetwork(t)
 	for _, auth := range net.byRole(RoleAuthority) {
-		url := fmt.Sprintf("http://127.0.0.1:%d/tor/status-vote/current/authority", auth.DirPort)
-		req, err := http.NewRequest(http.MethodGet, url, nil)
+		doc, err := dirDocument(auth.DirPort, "/tor/status-vote/current/authority")
 		if err != nil {
 			t.Fatal(err)
 		}
-		req.Header.Set("Accept-Encoding", "identity")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		body, err := io.ReadAll(doc)
+		doc.Close()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,7 +81,7 @@ func TestEveryRelayStaysFast(t *testing.T) {
 			}
 		}
 		if !slices.Contains(strings.Fields(thresholds), "fast-speed=0") {
-			t.Errorf("%s votes flag-thresholds %q, want fast-speed=0 (%s: %s)", auth.Nickname, thresholds, url, resp.Status)
+			t.Errorf("%s votes flag-thresholds %q, want fast-speed=0", auth.Nickname, thresholds)
 		}
 	}
 }

@@ -371,15 +371,5 @@ func TestMain(m *testing.M) {
 	if shared.net != nil {
 		shared.net.Stop()
 	}
-	if left := testkit.TorProcessesUnder(root); len(left) > 0 {
-		fmt.Fprintf(os.Stderr, "FAIL: tor processes left running after the tests: %v\n", left)
-		for _, pid := range left {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-		code = 1
-	}
-	if code == 0 {
-		os.RemoveAll(root)
-	}
-	os.Exit(code)
+	os.Exit(testkit.EndTorTests(root, code))
 }

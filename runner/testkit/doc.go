@@ -10,6 +10,10 @@
 // of N streams each capped at R bytes/s carries N·R bytes/s, streams 0-7
 // die 6 s after they attach, and so on.
 //
+// Beside the fakes, TorProcessesUnder and EndTorTests are the leak check
+// of the test packages that do run real tor: no tor process may outlive
+// their tests.
+//
 // Every fake listens on 127.0.0.1 port 0, registers its Close with
 // t.Cleanup and, once closed, leaves no goroutine or connection behind.
 package testkit

@@ -1,10 +1,12 @@
 package testkit
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // TorProcessesUnder lists the PIDs of live tor processes (zombies left
@@ -41,4 +43,23 @@ func live(pid int) bool {
 	}
 	i := strings.LastIndexByte(string(stat), ')')
 	return i >= 0 && i+2 < len(stat) && stat[i+2] != 'Z'
+}
+
+// EndTorTests ends the tests of a package whose networks and run
+// directories all live under root: any tor process still running there
+// is reported on stderr and killed, and fails the tests; root is removed
+// when they passed (kept for a look otherwise). It returns the exit code
+// for os.Exit, given m.Run's.
+func EndTorTests(root string, code int) int {
+	if left := TorProcessesUnder(root); len(left) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: tor processes left running after the tests: %v\n", left)
+		for _, pid := range left {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+		code = 1
+	}
+	if code == 0 {
+		os.RemoveAll(root)
+	}
+	return code
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 )
 
 // TestTorProcessesUnder: a child whose command is tor under root (a copy
@@ -39,5 +40,53 @@ func TestTorProcessesUnder(t *testing.T) {
 	cmd.Wait()
 	if got := TorProcessesUnder(root); slices.Contains(got, pid) {
 		t.Errorf("TorProcessesUnder(%s) = %v after tor %d ended", root, got, pid)
+	}
+}
+
+// TestEndTorTests: a tor left under root fails passing tests, is killed
+// and keeps root for a look; with none left, passing tests remove root
+// and failing ones keep it.
+func TestEndTorTests(t *testing.T) {
+	sleep, err := os.ReadFile("/bin/sleep")
+	if err != nil {
+		t.Skip("no /bin/sleep to stand in for tor")
+	}
+	root := filepath.Join(t.TempDir(), "root")
+	fake := filepath.Join(root, "tor")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(fake, sleep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(fake, "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan struct{})
+	go func() { cmd.Wait(); close(ended) }()
+	if code := EndTorTests(root, 0); code != 1 {
+		t.Errorf("EndTorTests with tor %d left = %d, want 1", cmd.Process.Pid, code)
+	}
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("tor %d still runs after EndTorTests", cmd.Process.Pid)
+	}
+	if _, err := os.Stat(root); err != nil {
+		t.Errorf("root removed after a leak: %v", err)
+	}
+	if code := EndTorTests(root, 2); code != 2 {
+		t.Errorf("EndTorTests of failed tests = %d, want their 2", code)
+	}
+	if _, err := os.Stat(root); err != nil {
+		t.Errorf("root removed after failed tests: %v", err)
+	}
+	if code := EndTorTests(root, 0); code != 0 {
+		t.Errorf("EndTorTests of passing tests, nothing left = %d, want 0", code)
+	}
+	if _, err := os.Stat(root); !os.IsNotExist(err) {
+		t.Errorf("root kept after passing tests: %v", err)
 	}
 }
