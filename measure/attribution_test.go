@@ -373,15 +373,23 @@ func TestAttributionPrecedence(t *testing.T) {
 	}
 }
 
-// TestAttributionLiveRelayIsPathCapacity: a live relay (target.kind relay)
-// whose own counters show nothing: the capacity is the path's.
-func TestAttributionLiveRelayIsPathCapacity(t *testing.T) {
+// liveRelayRun is flatRun with a relay target (the relay under test as
+// middle, a payload URL on the live network).
+func liveRelayRun(t *testing.T) *Run {
+	t.Helper()
 	r := flatRun(t)
 	sc, err := scenarios.Parse([]byte("name: live\ntarget: {kind: relay, role: middle, relay: {fingerprint: 0123456789ABCDEF0123456789ABCDEF01234567}}\npayload: {url: https://example.org/10MB}\nworkload: {kind: bulk}\nramp: {steps: [1, 2, 4, 8], step_duration: 10s, warmup: 2s}\n"), "live.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.Scenario = sc
+	return r
+}
+
+// TestAttributionLiveRelayIsPathCapacity: a live relay (target.kind relay)
+// whose own counters show nothing: the capacity is the path's.
+func TestAttributionLiveRelayIsPathCapacity(t *testing.T) {
+	r := liveRelayRun(t)
 	a := Analyze(r)
 	if c := a.Capacity; c == nil || !c.LowerBound || !c.Path || c.Attribution != AttributionUnknown {
 		t.Fatalf("capacity %+v, want the path's, a lower bound", c)
@@ -423,12 +431,7 @@ func TestUpgradeAttributesOldSummaries(t *testing.T) {
 // the run's successful requests, warm-up included, and those whose body
 // was verified; failures count in neither.
 func TestLiveRelayCountsVerifiedDownloads(t *testing.T) {
-	r := flatRun(t)
-	sc, err := scenarios.Parse([]byte("name: live\ntarget: {kind: relay, role: middle, relay: {fingerprint: 0123456789ABCDEF0123456789ABCDEF01234567}}\npayload: {url: https://example.org/10MB}\nworkload: {kind: bulk}\nramp: {steps: [1, 2, 4, 8], step_duration: 10s, warmup: 2s}\n"), "live.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Scenario = sc
+	r := liveRelayRun(t)
 	// Count by hand what the analysis must find, after marking every
 	// third success verified and failing every fifth request.
 	var ok, verified int

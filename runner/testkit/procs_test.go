@@ -13,22 +13,8 @@ import (
 // of sleep named tor) is found while it runs, not once it ended, and not
 // under another root.
 func TestTorProcessesUnder(t *testing.T) {
-	sleep, err := os.ReadFile("/bin/sleep")
-	if err != nil {
-		t.Skip("no /bin/sleep to stand in for tor")
-	}
 	root := t.TempDir()
-	fake := filepath.Join(root, "net", "tor")
-	if err := os.MkdirAll(filepath.Dir(fake), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(fake, sleep, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(fake, "60")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd := startFakeTor(t, filepath.Join(root, "net"))
 	pid := cmd.Process.Pid
 	if got := TorProcessesUnder(root); !slices.Contains(got, pid) {
 		t.Errorf("TorProcessesUnder(%s) = %v while tor %d runs", root, got, pid)
@@ -47,22 +33,8 @@ func TestTorProcessesUnder(t *testing.T) {
 // and keeps root for a look; with none left, passing tests remove root
 // and failing ones keep it.
 func TestEndTorTests(t *testing.T) {
-	sleep, err := os.ReadFile("/bin/sleep")
-	if err != nil {
-		t.Skip("no /bin/sleep to stand in for tor")
-	}
 	root := filepath.Join(t.TempDir(), "root")
-	fake := filepath.Join(root, "tor")
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(fake, sleep, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(fake, "60")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd := startFakeTor(t, root)
 	ended := make(chan struct{})
 	go func() { cmd.Wait(); close(ended) }()
 	if code := EndTorTests(root, 0); code != 1 {
@@ -89,4 +61,26 @@ func TestEndTorTests(t *testing.T) {
 	if _, err := os.Stat(root); !os.IsNotExist(err) {
 		t.Errorf("root kept after passing tests: %v", err)
 	}
+}
+
+// startFakeTor starts a copy of sleep named tor in dir, for 60 s; the
+// caller ends it.
+func startFakeTor(t *testing.T, dir string) *exec.Cmd {
+	t.Helper()
+	sleep, err := os.ReadFile("/bin/sleep")
+	if err != nil {
+		t.Skip("no /bin/sleep to stand in for tor")
+	}
+	fake := filepath.Join(dir, "tor")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(fake, sleep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(fake, "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd
 }
