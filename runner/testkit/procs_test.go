@@ -1,10 +1,12 @@
 package testkit
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -22,11 +24,17 @@ func TestTorProcessesUnder(t *testing.T) {
 	if got := TorProcessesUnder(t.TempDir()); slices.Contains(got, pid) {
 		t.Errorf("TorProcessesUnder(another root) = %v; it holds tor %d", got, pid)
 	}
+	// Killed and not yet reaped, it is a zombie: not running.
 	cmd.Process.Kill()
-	cmd.Wait()
-	if got := TorProcessesUnder(root); slices.Contains(got, pid) {
-		t.Errorf("TorProcessesUnder(%s) = %v after tor %d ended", root, got, pid)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err != nil || strings.Contains(string(stat), ") Z ") {
+			break
+		}
 	}
+	if got := TorProcessesUnder(root); slices.Contains(got, pid) {
+		t.Errorf("TorProcessesUnder(%s) = %v after tor %d ended (a zombie)", root, got, pid)
+	}
+	cmd.Wait()
 }
 
 // TestEndTorTests: a tor left under root fails passing tests, is killed
